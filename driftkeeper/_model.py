@@ -1,0 +1,117 @@
+"""Frozen values passed between the engine's stages: changes, findings, scan reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "RESPONSES",
+    "SEVERITIES",
+    "Change",
+    "Finding",
+    "Response",
+    "ScanReport",
+    "Severity",
+    "Status",
+]
+
+Severity = Literal["low", "medium", "high", "critical"]
+Response = Literal["alert", "approve", "auto"]
+Status = Literal["drift", "compliant", "error"]
+
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs: ``expected`` is the baseline's value, ``actual`` the live one.
+
+    ``None`` on one side means "absent" there: an item added (expected None) or removed
+    (actual None).
+    """
+
+    path: str
+    expected: Any
+    actual: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of judging one setting against one baseline or guard."""
+
+    kind: str
+    resource: str
+    status: Status
+    rule: str
+    severity: Severity
+    message: str
+    changes: tuple[Change, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "resource": self.resource,
+            "status": self.status,
+            "rule": self.rule,
+            "severity": self.severity,
+            "changes": [c.to_dict() for c in self.changes],
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """Everything a scan found: drift and error findings, compliant count, notices."""
+
+    findings: tuple[Finding, ...]
+    compliant: int
+    skipped: tuple[str, ...] = ()
+    unbaselined: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def build(
+        cls, outcomes: Iterable[Finding], skipped: Iterable[str], unbaselined: Iterable[str]
+    ) -> ScanReport:
+        findings: list[Finding] = []
+        compliant = 0
+        for outcome in outcomes:
+            if outcome.status == "compliant":
+                compliant += 1
+            else:
+                findings.append(outcome)
+        order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+        findings.sort(key=lambda f: (f.status != "error", order[f.severity], f.kind, f.resource))
+        return cls(tuple(findings), compliant, tuple(skipped), tuple(sorted(unbaselined)))
+
+    @property
+    def drift(self) -> int:
+        return sum(1 for f in self.findings if f.status == "drift")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.status == "error")
+
+    @property
+    def exit_code(self) -> int:
+        """0: no drift; 1: drift; 2: a setting could not be judged (a failed read)."""
+        if self.errors:
+            return 2
+        return 1 if self.drift else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": {
+                "drift": self.drift,
+                "compliant": self.compliant,
+                "errors": self.errors,
+                "skipped": list(self.skipped),
+                "unbaselined": list(self.unbaselined),
+            },
+            "findings": [f.to_dict() for f in self.findings],
+        }

@@ -1,0 +1,159 @@
+"""The ``driftkeeper`` command: snapshot, baseline capture, scan.
+
+Exit codes: 0 no drift; 1 drift; 2 error (bad input, failed read, a setting not judged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from ._errors import DriftkeeperError
+from .snapshot import Snapshot
+
+__all__ = ["LiveReader", "main"]
+
+log = logging.getLogger("driftkeeper")
+LiveReader = Callable[[Sequence[str]], Snapshot]
+"""Reads a live snapshot for the given subscriptions (the seam tests replace)."""
+
+
+def read_live(subscriptions: Sequence[str]) -> Snapshot:
+    """Read the tenant with DefaultAzureCredential; endpoints may be overridden by
+    ``DRIFTKEEPER_ARM_ENDPOINT``, ``DRIFTKEEPER_GRAPH_ENDPOINT`` and ``DRIFTKEEPER_CA_BUNDLE``
+    (sovereign clouds, a TLS-inspecting proxy)."""
+    from azure.identity import DefaultAzureCredential
+    from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
+
+    from .live import read_snapshot
+
+    subs = list(subscriptions) or [
+        s for s in os.environ.get("AZURE_SUBSCRIPTION_ID", "").split(",") if s.strip()
+    ]
+    if not subs:
+        log.warning("no --subscription given and AZURE_SUBSCRIPTION_ID unset: ARM not read")
+    return read_snapshot(
+        DefaultAzureCredential(),
+        async_credential=AsyncDefaultAzureCredential(),
+        subscriptions=subs,
+        tenant_id=os.environ.get("AZURE_TENANT_ID", ""),
+        arm_endpoint=os.environ.get("DRIFTKEEPER_ARM_ENDPOINT", "https://management.azure.com"),
+        graph_endpoint=os.environ.get(
+            "DRIFTKEEPER_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0"
+        ),
+        connection_verify=os.environ.get("DRIFTKEEPER_CA_BUNDLE") or True,
+        include_arm=bool(subs),
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="driftkeeper",
+        description="Find drift in the customer-owned security settings of an Azure tenant.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def live_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--subscription",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="subscription to read live (repeatable; default: $AZURE_SUBSCRIPTION_ID)",
+        )
+
+    snap = commands.add_parser("snapshot", help="read the tenant live into a snapshot file")
+    snap.add_argument("--out", required=True, metavar="FILE", help="where to write the snapshot")
+    live_args(snap)
+
+    base = commands.add_parser("baseline", help="work with baselines")
+    base_cmds = base.add_subparsers(dest="baseline_command", required=True)
+    cap = base_cmds.add_parser("capture", help="write baselines from a snapshot (or live)")
+    cap.add_argument("--state", metavar="FILE", help="snapshot file (default: read live)")
+    cap.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    live_args(cap)
+
+    sc = commands.add_parser("scan", help="compare a snapshot (or live state) with baselines")
+    sc.add_argument("--baselines", default="baselines", metavar="DIR")
+    sc.add_argument("--state", metavar="FILE", help="snapshot file (default: read live)")
+    sc.add_argument("--guards", choices=("default", "none"), default="default")
+    sc.add_argument("--format", choices=("table", "json"), default="table")
+    live_args(sc)
+
+    commands.add_parser("schema", help="print the JSON Schema of baseline files")
+    commands.add_parser("guards", help="list the built-in guards and their sources")
+    return parser
+
+
+def _state(args: argparse.Namespace, live: LiveReader) -> Snapshot:
+    if args.state:
+        return Snapshot.from_file(args.state)
+    return live(args.subscription)
+
+
+def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
+    if args.command == "snapshot":
+        snapshot = live(args.subscription)
+        Path(args.out).write_text(json.dumps(snapshot.to_dict(), indent=1) + "\n", encoding="utf-8")
+        for section, reason in snapshot.read_errors.items():
+            print(f"warning: {section} not read: {reason}", file=sys.stderr)
+        print(f"wrote {args.out} ({len(snapshot.sections)} sections)", file=out)
+        return 2 if snapshot.read_errors else 0
+    if args.command == "baseline":
+        from .capture import capture_baselines
+
+        result = capture_baselines(_state(args, live), args.out)
+        for notice in result.skipped:
+            print(f"skipped: {notice}", file=sys.stderr)
+        print(f"wrote {len(result.written)} baselines under {args.out}", file=out)
+        return 0
+    if args.command == "scan":
+        from .baseline import load_baselines
+        from .engine import scan
+        from .report import render_json, render_table
+
+        baselines = load_baselines(args.baselines)
+        report = scan(_state(args, live), baselines, guards=args.guards)
+        (render_json if args.format == "json" else render_table)(report, out)
+        return report.exit_code
+    if args.command == "schema":
+        from .baseline import baseline_schema
+
+        json.dump(baseline_schema(), out, indent=2)
+        out.write("\n")
+        return 0
+    from .guards import all_guards
+
+    for name, guard in all_guards().items():
+        print(f"{name} ({guard.default_severity}): {guard.title}\n    source: {guard.source}", file=out)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None, *, live: LiveReader = read_live, out: IO[str] | None = None
+) -> int:
+    """Run the command line; return the exit code. The trigger boundary: errors end here."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _run(args, live, out or sys.stdout)
+    except DriftkeeperError as exc:
+        print(f"driftkeeper: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("driftkeeper: unexpected failure")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

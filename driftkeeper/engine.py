@@ -1,0 +1,118 @@
+"""Evaluation: normalized live state against baselines and built-in guards -> findings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Literal
+
+from ._diff import diff_states
+from ._model import Change, Finding, ScanReport
+from ._state import StateView
+from .baseline import Baseline, BaselineSet
+from .guards import Guard, all_guards
+from .kinds import Index, Kind, all_kinds
+from .snapshot import Snapshot
+
+__all__ = ["GuardMode", "evaluate", "scan"]
+
+log = logging.getLogger(__name__)
+GuardMode = Literal["default", "none"]
+MAX_WORDS = 3
+
+
+def scan(snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "default") -> ScanReport:
+    """Judge every baseline and (unless ``guards="none"``) every enabled guard."""
+    view = StateView(snapshot)
+    skipped: list[str] = []
+    unbaselined: list[str] = []
+    outcomes: list[Finding] = []
+    for name, kind in all_kinds().items():
+        mine = baselines.of_kind(name)
+        status, section = view.status(kind.sections)
+        if status == "missing":
+            skipped.append(f"{name}: {section} not captured ({len(mine)} baseline(s) not evaluated)")
+            continue
+        if status == "failed":
+            reason = snapshot.read_errors[section]
+            outcomes.extend(_unreadable(b, section, reason) for b in mine)
+            continue
+        index = view.index(name)
+        skipped.extend(kind.notices(snapshot))
+        outcomes.extend(evaluate(kind, b, index, snapshot) for b in mine)
+        covered = {b.key for b in mine}
+        unbaselined.extend(f"{name}: {scope}" for scope in kind.uncovered(index, covered))
+    if guards != "none":
+        outcomes.extend(_guard_findings(view, baselines, skipped))
+    return ScanReport.build(outcomes, skipped, unbaselined)
+
+
+def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -> Finding:
+    """Compare one baseline with the live setting it names."""
+    actual = kind.actual(index, baseline.key)
+    if actual is None:
+        return _finding(
+            baseline, "drift", kind.missing_message(baseline.scope), (Change("", "exists", None),)
+        )
+    changes = diff_states(
+        kind.comparable(baseline.state, snapshot), kind.comparable(actual.state, snapshot)
+    )
+    if not changes:
+        return _finding(baseline, "compliant", f"{kind.title} {actual.title} matches its baseline")
+    words = [kind.describe(c, actual.labels) for c in changes[:MAX_WORDS]]
+    more = len(changes) - MAX_WORDS
+    if more > 0:
+        words.append(f"and {more} more change{'s' if more > 1 else ''}")
+    return _finding(baseline, "drift", f"{kind.title} {actual.title}: " + "; ".join(words), changes)
+
+
+def _finding(
+    baseline: Baseline, status: Literal["drift", "compliant", "error"], message: str,
+    changes: tuple[Change, ...] | list[Change] = (),
+) -> Finding:
+    return Finding(
+        kind=baseline.kind,
+        resource=baseline.scope,
+        status=status,
+        rule=baseline.name,
+        severity=baseline.severity,
+        message=message,
+        changes=tuple(changes),
+    )
+
+
+def _unreadable(baseline: Baseline, section: str, reason: str) -> Finding:
+    return _finding(baseline, "error", f"could not read {section}: {reason}")
+
+
+def _guard_findings(view: StateView, baselines: BaselineSet, skipped: list[str]) -> Iterator[Finding]:
+    for name, guard in all_guards().items():
+        settings = baselines.guards.get(name)
+        if settings is not None and not settings.enabled:
+            skipped.append(f"guard:{name}: turned off in {settings.file}")
+            continue
+        severity = (settings.severity if settings else None) or guard.default_severity
+        status, section = view.status(guard.sections)
+        rule = f"guard:{name}"
+        if status == "missing":
+            skipped.append(f"{rule}: {section} not captured")
+            continue
+        if status == "failed":
+            reason = view.snapshot.read_errors[section]
+            yield Finding(guard.kind, section, "error", rule, severity, f"could not read {section}: {reason}")
+            continue
+        yield from _verdicts(guard, view, settings.params if settings else {}, rule, severity)
+
+
+def _verdicts(guard: Guard, view: StateView, overrides: object, rule: str, severity: str) -> Iterator[Finding]:
+    params = guard.params(overrides if isinstance(overrides, dict) else {})
+    for verdict in guard.check(view, params):
+        yield Finding(
+            kind=guard.kind,
+            resource=verdict.resource,
+            status="compliant" if verdict.ok else "drift",
+            rule=rule,
+            severity=severity,  # type: ignore[arg-type]
+            message=verdict.message,
+            changes=verdict.changes,
+        )

@@ -1,0 +1,46 @@
+"""What every built-in guard knows: its source, severity, parameters and the check."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .._model import Change, Severity
+from .._state import StateView
+
+__all__ = ["Guard", "Verdict"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One resource judged by a guard: ``ok`` or not, with the offending values as changes."""
+
+    resource: str
+    ok: bool
+    message: str
+    changes: tuple[Change, ...] = ()
+
+
+class Guard(ABC):
+    """An invariant that must hold whatever the baseline says."""
+
+    name: ClassVar[str]
+    """The name used in ``kind: guard`` files and in findings (``guard:<name>``)."""
+    kind: ClassVar[str]
+    """The watched kind the guard judges (for findings and routing)."""
+    title: ClassVar[str]
+    source: ClassVar[str]
+    """Where the rule comes from (CIS benchmark item, Azure Policy built-in)."""
+    default_severity: ClassVar[Severity]
+    sections: ClassVar[tuple[str, ...]]
+    params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def params(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self.defaults, **overrides}
+
+    @abstractmethod
+    def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
+        """Judge every resource the guard covers."""

@@ -1,0 +1,135 @@
+"""No inbound Allow from the internet to management and database ports.
+
+Sources: CIS Microsoft Azure Foundations Benchmark v2.x, section 6 (Networking): "Ensure
+that RDP access from the Internet is evaluated and restricted" (6.1), "... SSH access ..."
+(6.2), "... UDP access ..." (6.3); Azure Policy built-ins "Management ports should be closed
+on your virtual machines" and "All network ports should be restricted on network security
+groups associated to your virtual machine".
+
+A rule exposes a port when it is an inbound Allow whose source admits the internet (``*``,
+``Any``, ``Internet``, ``0.0.0.0/0``, ``::/0``) for Tcp, Udp or ``*``, and no Deny rule with
+a higher priority (lower number) from the internet to the same destination and protocol
+covers that port first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import network as net
+from .._model import Change
+from .._state import StateView
+from ..kinds._base import item_key
+from ..kinds.nsg import rule_words
+from . import Guard, Verdict, register
+
+__all__ = ["DEFAULT_PORTS", "InternetManagementPorts", "exposed_ports"]
+
+DEFAULT_PORTS = (
+    20, 21, 22, 23, 135, 139, 445, 1433, 1434, 1521, 2375, 2376, 3306, 3389, 5432, 5900,
+    5985, 5986, 6379, 9200, 11211, 27017,
+)  # fmt: skip
+_PROTOCOLS = ("*", "Tcp", "Udp")
+
+
+def _from_internet(rule: Mapping[str, Any]) -> bool:
+    return any(net.is_internet(p) for p in rule.get("sourceAddressPrefixes") or ["*"])
+
+
+def _ports(rule: Mapping[str, Any]) -> net.PortSet:
+    try:
+        return net.parse_ports(rule.get("destinationPortRanges") or ["*"])
+    except ValueError:
+        return net.ALL_PORTS  # unreadable ports: assume the worst
+
+
+def _deny_covers(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
+    if deny["protocol"] not in ("*", allow["protocol"]):
+        return False
+    if not _from_internet(deny):
+        return False
+    deny_dest = set(deny.get("destinationAddressPrefixes") or ["*"])
+    return "*" in deny_dest or set(allow.get("destinationAddressPrefixes") or ["*"]) <= deny_dest
+
+
+def _covered(port: int, spans: net.PortSet) -> bool:
+    return any(lo <= port <= hi for lo, hi in spans)
+
+
+def exposed_ports(
+    rules: Mapping[str, Mapping[str, Any]], watched: Iterable[int]
+) -> list[tuple[str, Mapping[str, Any], list[int]]]:
+    """(rule key, rule, ports) for every rule that opens a watched port to the internet."""
+    inbound = sorted(
+        (
+            (key, rule)
+            for key, rule in rules.items()
+            if rule.get("direction") == "Inbound" and "priority" in rule
+        ),
+        key=lambda kv: kv[1]["priority"],
+    )
+    watched = sorted(set(watched))
+    found = []
+    for i, (key, rule) in enumerate(inbound):
+        if rule["access"] != "Allow" or rule["protocol"] not in _PROTOCOLS:
+            continue
+        if not _from_internet(rule):
+            continue
+        spans = _ports(rule)
+        ports = [p for p in watched if _covered(p, spans)]
+        for _, deny in inbound[:i]:
+            if not ports:
+                break
+            if deny["access"] == "Deny" and deny["priority"] < rule["priority"]:
+                if _deny_covers(deny, rule):
+                    deny_spans = _ports(deny)
+                    ports = [p for p in ports if not _covered(p, deny_spans)]
+        if ports:
+            found.append((key, rule, ports))
+    return found
+
+
+@register
+class InternetManagementPorts(Guard):
+    name = "nsg-internet-management-ports"
+    kind = "nsg"
+    title = "Inbound Allow from the internet to management or database ports"
+    source = "CIS Microsoft Azure Foundations Benchmark 6.1-6.3; Azure Policy built-ins"
+    default_severity = "critical"
+    sections = ("arm.networkSecurityGroups",)
+    params_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "ports": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "minItems": 1,
+            }
+        },
+    }
+    defaults = {"ports": list(DEFAULT_PORTS)}
+
+    def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
+        for setting in view.index("nsg").values():
+            exposures = exposed_ports(setting.state, params["ports"])
+            if not exposures:
+                yield Verdict(setting.scope, True, f"NSG {setting.title}: no exposed ports")
+                continue
+            changes = []
+            words = []
+            for key, rule, ports in exposures:
+                _, name = item_key(key)
+                listed = ", ".join(str(p) for p in ports)
+                words.append(f"rule '{name}' opens {listed} to the internet")
+                changes.append(
+                    Change(
+                        f"{key}",
+                        f"no inbound Allow from the internet to {listed}",
+                        rule_words(rule),
+                    )
+                )
+            yield Verdict(
+                setting.scope, False, f"NSG {setting.title}: " + "; ".join(words), tuple(changes)
+            )

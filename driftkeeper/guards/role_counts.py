@@ -1,0 +1,109 @@
+"""How many people hold the keys: Global Administrators and subscription Owners.
+
+Sources: CIS Microsoft 365 Foundations Benchmark 1.1.3 "Ensure that between two and four
+global admins are designated"; Azure Policy built-ins "There should be more than one owner
+assigned to your subscription" and "A maximum of 3 owners should be designated for your
+subscription" (CIS Microsoft Azure Foundations Benchmark 1.x).
+
+Principals are counted once however many assignments they have; a group counts as one.
+Subscription Owners count assignments at the subscription itself and at the root scope
+``/``; management-group assignments are not counted (the snapshot does not record the
+management-group hierarchy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._model import Change
+from .._state import StateView
+from ..kinds.directory_roles import GLOBAL_ADMINISTRATOR
+from ..kinds.directory_roles import PREFIX as ROLE_PREFIX
+from ..kinds.role_assignments import OWNER_ROLE_ID
+from . import Guard, Verdict, register
+
+__all__ = ["GlobalAdminCount", "SubscriptionOwnerCount"]
+
+
+def _bounds_schema(minimum: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "min": {"type": "integer", "minimum": minimum},
+            "max": {"type": "integer", "minimum": 1},
+            "countEligible": {"type": "boolean"},
+        },
+    }
+
+
+def _verdict(resource: str, what: str, count: int, params: Mapping[str, Any]) -> Verdict:
+    low, high = params["min"], params["max"]
+    wanted = f"between {low} and {high}"
+    if low <= count <= high:
+        return Verdict(resource, True, f"{count} {what} ({wanted})")
+    side = "too few" if count < low else "too many"
+    return Verdict(
+        resource,
+        False,
+        f"{count} {what}: {side}, expected {wanted}",
+        (Change("count", wanted, count),),
+    )
+
+
+@register
+class GlobalAdminCount(Guard):
+    name = "global-admin-count"
+    kind = "directory-role"
+    title = "Between 2 and 4 Global Administrators"
+    source = "CIS Microsoft 365 Foundations Benchmark 1.1.3"
+    default_severity = "high"
+    sections = ("graph.directoryRoleAssignments",)
+    params_schema = _bounds_schema(0)
+    defaults = {"min": 2, "max": 4, "countEligible": False}
+
+    def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
+        key = (ROLE_PREFIX + GLOBAL_ADMINISTRATOR).casefold()
+        setting = view.index("directory-role").get(key)
+        groups = ("active[", "eligible[") if params["countEligible"] else ("active[",)
+        members = {
+            m["principalId"]
+            for k, m in (setting.state.items() if setting else ())
+            if k.startswith(groups) and m["directoryScopeId"] == "/"
+        }
+        yield _verdict(ROLE_PREFIX + GLOBAL_ADMINISTRATOR, "Global Administrators", len(members), params)
+
+
+@register
+class SubscriptionOwnerCount(Guard):
+    name = "subscription-owner-count"
+    kind = "role-assignments"
+    title = "Between 2 and 3 subscription Owners"
+    source = "Azure Policy built-ins: more than one owner / a maximum of 3 owners per subscription"
+    default_severity = "high"
+    sections = ("arm.roleAssignments",)
+    params_schema = _bounds_schema(1)
+    defaults = {"min": 2, "max": 3}
+
+    def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
+        owners: dict[str, set[str]] = {}
+        spelled: dict[str, str] = {}
+        root: set[str] = set()
+        for key, setting in view.index("role-assignments").items():
+            parts = key.split("/")
+            if key.startswith("/subscriptions/"):
+                sub = "/".join(parts[:3])
+                owners.setdefault(sub, set())
+                spelled.setdefault(sub, setting.scope[: len(sub)])
+            found = {
+                i["principalId"]
+                for i in setting.state.values()
+                if i["roleDefinitionId"] == OWNER_ROLE_ID
+            }
+            if key == "/":
+                root |= found
+            elif len(parts) == 3 and key.startswith("/subscriptions/"):
+                owners[key] |= found
+        for sub in sorted(owners):
+            yield _verdict(spelled[sub], "subscription Owners", len(owners[sub] | root), params)

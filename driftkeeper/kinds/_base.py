@@ -1,0 +1,181 @@
+"""What every watched kind knows: its snapshot sections, its baseline schema, how to
+normalize its state and how to say what changed."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .._model import Change, Severity
+from ..snapshot import Snapshot
+
+__all__ = [
+    "FieldError",
+    "Index",
+    "Kind",
+    "Setting",
+    "item_key",
+    "keyed",
+    "list_delta",
+    "require_list",
+    "short_value",
+    "slugify",
+]
+
+
+class FieldError(ValueError):
+    """A value in a baseline's ``expected`` block is unusable; ``path`` says which one."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The normalized live state of one watched setting (one NSG, one role, one policy)."""
+
+    key: str
+    """Comparison key of the scope (ARM ids are case-insensitive, so casefolded)."""
+    scope: str
+    """The scope as Azure spells it, for people."""
+    title: str
+    """A short human name: the NSG's name, the role's name, the policy's displayName."""
+    state: Any
+    """Normalized state; compared with :func:`driftkeeper._diff.diff_states`."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Display names (role names, principal names) that help people, never compared."""
+    raw: Any = None
+    """What the kind needs to write a baseline (``to_expected``)."""
+
+
+Index = Mapping[str, Setting]
+
+
+class Kind(ABC):
+    """A watched kind. Subclasses register with :func:`driftkeeper.kinds.register`."""
+
+    name: ClassVar[str]
+    """The name used in baseline YAML (``kind: nsg``)."""
+    title: ClassVar[str]
+    sections: ClassVar[tuple[str, ...]]
+    """Snapshot sections the kind cannot do without."""
+    default_severity: ClassVar[Severity] = "high"
+    expected_schema: ClassVar[dict[str, Any]]
+    """JSON Schema of the baseline's ``expected`` block."""
+    scope_schema: ClassVar[dict[str, Any]] = {"type": "string", "minLength": 1}
+
+    # --- reading ---------------------------------------------------------------------------
+    @abstractmethod
+    def index(self, snapshot: Snapshot) -> Index:
+        """Every setting of this kind in the snapshot, by comparison key."""
+
+    def notices(self, snapshot: Snapshot) -> list[str]:
+        """Things people should know about this kind's coverage in ``snapshot``."""
+        return []
+
+    def scope_key(self, scope: str) -> str:
+        return scope.strip().casefold()
+
+    def actual(self, index: Index, key: str) -> Setting | None:
+        """The live setting a baseline scoped at ``key`` is compared with (None: absent)."""
+        return index.get(key)
+
+    def uncovered(self, index: Index, baseline_keys: set[str]) -> list[str]:
+        """Scopes of live settings that no baseline of this kind covers."""
+        return [s.scope for k, s in index.items() if k not in baseline_keys]
+
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        """The scopes ``baseline capture`` writes one baseline for."""
+        return index.keys()
+
+    # --- baselines -------------------------------------------------------------------------
+    @abstractmethod
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        """Normalize a baseline's ``expected`` block; raise :class:`FieldError` if unusable."""
+
+    @abstractmethod
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        """The ``expected`` block ``baseline capture`` writes for a live setting."""
+
+    def slug(self, setting: Setting) -> str:
+        """A file name stem for the captured baseline."""
+        return slugify(setting.title)
+
+    def comparable(self, state: Any, snapshot: Snapshot) -> Any:
+        """The part of a state that ``snapshot`` lets us judge (both sides go through it).
+
+        A kind whose coverage depends on optional sections (PIM eligibility) drops here what
+        the snapshot did not capture, so "not captured" never reads as "all removed".
+        """
+        return state
+
+    # --- words -----------------------------------------------------------------------------
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        """One change in words a paged engineer understands at a glance."""
+        if change.expected is None:
+            return f"{change.path} added: {short_value(change.actual)}"
+        if change.actual is None:
+            return f"{change.path} removed (was {short_value(change.expected)})"
+        if isinstance(change.expected, list) and isinstance(change.actual, list):
+            return f"{change.path}: {list_delta(change.expected, change.actual)}"
+        return (
+            f"{change.path} changed from {short_value(change.expected)} "
+            f"to {short_value(change.actual)}"
+        )
+
+    def missing_message(self, scope: str) -> str:
+        return f"{self.title} {scope} no longer exists"
+
+
+def short_value(value: Any, limit: int = 80) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        text = ", ".join(short_value(v, limit) for v in value) or "none"
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}={short_value(v, limit)}" for k, v in value.items())
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def list_delta(expected: Sequence[Any], actual: Sequence[Any]) -> str:
+    """``added x, y; removed z`` for two lists compared as sets."""
+    added = [v for v in actual if v not in expected]
+    removed = [v for v in expected if v not in actual]
+    parts = []
+    if added:
+        parts.append(f"added {short_value(added)}")
+    if removed:
+        parts.append(f"removed {short_value(removed)}")
+    return "; ".join(parts) or "reordered"
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")
+    return slug[:80] or "unnamed"
+
+
+def keyed(prefix: str, key: str) -> str:
+    """The state key of one item of a keyed collection: ``rules[allow-rdp]``."""
+    return f"{prefix}[{key}]"
+
+
+def item_key(path: str) -> tuple[str, str]:
+    """Split ``rules[allow-rdp].priority`` into (``rules``, ``allow-rdp``)."""
+    head = path.split("].", 1)[0]
+    prefix, _, key = head.partition("[")
+    return prefix, key.rstrip("]")
+
+
+def require_list(value: Any, path: str) -> Sequence[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise FieldError(path, "expected a list")
+    return value

@@ -1,0 +1,105 @@
+"""One Conditional Access policy.
+
+Truth: Graph ``/identity/conditionalAccess/policies``. Everything the policy says is
+watched (state, conditions, grant and session controls, displayName); a setting present
+live but absent from the baseline is drift. Volatile fields (id, created/modified times,
+templateId, ``@odata.*``) are dropped; null / [] / false / absent fold together; lists
+compare as sets; enum and id values compare case-insensitively (displayName exactly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._diff import fold
+from .._model import Change
+from ..snapshot import Snapshot
+from . import register
+from ._base import Index, Kind, Setting, list_delta, short_value, slugify
+
+__all__ = ["ConditionalAccessPolicy", "normalize_policy", "policy_body"]
+
+PREFIX = "/identity/conditionalAccess/policies/"
+_VOLATILE = frozenset(
+    {"id", "createdDateTime", "modifiedDateTime", "templateId", "deletedDateTime"}
+)
+_REPORT_ONLY = "enabledForReportingButNotEnforced"
+
+
+def _case_insensitive(key: str) -> bool:
+    return key != "displayName"
+
+
+def policy_body(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as written in a baseline: volatile fields dropped, empties folded."""
+    body = fold(dict(policy), drop=_VOLATILE)
+    assert isinstance(body, dict)
+    return body
+
+
+def normalize_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The comparable form of a policy (also case-folded)."""
+    body = fold(dict(policy), drop=_VOLATILE, casefold=_case_insensitive)
+    assert isinstance(body, dict)
+    return body
+
+
+@register
+class ConditionalAccessPolicy(Kind):
+    name = "conditional-access-policy"
+    title = "Conditional Access policy"
+    sections = ("graph.conditionalAccessPolicies",)
+    default_severity = "high"
+    expected_schema = {
+        "type": "object",
+        "required": ["state"],
+        "properties": {
+            "displayName": {"type": "string"},
+            "state": {"type": "string"},
+            "conditions": {"type": "object"},
+            "grantControls": {"type": ["object", "null"]},
+            "sessionControls": {"type": ["object", "null"]},
+        },
+    }
+    scope_schema = {"type": "string", "pattern": "^/identity/conditionalAccess/policies/[^/]+$"}
+
+    def index(self, snapshot: Snapshot) -> Index:
+        out = {}
+        for policy in snapshot.items("graph.conditionalAccessPolicies"):
+            scope = PREFIX + str(policy.get("id", ""))
+            key = self.scope_key(scope)
+            out[key] = Setting(
+                key=key,
+                scope=scope,
+                title=str(policy.get("displayName") or policy.get("id")),
+                state=normalize_policy(policy),
+                raw=policy,
+            )
+        return out
+
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        return normalize_policy(expected)
+
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        return policy_body(setting.raw)
+
+    def slug(self, setting: Setting) -> str:
+        return f"{slugify(setting.title)[:60]}-{setting.scope.rsplit('/', 1)[-1][:8]}"
+
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        if change.path == "state":
+            words = {_REPORT_ONLY.casefold(): "report-only (not enforced)"}
+            was = words.get(str(change.expected), change.expected)
+            now = words.get(str(change.actual), change.actual)
+            return f"policy state changed from {was} to {now}"
+        if isinstance(change.expected, list) and isinstance(change.actual, list):
+            return f"{change.path}: {list_delta(change.expected, change.actual)}"
+        if change.expected is None:
+            return f"{change.path} set to {short_value(change.actual)} (not in the baseline)"
+        if change.actual is None:
+            return f"{change.path} removed (baseline: {short_value(change.expected)})"
+        return super().describe(change, labels)
+
+    def missing_message(self, scope: str) -> str:
+        return f"Conditional Access policy {scope} was deleted"

@@ -1,0 +1,160 @@
+"""The members of one Entra directory role: active assignments and PIM eligibility.
+
+Truth: Graph ``/roleManagement/directory/roleAssignments`` and ``roleEligibilitySchedules``.
+A member is (principalId, directoryScopeId). When the snapshot did not capture eligibility,
+only active members are compared (and a notice says so). ``role`` and ``displayName`` in
+baselines are labels for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._model import Change
+from ..snapshot import Snapshot
+from . import register
+from ._base import FieldError, Index, Kind, Setting, item_key, keyed, require_list, slugify
+
+__all__ = ["GLOBAL_ADMINISTRATOR", "PRIVILEGED_ROLES", "DirectoryRoleMembers"]
+
+PREFIX = "/roleManagement/directory/roleDefinitions/"
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+# The administrator roles of Microsoft's "Require MFA for administrators" CA template.
+PRIVILEGED_ROLES = {
+    GLOBAL_ADMINISTRATOR: "Global Administrator",
+    "194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
+    "f28a1f50-f6e7-4571-818b-6a12f2af6b6c": "SharePoint Administrator",
+    "29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
+    "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8": "Helpdesk Administrator",
+    "b0f54661-2d74-4c50-afa3-1ec803f12efe": "Billing Administrator",
+    "fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
+    "c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+    "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+    "966707d0-3269-4727-9be2-8c3a10f19b9d": "Password Administrator",
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+}
+_ELIGIBILITY = "graph.directoryRoleEligibilitySchedules"
+
+
+def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    principal = str(entry.get("principalId") or "").casefold()
+    scope = str(entry.get("directoryScopeId") or "/").casefold()
+    return f"{principal}@{scope}", {"principalId": principal, "directoryScopeId": scope}
+
+
+@register
+class DirectoryRoleMembers(Kind):
+    name = "directory-role"
+    title = "Directory role"
+    sections = ("graph.directoryRoleAssignments",)
+    default_severity = "critical"
+    _member_schema: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["principalId"],
+            "properties": {
+                "principalId": {"type": "string", "minLength": 1},
+                "directoryScopeId": {"type": "string"},
+                "displayName": {"type": ["string", "null"]},
+            },
+        },
+    }
+    expected_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"role": {"type": "string"}, "active": _member_schema, "eligible": _member_schema},
+    }
+    scope_schema = {"type": "string", "pattern": "^/roleManagement/directory/roleDefinitions/[^/]+$"}
+
+    def index(self, snapshot: Snapshot) -> Index:
+        names = dict(PRIVILEGED_ROLES)
+        for rd in snapshot.items("graph.directoryRoleDefinitions"):
+            rid = str(rd.get("templateId") or rd.get("id") or "").casefold()
+            if rid and rd.get("displayName"):
+                names[rid] = str(rd["displayName"])
+        states: dict[str, dict[str, Any]] = {rid: {} for rid in PRIVILEGED_ROLES}
+        labels: dict[str, str] = {}
+        sources = [("active", snapshot.items("graph.directoryRoleAssignments"))]
+        sources.append(("eligible", snapshot.items(_ELIGIBILITY)))
+        for group, entries in sources:
+            for entry in entries:
+                if str(entry.get("status") or "provisioned").casefold() != "provisioned":
+                    continue
+                rid = str(entry.get("roleDefinitionId") or "").casefold()
+                key, member = _member(entry)
+                states.setdefault(rid, {})[keyed(group, key)] = member
+                principal = entry.get("principal") or {}
+                if principal.get("displayName"):
+                    labels[f"principal:{member['principalId']}"] = str(principal["displayName"])
+        out = {}
+        for rid, state in states.items():
+            scope = PREFIX + rid
+            role = names.get(rid, rid)
+            out[scope.casefold()] = Setting(
+                scope.casefold(), scope, role, state, {**labels, "role": role}
+            )
+        return out
+
+    def notices(self, snapshot: Snapshot) -> list[str]:
+        if snapshot.status(_ELIGIBILITY) == "missing":
+            return ["directory-role: PIM eligibility not captured; active members only"]
+        return []
+
+    def actual(self, index: Index, key: str) -> Setting | None:
+        found = index.get(key)
+        if found is None:  # a role nobody holds any more: no members, not a missing role
+            return Setting(key, key, key.rsplit("/", 1)[-1], {}, {})
+        return found
+
+    def uncovered(self, index: Index, baseline_keys: set[str]) -> list[str]:
+        return [s.scope for k, s in index.items() if s.state and k not in baseline_keys]
+
+    def comparable(self, state: Any, snapshot: Snapshot) -> Any:
+        if snapshot.status(_ELIGIBILITY) == "captured":
+            return state
+        return {k: v for k, v in state.items() if not k.startswith("eligible[")}
+
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        state: dict[str, Any] = {}
+        for group in ("active", "eligible"):
+            for i, entry in enumerate(require_list(expected.get(group), group)):
+                key, member = _member(entry)
+                if keyed(group, key) in state:
+                    raise FieldError(f"{group}[{i}]", "the same member appears twice")
+                state[keyed(group, key)] = member
+        return state
+
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": setting.title}
+        for group in ("active", "eligible"):
+            rows = []
+            for key in sorted(k for k in setting.state if k.startswith(group + "[")):
+                member = dict(setting.state[key])
+                name = setting.labels.get(f"principal:{member['principalId']}")
+                if name:
+                    member["displayName"] = name
+                rows.append(member)
+            out[group] = rows
+        return out
+
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        return sorted(index)
+
+    def slug(self, setting: Setting) -> str:
+        return slugify(setting.title)
+
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        group, key = item_key(change.path)
+        principal, _, scope = key.partition("@")
+        name = labels.get(f"principal:{principal}")
+        who = f"{name} ({principal})" if name else principal
+        where = "" if scope == "/" else f" at {scope}"
+        kind = "active member" if group == "active" else "eligible (PIM) member"
+        if change.expected is None:
+            return f"{who} added as {kind}{where}"
+        return f"{who} is no longer an {kind}{where}"

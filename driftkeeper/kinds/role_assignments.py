@@ -1,0 +1,186 @@
+"""Azure role assignments at a scope and everything below it.
+
+Truth: ARM ``Microsoft.Authorization/roleAssignments``. A baseline scoped at a subscription
+covers the assignments made at the subscription and at every resource group and resource
+in it, so a new Owner on a new resource group is drift too. Compared: who (principalId),
+which role (roleDefinitionId, by GUID: subscription-qualified and bare ids are the same
+role), where (scope) and any ABAC ``condition``. Dropped: id, name, createdOn/updatedOn,
+createdBy/updatedBy. ``role`` and ``principalType`` in baselines are labels for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .._model import Change
+from ..snapshot import Snapshot
+from . import register
+from ._base import FieldError, Index, Kind, Setting, item_key, keyed, require_list, short_value
+
+__all__ = ["BUILTIN_ROLES", "OWNER_ROLE_ID", "RoleAssignments", "role_guid"]
+
+OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+BUILTIN_ROLES = {
+    OWNER_ROLE_ID: "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
+
+
+def role_guid(role_definition_id: str) -> str:
+    """``/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/GUID`` -> GUID."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].casefold()
+
+
+def _assignment(props: Mapping[str, Any], default_scope: str) -> tuple[str, dict[str, Any]]:
+    principal = str(props.get("principalId") or "").casefold()
+    role = role_guid(str(props.get("roleDefinitionId") or ""))
+    scope = str(props.get("scope") or default_scope).rstrip("/").casefold() or "/"
+    item: dict[str, Any] = {"principalId": principal, "roleDefinitionId": role, "scope": scope}
+    condition = props.get("condition")
+    if condition:
+        item["condition"] = " ".join(str(condition).split())
+    return keyed("assignments", f"{role}/{principal}@{scope}"), item
+
+
+@register
+class RoleAssignments(Kind):
+    name = "role-assignments"
+    title = "Role assignments at"
+    sections = ("arm.roleAssignments",)
+    default_severity = "high"
+    expected_schema = {
+        "type": "object",
+        "required": ["assignments"],
+        "additionalProperties": False,
+        "properties": {
+            "assignments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["principalId", "roleDefinitionId"],
+                    "properties": {
+                        "principalId": {"type": "string", "minLength": 1},
+                        "roleDefinitionId": {"type": "string", "minLength": 1},
+                        "scope": {"type": "string", "minLength": 1},
+                        "condition": {"type": ["string", "null"]},
+                        "role": {"type": "string"},
+                        "principalType": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+
+    def scope_key(self, scope: str) -> str:
+        return scope.strip().rstrip("/").casefold() or "/"
+
+    def index(self, snapshot: Snapshot) -> Index:
+        role_names = dict(BUILTIN_ROLES)
+        for rd in snapshot.items("arm.roleDefinitions"):
+            name = (rd.get("properties") or {}).get("roleName")
+            if name:
+                role_names[role_guid(str(rd.get("name") or rd.get("id") or ""))] = str(name)
+        by_scope: dict[str, dict[str, Any]] = {}
+        spelled: dict[str, str] = {}
+        labels: dict[str, str] = {f"role:{k}": v for k, v in role_names.items()}
+        for ra in snapshot.items("arm.roleAssignments"):
+            props = ra.get("properties") or {}
+            key, item = _assignment(props, "/")
+            scope = item["scope"]
+            by_scope.setdefault(scope, {})[key] = item
+            spelled.setdefault(scope, str(props.get("scope") or "/"))
+            ptype = props.get("principalType")
+            if ptype:
+                labels[f"principal:{item['principalId']}"] = str(ptype)
+        return {
+            scope: Setting(scope, spelled[scope], spelled[scope], state, labels)
+            for scope, state in by_scope.items()
+        }
+
+    def actual(self, index: Index, key: str) -> Setting | None:
+        below = [s for k, s in index.items() if _covers(key, k)]
+        if not below:  # no assignments left here: an empty state, not a missing resource
+            return Setting(key, key, key, {}, {})
+        state: dict[str, Any] = {}
+        for setting in below:
+            state.update(setting.state)
+        spelled = next((s.scope for s in below if s.key == key), None)
+        if spelled is None:
+            spelled = below[0].scope[: len(key)] if key != "/" else "/"
+        return Setting(key, spelled, spelled, state, below[0].labels)
+
+    def uncovered(self, index: Index, baseline_keys: set[str]) -> list[str]:
+        return [
+            s.scope for k, s in index.items() if not any(a in baseline_keys for a in _ancestors(k))
+        ]
+
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        keys = set()
+        for key in index:
+            parts = key.split("/")
+            keys.add("/".join(parts[:3]) if key.startswith("/subscriptions/") else key)
+        return sorted(keys)
+
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        state: dict[str, Any] = {}
+        for i, entry in enumerate(require_list(expected.get("assignments"), "assignments")):
+            key, item = _assignment(entry, scope_key)
+            if key in state:
+                raise FieldError(f"assignments[{i}]", "the same assignment appears twice")
+            state[key] = item
+        return state
+
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        rows = []
+        for item in sorted(
+            setting.state.values(),
+            key=lambda i: (i["scope"], i["roleDefinitionId"], i["principalId"]),
+        ):
+            row: dict[str, Any] = {}
+            role = setting.labels.get(f"role:{item['roleDefinitionId']}")
+            if role:
+                row["role"] = role
+            row.update(item)
+            ptype = setting.labels.get(f"principal:{item['principalId']}")
+            if ptype:
+                row["principalType"] = ptype
+            rows.append(row)
+        return {"assignments": rows}
+
+    def slug(self, setting: Setting) -> str:
+        parts = setting.key.strip("/").split("/")
+        if parts[0] == "subscriptions" and len(parts) >= 2:
+            return "subscription-" + "-".join(parts[1:])
+        return "-".join(p for p in parts if p not in ("providers",)) or "root"
+
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        item = change.actual if change.expected is None else change.expected
+        if "]." in change.path or not isinstance(item, dict):
+            _, key = item_key(change.path)
+            return (
+                f"assignment {key} {change.path.rsplit('.', 1)[-1]} changed from "
+                f"{short_value(change.expected)} to {short_value(change.actual)}"
+            )
+        role = labels.get(f"role:{item['roleDefinitionId']}", item["roleDefinitionId"])
+        who = item["principalId"]
+        ptype = labels.get(f"principal:{who}")
+        who = f"{ptype} {who}" if ptype else who
+        if change.expected is None:
+            return f"{role} granted to {who} at {item['scope']}"
+        return f"{role} removed from {who} at {item['scope']}"
+
+    def missing_message(self, scope: str) -> str:
+        return f"no role assignments remain at or below {scope}"
+
+
+def _covers(baseline_key: str, key: str) -> bool:
+    return baseline_key == "/" or key == baseline_key or key.startswith(baseline_key + "/")
+
+
+def _ancestors(key: str) -> list[str]:
+    parts = key.split("/")
+    return ["/"] + ["/".join(parts[:n]) for n in range(2, len(parts) + 1)]

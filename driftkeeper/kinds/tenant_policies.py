@@ -1,0 +1,110 @@
+"""Tenant-wide policies: security defaults and authentication-method states.
+
+Truth: Graph ``/policies/identitySecurityDefaultsEnforcementPolicy`` (``isEnabled``) and
+``/policies/authenticationMethodsPolicy`` (the ``state`` of each method configuration,
+compared case-insensitively; targets and method-specific options are not compared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._model import Change
+from ..snapshot import Snapshot
+from . import register
+from ._base import FieldError, Index, Kind, Setting, item_key, keyed
+
+__all__ = ["AuthenticationMethods", "SecurityDefaults"]
+
+
+@register
+class SecurityDefaults(Kind):
+    name = "security-defaults"
+    title = "Security defaults"
+    sections = ("graph.securityDefaults",)
+    default_severity = "high"
+    SCOPE = "/policies/identitySecurityDefaultsEnforcementPolicy"
+    expected_schema = {
+        "type": "object",
+        "required": ["isEnabled"],
+        "additionalProperties": False,
+        "properties": {"isEnabled": {"type": "boolean"}},
+    }
+    scope_schema = {"const": SCOPE}
+
+    def index(self, snapshot: Snapshot) -> Index:
+        policy = snapshot.object("graph.securityDefaults")
+        if policy is None:
+            return {}
+        state = {"isEnabled": bool(policy.get("isEnabled"))}
+        return {self.SCOPE.casefold(): Setting(self.SCOPE.casefold(), self.SCOPE, self.title, state)}
+
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        return {"isEnabled": bool(expected.get("isEnabled"))}
+
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        return dict(setting.state)
+
+    def slug(self, setting: Setting) -> str:
+        return "security-defaults"
+
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        return "security defaults were " + ("enabled" if change.actual else "disabled")
+
+
+@register
+class AuthenticationMethods(Kind):
+    name = "authentication-methods"
+    title = "Authentication methods policy"
+    sections = ("graph.authenticationMethodsPolicy",)
+    default_severity = "medium"
+    SCOPE = "/policies/authenticationMethodsPolicy"
+    expected_schema = {
+        "type": "object",
+        "required": ["methods"],
+        "additionalProperties": False,
+        "properties": {
+            "methods": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "enum": ["enabled", "disabled"]},
+            }
+        },
+    }
+    scope_schema = {"const": SCOPE}
+
+    def index(self, snapshot: Snapshot) -> Index:
+        policy = snapshot.object("graph.authenticationMethodsPolicy")
+        if policy is None:
+            return {}
+        methods = {
+            str(c.get("id")): str(c.get("state") or "disabled")
+            for c in policy.get("authenticationMethodConfigurations") or []
+            if c.get("id")
+        }
+        key = self.SCOPE.casefold()
+        return {key: Setting(key, self.SCOPE, self.title, self._state(methods), raw=methods)}
+
+    @staticmethod
+    def _state(methods: Mapping[str, Any]) -> dict[str, Any]:
+        return {keyed("methods", k.casefold()): str(v).casefold() for k, v in methods.items()}
+
+    def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
+        methods = expected.get("methods")
+        if not isinstance(methods, Mapping):
+            raise FieldError("methods", "expected a mapping of method id: enabled|disabled")
+        return self._state(methods)
+
+    def to_expected(self, setting: Setting) -> dict[str, Any]:
+        return {"methods": dict(sorted(setting.raw.items(), key=lambda kv: kv[0].casefold()))}
+
+    def slug(self, setting: Setting) -> str:
+        return "authentication-methods"
+
+    def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        _, method = item_key(change.path)
+        if change.expected is None:
+            return f"authentication method {method} appeared ({change.actual})"
+        if change.actual is None:
+            return f"authentication method {method} is gone (was {change.expected})"
+        return f"authentication method {method} changed from {change.expected} to {change.actual}"

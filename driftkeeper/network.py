@@ -1,0 +1,176 @@
+"""Canonical forms of NSG rule values: ports, address prefixes, protocols and enums.
+
+Two rules that Azure treats alike get the same canonical form here, so comparing them never
+reports false drift:
+
+- ports: ``"80"``, ``["80"]``, ``"80-80"``; ``["8080-8084", "8085"]`` and ``["8080-8085"]``;
+  ``"*"`` and ``"0-65535"``; singular ``...PortRange`` and plural ``...PortRanges`` merged;
+- prefixes: ``"*"`` and ``"Any"``; service tags in any case (``internet`` / ``Internet``);
+  ``10.0.0.1/32`` and ``10.0.0.1``; IPv6 in any spelling;
+- enums (protocol, access, direction) in any case; protocol ``Any`` is ``*``.
+
+``Internet``, ``*`` and ``0.0.0.0/0`` stay distinct values (they are different rules), but
+:func:`is_internet` says each of them admits traffic from the internet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ALL_PORTS",
+    "PortSet",
+    "canonical_access",
+    "canonical_direction",
+    "canonical_prefix",
+    "canonical_prefixes",
+    "canonical_protocol",
+    "is_internet",
+    "merged_values",
+]
+
+MAX_PORT = 65535
+PortSet = tuple[tuple[int, int], ...]
+ALL_PORTS: PortSet = ((0, MAX_PORT),)
+
+_PROTOCOLS = {p.casefold(): p for p in ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*")}
+_PROTOCOLS["any"] = "*"
+_ACCESS = {"allow": "Allow", "deny": "Deny"}
+_DIRECTION = {"inbound": "Inbound", "outbound": "Outbound"}
+_ANY = frozenset({"*", "any"})
+_KNOWN_TAGS = {
+    t.casefold(): t
+    for t in (
+        "Internet",
+        "VirtualNetwork",
+        "AzureLoadBalancer",
+        "AzureCloud",
+        "AzureTrafficManager",
+        "Storage",
+        "Sql",
+        "AzureActiveDirectory",
+        "AzureMonitor",
+        "AzureFrontDoor.Backend",
+        "GatewayManager",
+        "ApiManagement",
+    )
+}
+
+
+def _enum(value: object, table: dict[str, str], what: str) -> str:
+    text = str(value).strip()
+    try:
+        return table[text.casefold()]
+    except KeyError:
+        raise ValueError(f"expected a {what} ({', '.join(sorted(set(table.values())))})") from None
+
+
+def canonical_protocol(value: object) -> str:
+    """``tcp``/``TCP``/``Tcp`` -> ``Tcp``; ``Any``/``*`` -> ``*``."""
+    return _enum(value, _PROTOCOLS, "protocol")
+
+
+def canonical_access(value: object) -> str:
+    return _enum(value, _ACCESS, "access")
+
+
+def canonical_direction(value: object) -> str:
+    return _enum(value, _DIRECTION, "direction")
+
+
+def merged_values(single: object, plural: object) -> list[str]:
+    """The values of a singular/plural pair (``destinationPortRange(s)``) as one list.
+
+    ``None``, ``""`` and ``[]`` contribute nothing; a comma-separated singular value is split.
+    """
+    values: list[str] = []
+    for part in (single, plural):
+        if part is None or part == "":
+            continue
+        items: Iterable[object] = part if isinstance(part, list | tuple) else (part,)
+        for item in items:
+            if item is None:
+                continue
+            values.extend(v.strip() for v in str(item).split(",") if v.strip())
+    return values
+
+
+def parse_ports(values: Sequence[str]) -> PortSet:
+    """Merge port strings into sorted, non-overlapping, non-adjacent intervals.
+
+    Raises :class:`ValueError` for anything that is not ``*``, a port or a ``lo-hi`` range.
+    """
+    spans: list[tuple[int, int]] = []
+    for value in values:
+        text = value.strip()
+        if text.casefold() in _ANY:
+            return ALL_PORTS
+        lo_text, sep, hi_text = text.partition("-")
+        try:
+            lo = int(lo_text)
+            hi = int(hi_text) if sep else lo
+        except ValueError:
+            raise ValueError(f"expected a port, a range lo-hi or '*', got {value!r}") from None
+        if not (0 <= lo <= hi <= MAX_PORT):
+            raise ValueError(f"expected ports within 0-{MAX_PORT} with lo <= hi, got {value!r}")
+        spans.append((lo, hi))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1] + 1:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def format_ports(ports: PortSet) -> list[str]:
+    """Intervals back to the strings ARM uses: ``["*"]`` or ``["22", "8080-8085"]``."""
+    if ports == ALL_PORTS:
+        return ["*"]
+    return [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ports]
+
+
+def canonical_ports(values: Sequence[str]) -> list[str]:
+    return format_ports(parse_ports(values))
+
+
+def canonical_prefix(value: str) -> str:
+    """The canonical spelling of one address prefix, service tag or ``*``."""
+    text = value.strip()
+    folded = text.casefold()
+    if folded in _ANY:
+        return "*"
+    if folded in _KNOWN_TAGS:
+        return _KNOWN_TAGS[folded]
+    try:
+        if "/" in text:
+            iface = ipaddress.ip_interface(text)
+            if iface.network.prefixlen == iface.max_prefixlen:
+                return str(iface.ip)
+            return iface.with_prefixlen
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not text or any(c.isspace() for c in text):
+        raise ValueError(f"expected an address prefix, service tag or '*', got {value!r}")
+    return folded  # another service tag (Storage.WestUS ...): tags are case-insensitive
+
+
+def canonical_prefixes(values: Sequence[str]) -> list[str]:
+    found = {canonical_prefix(v) for v in values}
+    return ["*"] if "*" in found else sorted(found)
+
+
+def is_internet(prefix: str) -> bool:
+    """Whether a canonical prefix admits traffic from anywhere on the internet."""
+    if prefix in ("*", "Internet"):
+        return True
+    if "/" in prefix:
+        try:
+            return ipaddress.ip_network(prefix, strict=False).prefixlen == 0
+        except ValueError:
+            return False
+    return False

@@ -1,0 +1,1 @@
+"""Local stand-ins for the services driftkeeper talks to (no network, no mocks)."""

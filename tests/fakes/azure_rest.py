@@ -1,0 +1,673 @@
+"""Local stand-ins for Azure Resource Manager and Microsoft Graph v1.0.
+
+:class:`AzureRestServer` runs two ``ThreadingHTTPServer`` instances on 127.0.0.1:
+
+- **ARM over TLS** with a certificate made by :func:`make_tls_files` (azure-core refuses to
+  send a bearer token over plain http). Point the mgmt clients at
+  ``base_url=server.arm_endpoint`` with ``connection_verify=str(server.ca_file)``.
+- **Graph over plain http** (kiota exempts localhost from its https rule). Point msgraph-sdk at
+  ``server.graph_endpoint`` (it ends in ``/v1.0``).
+
+What it follows of the REST contracts:
+
+- ``data`` maps snapshot section names (``"arm.roleAssignments"``, ``"graph.securityDefaults"``
+  ...) to the objects to serve: a list for list sections (a raw ``{"value": [...]}`` response
+  is accepted too), an object for the two Graph object sections. A list section that is not in
+  ``data`` is served as an empty list; an object section that is not there answers 404.
+- ARM lists are filtered by subscription: an item is listed under ``/subscriptions/{sub}/...``
+  when its id starts with ``/subscriptions/{sub}/``, or when its id is not under any
+  subscription (management-group or root scope, i.e. inherited). A subscription that owns no
+  item (and is not in ``subscriptions``) answers 404 ``SubscriptionNotFound``. Any ARM item,
+  and any NSG's (default) security rule, can also be read by its id.
+- Lists are paged with ``page_size`` items per page: ARM answers ``nextLink``, Graph
+  ``@odata.nextLink``; both are absolute URLs carrying a ``$skiptoken`` and the original query.
+- ``/roleManagement/directory/roleAssignments`` leaves out ``principal`` unless the request
+  says ``$expand=principal``, as Graph does.
+- Every request needs ``Authorization: Bearer ...`` (401 otherwise); every ARM request needs
+  ``api-version`` (400 ``MissingApiVersionParameter`` otherwise). Errors have the ARM body
+  (``{"error": {"code", "message"}}``) or the Graph one (plus ``innerError``).
+- :meth:`AzureRestServer.fail` answers the next N requests of a path with a chosen status
+  (429 with ``Retry-After: 1`` by default, or 503, 403, 404 ...).
+- Every request is recorded (:class:`RecordedRequest`): method, path, query, and whether a
+  bearer token was present. The token itself is neither recorded nor logged.
+
+Only GET is served; other methods answer 405.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = [
+    "ARM_LIST_PATHS",
+    "GRAPH_LIST_PATHS",
+    "GRAPH_OBJECT_PATHS",
+    "AzureRestServer",
+    "RecordedRequest",
+    "TlsFiles",
+    "make_tls_files",
+]
+
+Service = Literal["arm", "graph"]
+
+# ARM provider paths under /subscriptions/{sub} -> section (lower-cased for matching).
+ARM_LIST_PATHS: Mapping[str, str] = {
+    "/providers/microsoft.network/networksecuritygroups": "arm.networkSecurityGroups",
+    "/providers/microsoft.authorization/roleassignments": "arm.roleAssignments",
+    "/providers/microsoft.authorization/roledefinitions": "arm.roleDefinitions",
+}
+# Graph paths (below /v1.0) -> (section, @odata.context fragment).
+GRAPH_LIST_PATHS: Mapping[str, tuple[str, str]] = {
+    "/identity/conditionalaccess/policies": (
+        "graph.conditionalAccessPolicies",
+        "identity/conditionalAccess/policies",
+    ),
+    "/rolemanagement/directory/roleassignments": (
+        "graph.directoryRoleAssignments",
+        "roleManagement/directory/roleAssignments",
+    ),
+    "/rolemanagement/directory/roleeligibilityschedules": (
+        "graph.directoryRoleEligibilitySchedules",
+        "roleManagement/directory/roleEligibilitySchedules",
+    ),
+    "/rolemanagement/directory/roledefinitions": (
+        "graph.directoryRoleDefinitions",
+        "roleManagement/directory/roleDefinitions",
+    ),
+}
+GRAPH_OBJECT_PATHS: Mapping[str, tuple[str, str]] = {
+    "/policies/identitysecuritydefaultsenforcementpolicy": (
+        "graph.securityDefaults",
+        "policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+    ),
+    "/policies/authenticationmethodspolicy": (
+        "graph.authenticationMethodsPolicy",
+        "policies/authenticationMethodsPolicy/$entity",
+    ),
+}
+_GRAPH_VERSION = "/v1.0"
+
+_ARM_CODES = {
+    400: "BadRequest",
+    401: "AuthenticationFailed",
+    403: "AuthorizationFailed",
+    404: "ResourceNotFound",
+    405: "MethodNotAllowed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+_GRAPH_CODES = {
+    **_ARM_CODES,
+    401: "InvalidAuthenticationToken",
+    403: "Authorization_RequestDenied",
+    404: "Request_ResourceNotFound",
+    503: "serviceNotAvailable",
+}
+_MESSAGES = {
+    400: "The request is invalid.",
+    401: "Access token is empty.",
+    403: "Insufficient privileges to complete the operation.",
+    404: "The requested resource was not found.",
+    405: "The HTTP method is not supported by this stand-in.",
+    429: "Too many requests. Please retry after the time in the Retry-After header.",
+    500: "An internal error occurred.",
+    503: "The service is temporarily unavailable. Please retry later.",
+}
+
+
+# --- TLS -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1 / localhost signed by it."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """Write ``ca.pem``, ``server.pem`` and ``server-key.pem`` into ``directory``."""
+    now = dt.datetime.now(dt.UTC)
+    valid = (now - dt.timedelta(minutes=5), now + dt.timedelta(days=2))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "driftkeeper test CA")])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid[0])
+        .not_valid_after(valid[1])
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    files = TlsFiles(
+        directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+    )
+    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+# --- request log and scripted failures --------------------------------------------------------
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the stand-in saw it (the token itself is not kept)."""
+
+    service: Service
+    method: str
+    path: str
+    """Relative to the service root: ARM ``/subscriptions/...``, Graph without ``/v1.0``."""
+    query: Mapping[str, list[str]]
+    bearer: bool
+    """Whether an ``Authorization: Bearer <non-empty>`` header was present."""
+    status: int = 0
+    """The status the stand-in answered with."""
+
+    @property
+    def skiptoken(self) -> str | None:
+        values = self.query.get("$skiptoken")
+        return values[0] if values else None
+
+
+@dataclass
+class _Failure:
+    status: int
+    remaining: int | None
+    retry_after: int | None
+    code: str | None
+    message: str | None
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# --- the server ------------------------------------------------------------------------------
+class AzureRestServer:
+    """ARM (TLS) and Graph (http) stand-ins on 127.0.0.1; use as a context manager."""
+
+    def __init__(
+        self,
+        tls: TlsFiles,
+        *,
+        data: Mapping[str, Any] | None = None,
+        page_size: int = 100,
+        subscriptions: set[str] | None = None,
+    ) -> None:
+        self.tls = tls
+        self.data: dict[str, Any] = dict(data or {})
+        self.page_size = page_size
+        self.subscriptions = subscriptions
+        self.requests: list[RecordedRequest] = []
+        self._failures: dict[str, _Failure] = {}
+        self._lock = threading.Lock()
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+        self.arm_endpoint = ""
+        self.graph_endpoint = ""
+
+    # -- lifecycle --
+    def start(self) -> AzureRestServer:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
+        arm = _Server(self, "arm")
+        arm.socket = context.wrap_socket(arm.socket, server_side=True)
+        graph = _Server(self, "graph")
+        self._servers = [arm, graph]
+        self.arm_endpoint = f"https://127.0.0.1:{arm.server_address[1]}"
+        self.graph_endpoint = f"http://127.0.0.1:{graph.server_address[1]}{_GRAPH_VERSION}"
+        for server in self._servers:
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fake-{server.service}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []
+
+    def __enter__(self) -> AzureRestServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls.ca_file
+
+    # -- test controls --
+    def fail(
+        self,
+        path: str,
+        status: int = 429,
+        *,
+        times: int | None = 1,
+        retry_after: int | None = 1,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests of ``path`` (``None``: all) with ``status``.
+
+        ``path`` is relative to the service root (ARM ``/subscriptions/...``, Graph
+        ``/identity/...``), matched case-insensitively and whatever the query.
+        ``retry_after`` (seconds) is sent as ``Retry-After`` when not ``None``.
+        """
+        with self._lock:
+            self._failures[path.lower().rstrip("/")] = _Failure(
+                status, times, retry_after, code, message
+            )
+
+    def requests_to(self, path: str, *, service: Service | None = None) -> list[RecordedRequest]:
+        """The recorded requests of ``path`` (case-insensitive), oldest first."""
+        wanted = path.lower().rstrip("/")
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path.lower().rstrip("/") == wanted and service in (None, r.service)
+            ]
+
+    # -- request handling (called from handler threads) --
+    def _take_failure(self, path: str) -> _Failure | None:
+        with self._lock:
+            failure = self._failures.get(path.lower().rstrip("/"))
+            if failure is None:
+                return None
+            if failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    del self._failures[path.lower().rstrip("/")]
+            return failure
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def handle(self, service: Service, method: str, raw_path: str, auth: str) -> _Answer:
+        parts = urlsplit(raw_path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        bearer = auth[:7].lower() == "bearer " and bool(auth[7:].strip())
+        path = parts.path
+        if service == "graph":
+            if path.lower().startswith(_GRAPH_VERSION + "/"):
+                path = path[len(_GRAPH_VERSION) :]
+            else:
+                path = "/<unsupported version>" + path
+        answer = self._answer(service, method, path, query, bearer)
+        self._record(RecordedRequest(service, method, path, query, bearer, answer.status))
+        return answer
+
+    def _answer(
+        self,
+        service: Service,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        bearer: bool,
+    ) -> _Answer:
+        error = _arm_error if service == "arm" else _graph_error
+        if not bearer:
+            return error(401, None, None)
+        if service == "arm" and not query.get("api-version", [""])[0]:
+            return error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        failure = self._take_failure(path)
+        if failure is not None:
+            answer = error(failure.status, failure.code, failure.message)
+            if failure.retry_after is not None:
+                answer.headers["Retry-After"] = str(failure.retry_after)
+            return answer
+        if method != "GET":
+            return error(405, None, None)
+        if service == "arm":
+            return self._arm_get(path, query)
+        return self._graph_get(path, query)
+
+    # ARM
+    def _known_subscriptions(self) -> set[str]:
+        if self.subscriptions is not None:
+            return {s.lower() for s in self.subscriptions}
+        known = set()
+        for item in self._arm_items():
+            parts = str(item.get("id", "")).lower().split("/")
+            if len(parts) > 2 and parts[1] == "subscriptions":
+                known.add(parts[2])
+        return known
+
+    def _arm_items(self) -> Iterator[dict[str, Any]]:
+        for section in ARM_LIST_PATHS.values():
+            yield from _as_list(self.data.get(section))
+
+    def _arm_get(self, path: str, query: dict[str, list[str]]) -> _Answer:
+        lower = path.lower().rstrip("/")
+        parts = lower.split("/")
+        if len(parts) > 2 and parts[1] == "subscriptions":
+            sub = parts[2]
+            if sub not in self._known_subscriptions():
+                return _arm_error(
+                    404,
+                    "SubscriptionNotFound",
+                    f"The subscription '{path.split('/')[2]}' could not be found.",
+                )
+            scope = "/".join(parts[:3])
+            rest = lower[len(scope) :]
+            if rest.startswith("/resourcegroups/"):
+                rg_parts = rest.split("/")
+                scope, rest = "/".join(parts[:5]), "/" + "/".join(rg_parts[3:])
+            section = ARM_LIST_PATHS.get(rest)
+            if section is not None:
+                items = [
+                    item
+                    for item in _as_list(self.data.get(section))
+                    if _arm_in_scope(str(item.get("id", "")), scope)
+                ]
+                return self._page(
+                    "arm", path, query, items, next_key="nextLink", context=None
+                )
+        item = self._arm_find(lower)
+        if item is not None:
+            return _Answer(200, item)
+        return _arm_error(404, None, f"The Resource '{path}' was not found.")
+
+    def _arm_find(self, lower_id: str) -> dict[str, Any] | None:
+        for item in self._arm_items():
+            if str(item.get("id", "")).lower() == lower_id:
+                return item
+            properties = item.get("properties")
+            if not isinstance(properties, dict):
+                continue
+            for key in ("securityRules", "defaultSecurityRules"):
+                for rule in properties.get(key) or []:
+                    if isinstance(rule, dict) and str(rule.get("id", "")).lower() == lower_id:
+                        return rule
+        return None
+
+    # Graph
+    def _graph_get(self, path: str, query: dict[str, list[str]]) -> _Answer:
+        lower = path.lower().rstrip("/")
+        if lower in GRAPH_OBJECT_PATHS:
+            section, context = GRAPH_OBJECT_PATHS[lower]
+            value = self.data.get(section)
+            if not isinstance(value, dict):
+                return _graph_error(404, None, None)
+            body = {k: v for k, v in value.items() if k != "@odata.context"}
+            return _Answer(200, {"@odata.context": self._context(context), **body})
+        expand = {
+            e.strip().lower() for v in query.get("$expand", []) for e in v.split(",") if e
+        }
+        if lower in GRAPH_LIST_PATHS:
+            section, context = GRAPH_LIST_PATHS[lower]
+            items = [self._graph_item(section, item, expand) for item in self._items(section)]
+            return self._page(
+                "graph", path, query, items, next_key="@odata.nextLink", context=context
+            )
+        head, _, item_id = lower.rpartition("/")
+        if head in GRAPH_LIST_PATHS:
+            section, context = GRAPH_LIST_PATHS[head]
+            for item in self._items(section):
+                if str(item.get("id", "")).lower() == item_id:
+                    body = self._graph_item(section, item, expand)
+                    return _Answer(200, {"@odata.context": self._context(context + "/$entity"), **body})
+            return _graph_error(
+                404, None, f"Resource '{path.rsplit('/', 1)[1]}' does not exist."
+            )
+        return _graph_error(
+            400, "BadRequest", f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."
+        )
+
+    def _items(self, section: str) -> list[dict[str, Any]]:
+        return _as_list(self.data.get(section))
+
+    @staticmethod
+    def _graph_item(section: str, item: dict[str, Any], expand: set[str]) -> dict[str, Any]:
+        if section == "graph.directoryRoleAssignments" and "principal" not in expand:
+            return {k: v for k, v in item.items() if k != "principal"}
+        return item
+
+    def _context(self, fragment: str) -> str:
+        return f"{self.graph_endpoint}/$metadata#{fragment}"
+
+    # paging
+    def _page(
+        self,
+        service: Service,
+        path: str,
+        query: dict[str, list[str]],
+        items: list[dict[str, Any]],
+        *,
+        next_key: str,
+        context: str | None,
+    ) -> _Answer:
+        try:
+            start = int(query.get("$skiptoken", ["0"])[0])
+        except ValueError:
+            return (_arm_error if service == "arm" else _graph_error)(
+                400, None, "The $skiptoken is not valid."
+            )
+        size = max(1, self.page_size)
+        body: dict[str, Any] = {}
+        if context is not None:
+            body["@odata.context"] = self._context(context)
+        body["value"] = items[start : start + size]
+        if start + size < len(items):
+            rest = [(k, v) for k, values in query.items() if k != "$skiptoken" for v in values]
+            rest.append(("$skiptoken", str(start + size)))
+            root = self.arm_endpoint if service == "arm" else self.graph_endpoint
+            body[next_key] = f"{root}{path}?{urlencode(rest, safe='$,')}"
+        return _Answer(200, body)
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict) and isinstance(value.get("value"), list):
+        value = value["value"]
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _arm_in_scope(item_id: str, scope: str) -> bool:
+    lower = item_id.lower()
+    return lower.startswith(scope + "/") or not lower.startswith("/subscriptions/")
+
+
+def _arm_error(status: int, code: str | None, message: str | None) -> _Answer:
+    return _Answer(
+        status,
+        {
+            "error": {
+                "code": code or _ARM_CODES.get(status, "Error"),
+                "message": message or _MESSAGES.get(status, "The request failed."),
+            }
+        },
+    )
+
+
+def _graph_error(status: int, code: str | None, message: str | None) -> _Answer:
+    request_id = str(uuid.uuid4())
+    return _Answer(
+        status,
+        {
+            "error": {
+                "code": code or _GRAPH_CODES.get(status, "generalException"),
+                "message": message or _MESSAGES.get(status, "The request failed."),
+                "innerError": {
+                    "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "request-id": request_id,
+                    "client-request-id": request_id,
+                },
+            }
+        },
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = True
+
+    def __init__(self, owner: AzureRestServer, service: Service) -> None:
+        self.owner = owner
+        self.service: Service = service
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads still waiting on a keep-alive connection."""
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "driftkeeper-fake-azure/1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one write (handle_one_request flushes)
+    server: _Server
+    _JSON: ClassVar[str] = "application/json; charset=utf-8"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        answer = self.server.owner.handle(
+            self.server.service, self.command, self.path, self.headers.get("Authorization", "")
+        )
+        payload = json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", self._JSON)
+        self.send_header("Content-Length", str(len(payload)))
+        request_id = str(uuid.uuid4())
+        if self.server.service == "arm":
+            self.send_header("x-ms-request-id", request_id)
+            self.send_header("x-ms-correlation-request-id", request_id)
+        else:
+            self.send_header("request-id", request_id)
+            self.send_header(
+                "client-request-id", self.headers.get("client-request-id") or request_id
+            )
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log (it would print every request)."""

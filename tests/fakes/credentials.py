@@ -1,0 +1,95 @@
+"""Static token credentials: real implementations of the azure-core credential protocols.
+
+They hand out one fixed bearer token and remember the scopes they were asked for, so tests
+can check which audience a client requested. No network, no MSAL.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+
+__all__ = ["StaticAsyncTokenCredential", "StaticTokenCredential"]
+
+_LIFETIME_S = 3600
+
+
+class StaticTokenCredential:
+    """A sync ``TokenCredential`` / ``SupportsTokenInfo`` returning ``token`` for any scope."""
+
+    def __init__(self, token: str = "static-test-token") -> None:  # noqa: S107
+        self.token = token
+        self.requested_scopes: list[tuple[str, ...]] = []
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        self.requested_scopes.append(scopes)
+        return AccessToken(self.token, int(time.time()) + _LIFETIME_S)
+
+    def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        self.requested_scopes.append(scopes)
+        return AccessTokenInfo(self.token, int(time.time()) + _LIFETIME_S)
+
+    def close(self) -> None:
+        """Nothing to release; present because real credentials have it."""
+
+    def __enter__(self) -> StaticTokenCredential:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class StaticAsyncTokenCredential:
+    """An ``AsyncTokenCredential`` / ``AsyncSupportsTokenInfo`` returning ``token``."""
+
+    def __init__(self, token: str = "static-test-token") -> None:  # noqa: S107
+        self.token = token
+        self.requested_scopes: list[tuple[str, ...]] = []
+
+    async def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        self.requested_scopes.append(scopes)
+        return AccessToken(self.token, int(time.time()) + _LIFETIME_S)
+
+    async def get_token_info(
+        self, *scopes: str, options: TokenRequestOptions | None = None
+    ) -> AccessTokenInfo:
+        self.requested_scopes.append(scopes)
+        return AccessTokenInfo(self.token, int(time.time()) + _LIFETIME_S)
+
+    async def close(self) -> None:
+        """Nothing to release; present because real credentials have it."""
+
+    async def __aenter__(self) -> StaticAsyncTokenCredential:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
