@@ -32,7 +32,7 @@ def fold(
 ) -> Any:
     """Fold what the API treats alike: null / [] / {} / "" / false / absent all vanish.
 
-    ``drop`` names volatile keys (at any depth) to remove; ``casefold(key)`` says whether the
+    ``drop`` names volatile top-level keys to remove (nested ids are settings: kept); ``casefold(key)`` says whether the
     string values under ``key`` are case-insensitive enums or ids. Lists of scalars are sorted
     and de-duplicated; lists of objects are sorted by their canonical JSON.
     """
@@ -41,12 +41,12 @@ def fold(
         for k, v in value.items():
             if k in drop or k.startswith("@odata."):
                 continue
-            folded = fold(v, drop=drop, casefold=casefold, key=k)
+            folded = fold(v, casefold=casefold, key=k)
             if not _is_empty(folded):
                 out[k] = folded
         return out
     if isinstance(value, list | tuple):
-        items = [fold(v, drop=drop, casefold=casefold, key=key) for v in value]
+        items = [fold(v, casefold=casefold, key=key) for v in value]
         items = [v for v in items if not _is_empty(v)]
         if all(isinstance(v, str | int | float | bool) for v in items):
             return sorted(set(items), key=lambda v: (type(v).__name__, v))

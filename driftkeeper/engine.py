@@ -59,7 +59,8 @@ def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -
     )
     if not changes:
         return _finding(baseline, "compliant", f"{kind.title} {actual.title} matches its baseline")
-    words = [kind.describe(c, actual.labels) for c in changes[:MAX_WORDS]]
+    labels = {**kind.labels(baseline.expected), **actual.labels}
+    words = [kind.describe(c, labels) for c in changes[:MAX_WORDS]]
     more = len(changes) - MAX_WORDS
     if more > 0:
         words.append(f"and {more} more change{'s' if more > 1 else ''}")

@@ -115,6 +115,10 @@ class Kind(ABC):
         return state
 
     # --- words -----------------------------------------------------------------------------
+    def labels(self, expected: Mapping[str, Any]) -> dict[str, str]:
+        """Display names a baseline's ``expected`` block carries (for removed items)."""
+        return {}
+
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         """One change in words a paged engineer understands at a glance."""
         if change.expected is None:

@@ -148,6 +148,14 @@ class DirectoryRoleMembers(Kind):
     def slug(self, setting: Setting) -> str:
         return slugify(setting.title)
 
+    def labels(self, expected: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            f"principal:{str(m.get('principalId', '')).casefold()}": str(m["displayName"])
+            for group in ("active", "eligible")
+            for m in expected.get(group) or []
+            if isinstance(m, Mapping) and m.get("displayName")
+        }
+
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         group, key = item_key(change.path)
         principal, _, scope = key.partition("@")

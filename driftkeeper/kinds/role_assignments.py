@@ -29,6 +29,8 @@ BUILTIN_ROLES = {
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 
+_BUILTIN_LABELS = {f"role:{k}": v for k, v in BUILTIN_ROLES.items()}
+
 
 def role_guid(role_definition_id: str) -> str:
     """``/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/GUID`` -> GUID."""
@@ -104,7 +106,7 @@ class RoleAssignments(Kind):
     def actual(self, index: Index, key: str) -> Setting | None:
         below = [s for k, s in index.items() if _covers(key, k)]
         if not below:  # no assignments left here: an empty state, not a missing resource
-            return Setting(key, key, key, {}, {})
+            return Setting(key, key, key, {}, _BUILTIN_LABELS)
         state: dict[str, Any] = {}
         for setting in below:
             state.update(setting.state)
@@ -156,6 +158,16 @@ class RoleAssignments(Kind):
         if parts[0] == "subscriptions" and len(parts) >= 2:
             return "subscription-" + "-".join(parts[1:])
         return "-".join(p for p in parts if p not in ("providers",)) or "root"
+
+    def labels(self, expected: Mapping[str, Any]) -> dict[str, str]:
+        out = dict(_BUILTIN_LABELS)
+        for row in expected.get("assignments") or []:
+            guid = role_guid(str(row.get("roleDefinitionId", "")))
+            if row.get("role"):
+                out[f"role:{guid}"] = str(row["role"])
+            if row.get("principalType"):
+                out[f"principal:{str(row.get('principalId', '')).casefold()}"] = str(row["principalType"])
+        return out
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         item = change.actual if change.expected is None else change.expected

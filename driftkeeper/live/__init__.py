@@ -1,0 +1,128 @@
+"""Read a live :class:`~driftkeeper.snapshot.Snapshot` from ARM and Microsoft Graph.
+
+``import driftkeeper.live`` is cheap: the Azure SDKs are imported, and their clients built,
+only inside :func:`read_snapshot`.
+
+Failures, section by section:
+
+- a permanent failure (400, 401, 403, 404 ...) leaves the section out of the snapshot and puts
+  ``"<status> <phrase>: <code>: <message>"`` into ``read_errors[section]``, so the engine
+  reports an error finding for it, never "compliant";
+- a transient failure (408, 429, 5xx, no response) that outlives the SDK's own retries
+  raises :class:`~driftkeeper.TransientReadError`: a partial snapshot is never returned;
+- a credential that cannot produce a token raises :class:`~driftkeeper.ReadError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .._errors import InputError
+from ..snapshot import SECTIONS, Snapshot
+from ._arm import read_arm
+from ._graph import read_graph
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+__all__ = ["read_snapshot"]
+
+_log = logging.getLogger(__name__)
+
+
+def read_snapshot(
+    credential: TokenCredential,
+    *,
+    subscriptions: Sequence[str],
+    tenant_id: str = "",
+    arm_endpoint: str = "https://management.azure.com",
+    graph_endpoint: str = "https://graph.microsoft.com/v1.0",
+    connection_verify: str | bool = True,
+    async_credential: AsyncTokenCredential | None = None,
+    include_arm: bool = True,
+    include_graph: bool = True,
+    max_retries: int | None = None,
+    retry_delay: float | None = None,
+) -> Snapshot:
+    """Capture the watched ARM and Graph state of a tenant.
+
+    ``credential`` signs the ARM calls, and the Graph calls too unless ``async_credential``
+    is given. Tokens are requested for ``<endpoint origin>/.default``. ``connection_verify``
+    is ``True``, ``False`` or the path of a CA bundle, for both services.
+    ``max_retries`` and ``retry_delay`` (seconds; the base delay when the service sends no
+    ``Retry-After``) override the SDKs' retry settings; ``None`` keeps their defaults.
+
+    ARM sections are read only when ``subscriptions`` is not empty. The Graph part runs
+    with :func:`asyncio.run`, so call this from synchronous code (or a worker thread).
+    """
+    if isinstance(subscriptions, str):
+        raise TypeError("subscriptions must be a sequence of subscription ids, not a string")
+    for subscription in subscriptions:
+        _check_subscription_id(subscription)
+    captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sections: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    if include_arm and subscriptions:
+        arm_options: dict[str, Any] = {}
+        if max_retries is not None:
+            arm_options.update(retry_total=max_retries, retry_status=max_retries)
+        if retry_delay is not None:
+            arm_options["retry_backoff_factor"] = retry_delay
+        arm = read_arm(
+            credential,
+            list(subscriptions),
+            endpoint=arm_endpoint.rstrip("/"),
+            scope=_default_scope(arm_endpoint),
+            connection_verify=connection_verify,
+            client_options=arm_options,
+        )
+        sections.update(arm.sections)
+        errors.update(arm.errors)
+    elif include_arm:
+        _log.warning("no subscriptions given: the ARM sections are not captured")
+
+    if include_graph:
+        graph = asyncio.run(
+            read_graph(
+                async_credential or credential,
+                endpoint=graph_endpoint.rstrip("/"),
+                scope=_default_scope(graph_endpoint),
+                connection_verify=connection_verify,
+                max_retries=max_retries,
+                retry_delay=retry_delay,
+            )
+        )
+        sections.update(graph.sections)
+        errors.update(graph.errors)
+
+    ordered = {name: sections[name] for name in SECTIONS if name in sections}
+    _log.info(
+        "live snapshot read: %d sections captured, %d failed",
+        len(ordered),
+        len(errors),
+        extra={"tenant_id": tenant_id},
+    )
+    return Snapshot(tenant_id, captured_at, ordered, errors, source="live")
+
+
+def _check_subscription_id(subscription: str) -> None:
+    try:
+        uuid.UUID(subscription)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"not a subscription id (a GUID): {subscription!r}") from exc
+
+
+def _default_scope(endpoint: str) -> str:
+    """``https://graph.microsoft.com/v1.0`` -> ``https://graph.microsoft.com/.default``."""
+    parts = urlsplit(endpoint)
+    if not parts.scheme or not parts.hostname:
+        raise InputError(f"not an absolute URL: {endpoint!r}")
+    return f"{parts.scheme}://{parts.hostname}/.default"

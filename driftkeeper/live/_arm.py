@@ -1,0 +1,134 @@
+"""The ARM sections of a live snapshot, read with the Azure management SDKs.
+
+Per subscription: every NSG (``network_security_groups.list_all``), every role assignment the
+subscription sees, including those inherited from management groups and the root
+(``role_assignments.list_for_subscription``), and the role definitions at the subscription
+scope. The SDK pagers follow every ``nextLink``; the SDK pipelines retry 408/429/5xx and
+honour ``Retry-After``. Objects are converted back to the ARM REST JSON shape and
+de-duplicated by (case-insensitive) id across subscriptions.
+
+What the conversion keeps:
+
+- azure-mgmt-network (33.x, TypeSpec models): the model holds the REST JSON as received, and
+  ``as_dict()`` returns it unchanged, unknown fields included.
+- azure-mgmt-authorization (4.x, msrest models, API 2022-04-01): ``serialize(keep_readonly=
+  True)`` writes only the fields the model knows, so a field ARM adds later is dropped, a
+  ``null`` is dropped, and timestamps are re-written with at most 6 fraction digits
+  (``...46.4341990Z`` becomes ``...46.434199Z``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._errors import ReadError, TransientReadError
+from ._failures import SectionReads, describe_failure, is_transient
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+__all__ = ["ARM_SECTIONS", "read_arm"]
+
+ARM_SECTIONS = ("arm.networkSecurityGroups", "arm.roleAssignments", "arm.roleDefinitions")
+
+_log = logging.getLogger(__name__)
+
+
+def read_arm(
+    credential: TokenCredential,
+    subscriptions: Sequence[str],
+    *,
+    endpoint: str,
+    scope: str,
+    connection_verify: str | bool,
+    client_options: Mapping[str, Any],
+) -> SectionReads:
+    """Read the ARM sections for ``subscriptions``; raise on a transient failure.
+
+    ``client_options`` go to the mgmt clients as they are (``retry_total``,
+    ``retry_backoff_factor`` ...).
+    """
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+
+    options: dict[str, Any] = {
+        "base_url": endpoint,
+        "connection_verify": connection_verify,
+        "credential_scopes": [scope],
+        **client_options,
+    }
+    reads = SectionReads()
+    found: dict[str, dict[str, dict[str, Any]]] = {section: {} for section in ARM_SECTIONS}
+    for subscription in subscriptions:
+        with (
+            NetworkManagementClient(credential, subscription, **options) as network,
+            AuthorizationManagementClient(credential, subscription, **options) as authorization,
+        ):
+            listings: dict[str, Callable[[], Iterable[Any]]] = {
+                "arm.networkSecurityGroups": network.network_security_groups.list_all,
+                "arm.roleAssignments": authorization.role_assignments.list_for_subscription,
+                "arm.roleDefinitions": lambda: authorization.role_definitions.list(
+                    f"/subscriptions/{subscription}"
+                ),
+            }
+            for section, list_all in listings.items():
+                failure = _list_into(found[section], list_all, section, subscription)
+                if failure is not None:
+                    reads.fail(section, f"subscription {subscription}: {failure}")
+    for section, items in found.items():
+        if section not in reads.errors:
+            reads.sections[section] = list(items.values())
+    return reads
+
+
+def _list_into(
+    found: dict[str, dict[str, Any]],
+    list_all: Callable[[], Iterable[Any]],
+    section: str,
+    subscription: str,
+) -> str | None:
+    """Add every listed object to ``found`` (keyed by lower-cased id); return a failure text.
+
+    Permanent failures are returned, transient ones raised.
+    """
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    where = f"{section} (subscription {subscription})"
+    count = 0
+    try:
+        for model in list_all():
+            item = rest_json(model)
+            found.setdefault(str(item.get("id") or f"<no id {len(found)}>").lower(), item)
+            count += 1
+    except HttpResponseError as exc:
+        status = exc.status_code
+        if status is None:  # no response at all: the credential could not give a token
+            first_line = (exc.message or "").strip().splitlines()[:1]
+            raise ReadError(
+                f"{where}: could not get an access token for ARM: "
+                f"{type(exc).__name__}: {' '.join(first_line)}"
+            ) from exc
+        error = exc.error
+        text = describe_failure(
+            status, error.code if error else None, error.message if error else exc.reason
+        )
+        if is_transient(status):
+            raise TransientReadError(f"{where}: {text} (after retries)") from exc
+        _log.warning("cannot read %s: %s", where, text, extra={"section": section})
+        return text
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise TransientReadError(
+            f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
+        ) from exc
+    _log.info("read %s: %d objects", where, count, extra={"section": section})
+    return None
+
+
+def rest_json(model: Any) -> dict[str, Any]:
+    """An ARM SDK model as ARM REST JSON (``properties``-wrapped, camelCase)."""
+    if isinstance(model, Mapping):  # TypeSpec models (azure-mgmt-network >= 30) hold the JSON
+        return dict(model.as_dict())
+    serialized: dict[str, Any] = model.serialize(keep_readonly=True)  # msrest models
+    return serialized

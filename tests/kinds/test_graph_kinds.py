@@ -1,0 +1,123 @@
+"""Conditional Access, directory roles, security defaults and authentication methods."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from driftkeeper import Snapshot
+from driftkeeper.engine import scan
+from tests.builders import GA, corpus, document, healthy, member, mfa_policy, baselines_of
+
+
+def drift(before: dict[str, Any], after: dict[str, Any]) -> list[Any]:
+    return list(scan(Snapshot.from_dict(after), baselines_of(before), guards="none").findings)
+
+
+def with_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    return document(conditionalAccessPolicies=[policy])
+
+
+CA_SAME = {
+    "enum case": lambda p: p["grantControls"].update(operator="or", builtInControls=["MFA"]),
+    "list order": lambda p: p["conditions"]["users"]["includeRoles"].reverse(),
+    "null vs empty list": lambda p: p["conditions"]["users"].update(excludeRoles=None),
+    "absent vs empty": lambda p: p["conditions"]["applications"].pop("excludeApplications"),
+    "odata annotations and timestamps": lambda p: p.update(
+        {"@odata.etag": "x", "modifiedDateTime": "2027-01-01T00:00:00Z"}
+    ),
+    "null session controls vs absent": lambda p: p.pop("sessionControls"),
+}
+
+
+@pytest.mark.parametrize("edit", CA_SAME.values(), ids=CA_SAME.keys())
+def test_ca_equivalent_forms_never_drift(edit: Any) -> None:
+    after = copy.deepcopy(mfa_policy())
+    edit(after)
+    assert drift(with_policy(mfa_policy()), with_policy(after)) == []
+
+
+def test_ca_report_only_is_drift_in_words() -> None:
+    [finding] = drift(with_policy(mfa_policy()), with_policy(mfa_policy("enabledForReportingButNotEnforced")))
+    assert finding.message.endswith("policy state changed from enabled to report-only (not enforced)")
+    assert [c.path for c in finding.changes] == ["state"]
+
+
+def test_ca_setting_the_baseline_did_not_have_is_drift() -> None:
+    after = mfa_policy()
+    after["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+    [finding] = drift(with_policy(mfa_policy()), with_policy(after))
+    assert [c.path for c in finding.changes] == ["conditions.locations"]
+    assert "not in the baseline" in finding.message
+
+
+def test_ca_excluded_user_added_is_reported_as_list_delta() -> None:
+    after = mfa_policy()
+    after["conditions"]["users"]["excludeUsers"].append("attacker")
+    [finding] = drift(with_policy(mfa_policy()), with_policy(after))
+    assert "conditions.users.excludeUsers: added attacker" in finding.message
+
+
+def test_ca_deleted_policy_is_drift() -> None:
+    [finding] = drift(with_policy(mfa_policy()), document(conditionalAccessPolicies=[]))
+    assert "was deleted" in finding.message
+
+
+def test_directory_role_member_added_and_removed() -> None:
+    before = document(directoryRoleAssignments=[member("a", name="Ann"), member("b", name="Bob")])
+    after = document(directoryRoleAssignments=[member("a", name="Ann"), member("eve", name="Eve")])
+    [finding] = drift(before, after)
+    assert finding.resource.endswith(GA)
+    assert "Eve (eve) added as active member" in finding.message
+    assert "Bob (b) is no longer an active member" in finding.message
+
+
+def test_directory_role_member_added_to_an_empty_privileged_role_is_drift() -> None:
+    before = document(directoryRoleAssignments=[member("a")])
+    after = document(directoryRoleAssignments=[member("a"), member("x", "e8611ab8-c189-46e8-94e1-60213ab1f814")])
+    [finding] = drift(before, after)
+    assert finding.resource.endswith("e8611ab8-c189-46e8-94e1-60213ab1f814")
+
+
+def test_eligibility_not_captured_is_not_read_as_removed() -> None:
+    eligible = [{**member("e1"), "status": "Provisioned"}]
+    before = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=eligible)
+    after = document(directoryRoleAssignments=[member("a")])  # eligibility section absent
+    report = scan(Snapshot.from_dict(after), baselines_of(before), guards="none")
+    assert report.drift == 0
+    assert any("eligibility not captured" in s for s in report.skipped)
+
+
+def test_new_eligible_member_is_drift() -> None:
+    before = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=[])
+    after = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=[member("e1")])
+    [finding] = drift(before, after)
+    assert "eligible (PIM) member" in finding.message
+
+
+def test_security_defaults_switched_off_is_drift() -> None:
+    before = document(securityDefaults=corpus("graph/policies_identitySecurityDefaultsEnforcementPolicy_get_v1.0.json"))
+    after = document(securityDefaults={"isEnabled": False})
+    [finding] = drift(before, after)
+    assert finding.message.endswith("security defaults were disabled")
+
+
+def test_authentication_method_state_case_and_change() -> None:
+    policy = corpus("graph/policies_authenticationMethodsPolicy_get_v1.0.json")
+    shouted = copy.deepcopy(policy)
+    for c in shouted["authenticationMethodConfigurations"]:
+        c["state"] = c["state"].upper()
+    assert drift(document(authenticationMethodsPolicy=policy), document(authenticationMethodsPolicy=shouted)) == []
+    changed = copy.deepcopy(policy)
+    sms = next(c for c in changed["authenticationMethodConfigurations"] if c["id"] == "Sms")
+    sms["state"] = "disabled"
+    [finding] = drift(document(authenticationMethodsPolicy=policy), document(authenticationMethodsPolicy=changed))
+    assert "authentication method sms changed from enabled to disabled" in finding.message
+
+
+def test_healthy_tenant_has_no_drift_and_every_kind_is_judged() -> None:
+    report = scan(Snapshot.from_dict(healthy()), baselines_of(healthy()))
+    assert report.findings == ()
+    assert report.compliant >= 6 + 5
