@@ -15,6 +15,7 @@ from ._model import Change
 
 __all__ = ["canonical_json", "diff_states", "fold"]
 
+
 def _is_empty(value: Any) -> bool:
     return value is None or value is False or value == "" or value == [] or value == {}
 
@@ -32,8 +33,9 @@ def fold(
 ) -> Any:
     """Fold what the API treats alike: null / [] / {} / "" / false / absent all vanish.
 
-    ``drop`` names volatile top-level keys to remove (nested ids are settings: kept); ``casefold(key)`` says whether the
-    string values under ``key`` are case-insensitive enums or ids. Lists of scalars are sorted
+    ``drop`` names volatile top-level keys to remove (nested ids are settings: kept);
+    ``casefold(key)`` says whether the string values under ``key`` are case-insensitive enums
+    or ids. Lists of scalars are sorted
     and de-duplicated; lists of objects are sorted by their canonical JSON.
     """
     if isinstance(value, dict):

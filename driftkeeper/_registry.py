@@ -11,7 +11,8 @@ __all__ = ["Registry"]
 
 
 class _Named(Protocol):
-    name: Any
+    @property
+    def name(self) -> str: ...
 
 
 T = TypeVar("T", bound=_Named)

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
@@ -272,11 +272,15 @@ def load_baselines(directory: str | Path) -> BaselineSet:
         ident = (parsed.kind, parsed.key)
         if ident in seen:
             raise BaselineError(
-                name, "scope", f"{parsed.kind} {parsed.scope} already has a baseline in {seen[ident]}"
+                name,
+                "scope",
+                f"{parsed.kind} {parsed.scope} already has a baseline in {seen[ident]}",
             )
         seen[ident] = name
         baselines.append(parsed)
-    log.debug("loaded %d baselines and %d guard settings from %s", len(baselines), len(guards), root)
+    log.debug(
+        "loaded %d baselines and %d guard settings from %s", len(baselines), len(guards), root
+    )
     return BaselineSet(tuple(baselines), guards)
 
 
@@ -291,4 +295,4 @@ def dump_baseline(doc: Mapping[str, Any], *, header: Sequence[str] = ()) -> str:
         width=120,
     )
     lines = "".join(f"# {line}\n" for line in header)
-    return lines + cast(str, body)
+    return lines + str(body)

@@ -22,8 +22,17 @@ __all__ = ["CaptureResult", "capture_baselines", "captured_documents"]
 
 log = logging.getLogger(__name__)
 _KEPT = ("name", "description", "response", "severity", "owners", "expectedActors")
-_ORDER = ("kind", "name", "description", "scope", "response", "severity", "owners",
-          "expectedActors", "expected")
+_ORDER = (
+    "kind",
+    "name",
+    "description",
+    "scope",
+    "response",
+    "severity",
+    "owners",
+    "expectedActors",
+    "expected",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,9 @@ def captured_documents(snapshot: Snapshot) -> tuple[dict[str, dict[str, Any]], l
     for name, kind in all_kinds().items():
         status, section = view.status(kind.sections)
         if status != "captured":
-            skipped.append(f"{name}: {section} {'not captured' if status == 'missing' else 'failed'}")
+            skipped.append(
+                f"{name}: {section} {'not captured' if status == 'missing' else 'failed'}"
+            )
             continue
         index = view.index(name)
         for key in kind.capture_keys(index):

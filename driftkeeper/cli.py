@@ -132,7 +132,10 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
     from .guards import all_guards
 
     for name, guard in all_guards().items():
-        print(f"{name} ({guard.default_severity}): {guard.title}\n    source: {guard.source}", file=out)
+        print(
+            f"{name} ({guard.default_severity}): {guard.title}\n    source: {guard.source}",
+            file=out,
+        )
     return 0
 
 

@@ -21,7 +21,9 @@ GuardMode = Literal["default", "none"]
 MAX_WORDS = 3
 
 
-def scan(snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "default") -> ScanReport:
+def scan(
+    snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "default"
+) -> ScanReport:
     """Judge every baseline and (unless ``guards="none"``) every enabled guard."""
     view = StateView(snapshot)
     skipped: list[str] = []
@@ -31,7 +33,9 @@ def scan(snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "def
         mine = baselines.of_kind(name)
         status, section = view.status(kind.sections)
         if status == "missing":
-            skipped.append(f"{name}: {section} not captured ({len(mine)} baseline(s) not evaluated)")
+            skipped.append(
+                f"{name}: {section} not captured ({len(mine)} baseline(s) not evaluated)"
+            )
             continue
         if status == "failed":
             reason = snapshot.read_errors[section]
@@ -68,7 +72,9 @@ def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -
 
 
 def _finding(
-    baseline: Baseline, status: Literal["drift", "compliant", "error"], message: str,
+    baseline: Baseline,
+    status: Literal["drift", "compliant", "error"],
+    message: str,
     changes: tuple[Change, ...] | list[Change] = (),
 ) -> Finding:
     return Finding(
@@ -86,7 +92,9 @@ def _unreadable(baseline: Baseline, section: str, reason: str) -> Finding:
     return _finding(baseline, "error", f"could not read {section}: {reason}")
 
 
-def _guard_findings(view: StateView, baselines: BaselineSet, skipped: list[str]) -> Iterator[Finding]:
+def _guard_findings(
+    view: StateView, baselines: BaselineSet, skipped: list[str]
+) -> Iterator[Finding]:
     for name, guard in all_guards().items():
         settings = baselines.guards.get(name)
         if settings is not None and not settings.enabled:
@@ -100,12 +108,16 @@ def _guard_findings(view: StateView, baselines: BaselineSet, skipped: list[str])
             continue
         if status == "failed":
             reason = view.snapshot.read_errors[section]
-            yield Finding(guard.kind, section, "error", rule, severity, f"could not read {section}: {reason}")
+            yield Finding(
+                guard.kind, section, "error", rule, severity, f"could not read {section}: {reason}"
+            )
             continue
         yield from _verdicts(guard, view, settings.params if settings else {}, rule, severity)
 
 
-def _verdicts(guard: Guard, view: StateView, overrides: object, rule: str, severity: str) -> Iterator[Finding]:
+def _verdicts(
+    guard: Guard, view: StateView, overrides: object, rule: str, severity: str
+) -> Iterator[Finding]:
     params = guard.params(overrides if isinstance(overrides, dict) else {})
     for verdict in guard.check(view, params):
         yield Finding(

@@ -21,7 +21,9 @@ def _changes(finding: Finding, limit: int = 6) -> str:
     lines = []
     fields = [c for c in finding.changes if c.expected is not None and c.actual is not None]
     for change in fields[:limit]:
-        lines.append(f"{change.path or '(resource)'}: {_short(change.expected)} -> {_short(change.actual)}")
+        lines.append(
+            f"{change.path or '(resource)'}: {_short(change.expected)} -> {_short(change.actual)}"
+        )
     if len(fields) > limit:
         lines.append(f"... {len(fields) - limit} more")
     return "\n".join(lines)
@@ -57,7 +59,10 @@ def render_table(report: ScanReport, out: IO[str], *, width: int | None = None) 
         console.print(Text(f"skipped: {notice}", style="dim"))
     if report.unbaselined:
         console.print(
-            Text(f"{len(report.unbaselined)} live setting(s) have no baseline (see --format json)", style="dim")
+            Text(
+                f"{len(report.unbaselined)} live setting(s) have no baseline (see --format json)",
+                style="dim",
+            )
         )
     console.print(
         Text(

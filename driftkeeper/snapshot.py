@@ -205,7 +205,7 @@ def _az_role_assignment(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _az_role_definition(item: dict[str, Any]) -> dict[str, Any]:
-    # az prints the role's type (BuiltInRole / CustomRole) as roleType and the resource type as type.
+    # az prints the role's type (BuiltInRole / CustomRole) as roleType, the resource type as type.
     return _wrap(item, {"roleType": "type"})
 
 

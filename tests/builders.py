@@ -119,7 +119,10 @@ def legacy_block_policy() -> dict[str, Any]:
         "conditions": {
             "clientAppTypes": ["exchangeActiveSync", "other"],
             "applications": {"includeApplications": ["All"]},
-            "users": {"includeUsers": ["All"], "excludeUsers": ["99999999-0000-0000-0000-000000000001"]},
+            "users": {
+                "includeUsers": ["All"],
+                "excludeUsers": ["99999999-0000-0000-0000-000000000001"],
+            },
         },
         "grantControls": {"operator": "OR", "builtInControls": ["block"]},
     }
@@ -133,7 +136,11 @@ def document(**sections: Any) -> dict[str, Any]:
         "capturedAt": "2026-11-22T10:00:00Z",
     }
     for name, value in sections.items():
-        group = "arm" if name in ("networkSecurityGroups", "roleAssignments", "roleDefinitions") else "graph"
+        group = (
+            "arm"
+            if name in ("networkSecurityGroups", "roleAssignments", "roleDefinitions")
+            else "graph"
+        )
         doc.setdefault(group, {})[name] = value
     return doc
 
@@ -141,12 +148,25 @@ def document(**sections: Any) -> dict[str, Any]:
 def healthy(**overrides: Any) -> dict[str, Any]:
     """A compliant tenant: every guard holds."""
     sections: dict[str, Any] = {
-        "networkSecurityGroups": [nsg([rule("allow-https"), rule("deny-ssh", 200, access="Deny", destinationPortRange="22")])],
-        "roleAssignments": [assignment("owner-1"), assignment("owner-2"), assignment("reader-1", READER, RG)],
+        "networkSecurityGroups": [
+            nsg(
+                [
+                    rule("allow-https"),
+                    rule("deny-ssh", 200, access="Deny", destinationPortRange="22"),
+                ]
+            )
+        ],
+        "roleAssignments": [
+            assignment("owner-1"),
+            assignment("owner-2"),
+            assignment("reader-1", READER, RG),
+        ],
         "conditionalAccessPolicies": [mfa_policy(), legacy_block_policy()],
         "directoryRoleAssignments": [member("ga-1", name="Ann"), member("ga-2", name="Bob")],
         "securityDefaults": {"id": "00000000-0000-0000-0000-000000000005", "isEnabled": False},
-        "authenticationMethodsPolicy": corpus("graph/policies_authenticationMethodsPolicy_get_v1.0.json"),
+        "authenticationMethodsPolicy": corpus(
+            "graph/policies_authenticationMethodsPolicy_get_v1.0.json"
+        ),
     }
     sections.update(overrides)
     return document(**sections)
@@ -155,5 +175,7 @@ def healthy(**overrides: Any) -> dict[str, Any]:
 def baselines_of(doc: dict[str, Any]) -> BaselineSet:
     """The baselines ``baseline capture`` would write for ``doc``, parsed back."""
     docs, _ = captured_documents(Snapshot.from_dict(copy.deepcopy(doc)))
-    parsed = [parse_baseline(json.loads(json.dumps(d)), f"baselines/{rel}") for rel, d in docs.items()]
+    parsed = [
+        parse_baseline(json.loads(json.dumps(d)), f"baselines/{rel}") for rel, d in docs.items()
+    ]
     return BaselineSet(tuple(p for p in parsed if not hasattr(p, "guard")))  # type: ignore[misc]

@@ -65,16 +65,17 @@ class MfaForPrivilegedRoles(Guard):
             if not any(includes(p, role=str(role).casefold()) for _, p in mfa)
         ]
         if not uncovered:
-            names = ", ".join(sorted(n for n, _ in mfa))
-            yield Verdict(RESOURCE, True, f"MFA is required for admins by {names}")
+            by = ", ".join(sorted(n for n, _ in mfa))
+            yield Verdict(RESOURCE, True, f"MFA is required for admins by {by}")
             return
         names = [PRIVILEGED_ROLES.get(r, r) for r in uncovered]
         changes = tuple(
-            Change(f"roles[{name}]", "an enabled CA policy requiring MFA", "none")
-            for name in names
+            Change(f"roles[{name}]", "an enabled CA policy requiring MFA", "none") for name in names
         )
-        hint = "" if view.snapshot.status("graph.securityDefaults") == "captured" else (
-            " (security defaults not captured)"
+        hint = (
+            ""
+            if view.snapshot.status("graph.securityDefaults") == "captured"
+            else (" (security defaults not captured)")
         )
         yield Verdict(
             RESOURCE,

@@ -28,7 +28,7 @@ def blocks_legacy(policy: Mapping[str, Any]) -> bool:
     clients = set(conditions.get("clientAppTypes") or [])
     apps = (conditions.get("applications") or {}).get("includeApplications") or []
     _, controls, _ = grant_controls(policy)
-    return _LEGACY <= clients and "all" in apps and includes(policy) and "block" in controls
+    return clients >= _LEGACY and "all" in apps and includes(policy) and "block" in controls
 
 
 @register
@@ -36,13 +36,17 @@ class LegacyAuthBlocked(Guard):
     name = "ca-legacy-auth-blocked"
     kind = "conditional-access-policy"
     title = "Legacy authentication blocked"
-    source = "CIS Microsoft 365 Foundations Benchmark 5.2.2.3; CA template 'Block legacy authentication'"
+    source = (
+        "CIS Microsoft 365 Foundations Benchmark 5.2.2.3; CA template 'Block legacy authentication'"
+    )
     default_severity = "high"
     sections = ("graph.conditionalAccessPolicies",)
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         if security_defaults_on(view):
-            yield Verdict(RESOURCE, True, "security defaults are on: legacy authentication is blocked")
+            yield Verdict(
+                RESOURCE, True, "security defaults are on: legacy authentication is blocked"
+            )
             return
         blocking = sorted(n for n, p in enabled_policies(view) if blocks_legacy(p))
         if blocking:

@@ -81,10 +81,10 @@ def exposed_ports(
         for _, deny in inbound[:i]:
             if not ports:
                 break
-            if deny["access"] == "Deny" and deny["priority"] < rule["priority"]:
-                if _deny_covers(deny, rule):
-                    deny_spans = _ports(deny)
-                    ports = [p for p in ports if not _covered(p, deny_spans)]
+            denies_first = deny["access"] == "Deny" and deny["priority"] < rule["priority"]
+            if denies_first and _deny_covers(deny, rule):
+                deny_spans = _ports(deny)
+                ports = [p for p in ports if not _covered(p, deny_spans)]
         if ports:
             found.append((key, rule, ports))
     return found

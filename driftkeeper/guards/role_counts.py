@@ -72,7 +72,9 @@ class GlobalAdminCount(Guard):
             for k, m in (setting.state.items() if setting else ())
             if k.startswith(groups) and m["directoryScopeId"] == "/"
         }
-        yield _verdict(ROLE_PREFIX + GLOBAL_ADMINISTRATOR, "Global Administrators", len(members), params)
+        yield _verdict(
+            ROLE_PREFIX + GLOBAL_ADMINISTRATOR, "Global Administrators", len(members), params
+        )
 
 
 @register

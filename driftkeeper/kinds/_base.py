@@ -174,7 +174,7 @@ def item_key(path: str) -> tuple[str, str]:
     """Split ``rules[allow-rdp].priority`` into (``rules``, ``allow-rdp``)."""
     head = path.split("].", 1)[0]
     prefix, _, key = head.partition("[")
-    return prefix, key.rstrip("]")
+    return prefix, key[:-1] if key.endswith("]") else key
 
 
 def require_list(value: Any, path: str) -> Sequence[Any]:

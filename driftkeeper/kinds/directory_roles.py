@@ -67,9 +67,16 @@ class DirectoryRoleMembers(Kind):
     expected_schema = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"role": {"type": "string"}, "active": _member_schema, "eligible": _member_schema},
+        "properties": {
+            "role": {"type": "string"},
+            "active": _member_schema,
+            "eligible": _member_schema,
+        },
     }
-    scope_schema = {"type": "string", "pattern": "^/roleManagement/directory/roleDefinitions/[^/]+$"}
+    scope_schema = {
+        "type": "string",
+        "pattern": "^/roleManagement/directory/roleDefinitions/[^/]+$",
+    }
 
     def index(self, snapshot: Snapshot) -> Index:
         names = dict(PRIVILEGED_ROLES)

@@ -36,13 +36,9 @@ _RULE_SCHEMA: dict[str, Any] = {
         "access": {"type": "string"},
         "protocol": {"type": "string"},
         "description": {"type": "string"},
+        **{name: {"type": ["string", "null"]} for name, _ in _PAIRS},
         **{
-            name: {"type": ["string", "null"]}
-            for name, _ in _PAIRS
-        },
-        **{
-            plural: {"type": ["array", "null"], "items": {"type": "string"}}
-            for _, plural in _PAIRS
+            plural: {"type": ["array", "null"], "items": {"type": "string"}} for _, plural in _PAIRS
         },
         **{
             asg: {"type": ["array", "null"], "items": {"type": ["string", "object"]}}

@@ -166,7 +166,9 @@ class RoleAssignments(Kind):
             if row.get("role"):
                 out[f"role:{guid}"] = str(row["role"])
             if row.get("principalType"):
-                out[f"principal:{str(row.get('principalId', '')).casefold()}"] = str(row["principalType"])
+                out[f"principal:{str(row.get('principalId', '')).casefold()}"] = str(
+                    row["principalType"]
+                )
         return out
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:

@@ -38,7 +38,9 @@ class SecurityDefaults(Kind):
         if policy is None:
             return {}
         state = {"isEnabled": bool(policy.get("isEnabled"))}
-        return {self.SCOPE.casefold(): Setting(self.SCOPE.casefold(), self.SCOPE, self.title, state)}
+        return {
+            self.SCOPE.casefold(): Setting(self.SCOPE.casefold(), self.SCOPE, self.title, state)
+        }
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         return {"isEnabled": bool(expected.get("isEnabled"))}

@@ -34,12 +34,22 @@ def weaken(edit: Any) -> dict[str, Any]:
 WEAK_MFA = {
     "report-only": lambda p: p.update(state="enabledForReportingButNotEnforced"),
     "disabled": lambda p: p.update(state="disabled"),
-    "mfa OR compliant device": lambda p: p["grantControls"].update(builtInControls=["mfa", "compliantDevice"]),
+    "mfa OR compliant device": lambda p: p["grantControls"].update(
+        builtInControls=["mfa", "compliantDevice"]
+    ),
     "no mfa": lambda p: p["grantControls"].update(builtInControls=["compliantDevice"]),
-    "role excluded": lambda p: p["conditions"]["users"].update(excludeRoles=["62e90394-69f5-4237-9190-012177145e10"]),
-    "role not included": lambda p: p["conditions"]["users"]["includeRoles"].remove("62e90394-69f5-4237-9190-012177145e10"),
-    "one app only": lambda p: p["conditions"]["applications"].update(includeApplications=["00000002-0000-0ff1-ce00-000000000000"]),
-    "trusted locations excluded": lambda p: p["conditions"].update(locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}),
+    "role excluded": lambda p: p["conditions"]["users"].update(
+        excludeRoles=["62e90394-69f5-4237-9190-012177145e10"]
+    ),
+    "role not included": lambda p: p["conditions"]["users"]["includeRoles"].remove(
+        "62e90394-69f5-4237-9190-012177145e10"
+    ),
+    "one app only": lambda p: p["conditions"]["applications"].update(
+        includeApplications=["00000002-0000-0ff1-ce00-000000000000"]
+    ),
+    "trusted locations excluded": lambda p: p["conditions"].update(
+        locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+    ),
     "risky sign-ins only": lambda p: p["conditions"].update(signInRiskLevels=["high"]),
     "browser only": lambda p: p["conditions"].update(clientAppTypes=["browser"]),
 }
@@ -53,9 +63,16 @@ def test_mfa_guard_catches_weakened_policies(edit: Any) -> None:
 
 
 STRONG_MFA = {
-    "case of enums": lambda p: p.update(state="Enabled") or p["grantControls"].update(operator="AND", builtInControls=["MFA"]),
-    "mfa AND compliant device": lambda p: p["grantControls"].update(operator="AND", builtInControls=["mfa", "compliantDevice"]),
-    "authentication strength": lambda p: p["grantControls"].update(builtInControls=[], authenticationStrength={"id": "00000000-0000-0000-0000-000000000002"}),
+    "case of enums": lambda p: (
+        p.update(state="Enabled")
+        or p["grantControls"].update(operator="AND", builtInControls=["MFA"])
+    ),
+    "mfa AND compliant device": lambda p: p["grantControls"].update(
+        operator="AND", builtInControls=["mfa", "compliantDevice"]
+    ),
+    "authentication strength": lambda p: p["grantControls"].update(
+        builtInControls=[], authenticationStrength={"id": "00000000-0000-0000-0000-000000000002"}
+    ),
     "all users": lambda p: p["conditions"]["users"].update(includeRoles=[], includeUsers=["All"]),
 }
 
@@ -76,7 +93,9 @@ def test_legacy_auth_guard() -> None:
     [finding] = guard(doc, "ca-legacy-auth-blocked")
     assert "Legacy authentication is not blocked" in finding.message
     report_only = {**legacy_block_policy(), "state": "enabledForReportingButNotEnforced"}
-    assert guard(healthy(conditionalAccessPolicies=[mfa_policy(), report_only]), "ca-legacy-auth-blocked")
+    assert guard(
+        healthy(conditionalAccessPolicies=[mfa_policy(), report_only]), "ca-legacy-auth-blocked"
+    )
 
 
 @pytest.mark.parametrize(("count", "drift"), [(1, True), (2, False), (4, False), (5, True)])
@@ -90,8 +109,13 @@ def test_global_admin_count(count: int, drift: bool) -> None:
 
 def test_global_admin_count_is_configurable_and_counts_principals_once() -> None:
     members = [member("a"), member("a"), member("b"), member("c")]
-    assert guard(healthy(directoryRoleAssignments=members), "global-admin-count", {"min": 2, "max": 2})
-    assert guard(healthy(directoryRoleAssignments=members), "global-admin-count", {"min": 3, "max": 3}) == []
+    assert guard(
+        healthy(directoryRoleAssignments=members), "global-admin-count", {"min": 2, "max": 2}
+    )
+    assert (
+        guard(healthy(directoryRoleAssignments=members), "global-admin-count", {"min": 3, "max": 3})
+        == []
+    )
 
 
 @pytest.mark.parametrize(("owners", "drift"), [(1, True), (2, False), (3, False), (4, True)])
@@ -104,12 +128,20 @@ def test_subscription_owner_count(owners: int, drift: bool) -> None:
 
 
 def test_resource_group_owners_do_not_count_for_the_subscription() -> None:
-    assignments = [assignment("o1"), assignment("o2"), assignment("o3", scope=f"{SUB}/resourceGroups/x")]
+    assignments = [
+        assignment("o1"),
+        assignment("o2"),
+        assignment("o3", scope=f"{SUB}/resourceGroups/x"),
+    ]
     assert guard(healthy(roleAssignments=assignments), "subscription-owner-count") == []
 
 
 def test_guard_turned_off_is_a_notice() -> None:
-    settings = {"global-admin-count": GuardSettings("global-admin-count", "baselines/ga.yaml", enabled=False)}
+    settings = {
+        "global-admin-count": GuardSettings(
+            "global-admin-count", "baselines/ga.yaml", enabled=False
+        )
+    }
     doc = healthy(directoryRoleAssignments=[member("only-one")])
     report = scan(Snapshot.from_dict(doc), BaselineSet((), settings))
     assert report.findings == ()

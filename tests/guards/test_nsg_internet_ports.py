@@ -19,32 +19,64 @@ GUARD = "guard:nsg-internet-management-ports"
 def guard_findings(rules: list[dict[str, Any]], params: dict[str, Any] | None = None) -> list[Any]:
     settings = {}
     if params is not None:
-        settings = {"nsg-internet-management-ports": GuardSettings("nsg-internet-management-ports", "g.yaml", params=params)}
-    report = scan(Snapshot.from_dict(document(networkSecurityGroups=[nsg(rules)])), BaselineSet((), settings))
+        settings = {
+            "nsg-internet-management-ports": GuardSettings(
+                "nsg-internet-management-ports", "g.yaml", params=params
+            )
+        }
+    report = scan(
+        Snapshot.from_dict(document(networkSecurityGroups=[nsg(rules)])), BaselineSet((), settings)
+    )
     return [f for f in report.findings if f.rule == GUARD]
 
 
 EXPOSED = {
     "ssh from *": {"sourceAddressPrefix": "*", "destinationPortRange": "22"},
     "rdp from Internet": {"sourceAddressPrefix": "Internet", "destinationPortRange": "3389"},
-    "rdp from internet lower case": {"sourceAddressPrefix": "internet", "destinationPortRange": "3389"},
+    "rdp from internet lower case": {
+        "sourceAddressPrefix": "internet",
+        "destinationPortRange": "3389",
+    },
     "from Any": {"sourceAddressPrefix": "Any", "destinationPortRange": "22"},
     "from 0.0.0.0/0": {"sourceAddressPrefix": "0.0.0.0/0", "destinationPortRange": "22"},
     "from ::/0": {"sourceAddressPrefix": "::/0", "destinationPortRange": "22"},
     "range covering 3389": {"sourceAddressPrefix": "*", "destinationPortRange": "3000-4000"},
-    "list with sql": {"sourceAddressPrefix": "*", "destinationPortRange": None, "destinationPortRanges": ["80", "1433"]},
+    "list with sql": {
+        "sourceAddressPrefix": "*",
+        "destinationPortRange": None,
+        "destinationPortRanges": ["80", "1433"],
+    },
     "all ports": {"sourceAddressPrefix": "*", "destinationPortRange": "*"},
-    "protocol TCP upper": {"sourceAddressPrefix": "*", "destinationPortRange": "22", "protocol": "TCP"},
+    "protocol TCP upper": {
+        "sourceAddressPrefix": "*",
+        "destinationPortRange": "22",
+        "protocol": "TCP",
+    },
     "protocol Any": {"sourceAddressPrefix": "*", "destinationPortRange": "22", "protocol": "Any"},
     "udp rdp": {"sourceAddressPrefix": "*", "destinationPortRange": "3389", "protocol": "Udp"},
-    "plural sources": {"sourceAddressPrefix": None, "sourceAddressPrefixes": ["10.0.0.0/8", "0.0.0.0/0"], "destinationPortRange": "22"},
-    "deny has lower priority": {"sourceAddressPrefix": "*", "destinationPortRange": "22", "priority": 300},
+    "plural sources": {
+        "sourceAddressPrefix": None,
+        "sourceAddressPrefixes": ["10.0.0.0/8", "0.0.0.0/0"],
+        "destinationPortRange": "22",
+    },
+    "deny has lower priority": {
+        "sourceAddressPrefix": "*",
+        "destinationPortRange": "22",
+        "priority": 300,
+    },
 }
 
 
 @pytest.mark.parametrize("props", EXPOSED.values(), ids=EXPOSED.keys())
 def test_exposure_is_found(props: dict[str, Any]) -> None:
-    later_deny = rule("deny-later", 400, access="Deny", sourceAddressPrefix="*", destinationPortRange="*", protocol="*")
+    later_deny = rule(
+        "deny-later",
+        400,
+        access="Deny",
+        sourceAddressPrefix="*",
+        destinationPortRange="*",
+        protocol="*",
+    )
     [finding] = guard_findings([rule("open", **{"priority": 100, **props}), later_deny])
     assert finding.status == "drift"
     assert finding.severity == "critical"
@@ -68,8 +100,15 @@ def test_no_exposure_no_finding(props: dict[str, Any]) -> None:
 
 def test_higher_priority_deny_covers_the_allow() -> None:
     rules = [
-        rule("deny-mgmt", 100, access="Deny", sourceAddressPrefix="Internet", destinationPortRange=None,
-             destinationPortRanges=["22", "3389"], protocol="*"),
+        rule(
+            "deny-mgmt",
+            100,
+            access="Deny",
+            sourceAddressPrefix="Internet",
+            destinationPortRange=None,
+            destinationPortRanges=["22", "3389"],
+            protocol="*",
+        ),
         rule("allow-all", 200, sourceAddressPrefix="*", destinationPortRange="*", protocol="Tcp"),
     ]
     findings = guard_findings(rules, {"ports": [22, 3389]})
@@ -79,7 +118,9 @@ def test_higher_priority_deny_covers_the_allow() -> None:
 def test_partial_deny_leaves_the_rest_exposed() -> None:
     rules = [
         rule("deny-ssh", 100, access="Deny", sourceAddressPrefix="*", destinationPortRange="22"),
-        rule("allow-mgmt", 200, sourceAddressPrefix="*", destinationPortRange="20-3389", protocol="*"),
+        rule(
+            "allow-mgmt", 200, sourceAddressPrefix="*", destinationPortRange="20-3389", protocol="*"
+        ),
     ]
     [finding] = guard_findings(rules, {"ports": [22, 3389]})
     # Tcp deny doesn't cover Udp 22, so both ports are still exposed over some protocol
@@ -95,17 +136,32 @@ def test_corpus_open_ports_nsg_respects_the_recorded_deny() -> None:
     # Cloud Custodian's recording: test2 allows 8080-8084 and 8086 from *, test3 (priority 290)
     # denies 8086 from * first, and c7n's own rule opens 1000-1100.
     after = corpus("arm/recorded_nsg_list_after_open_ports.json")["value"]
-    settings = {"nsg-internet-management-ports": GuardSettings("nsg-internet-management-ports", "g.yaml", params={"ports": [1050, 8080, 8086]})}
-    report = scan(Snapshot.from_dict(document(networkSecurityGroups=after)), BaselineSet((), settings))
+    settings = {
+        "nsg-internet-management-ports": GuardSettings(
+            "nsg-internet-management-ports", "g.yaml", params={"ports": [1050, 8080, 8086]}
+        )
+    }
+    report = scan(
+        Snapshot.from_dict(document(networkSecurityGroups=after)), BaselineSet((), settings)
+    )
     [finding] = [f for f in report.findings if f.rule == GUARD]
-    assert {c.path for c in finding.changes} == {"rules[c7n-policy-baea42b8-85e7-11eb-b168-00155d1e47af]", "rules[test2]"}
+    assert {c.path for c in finding.changes} == {
+        "rules[c7n-policy-baea42b8-85e7-11eb-b168-00155d1e47af]",
+        "rules[test2]",
+    }
     assert "rule 'test2' opens 8080 to the internet" in finding.message  # 8086 is denied first
     before = corpus("arm/recorded_nsg_list_before_open_ports.json")["value"]
-    report = scan(Snapshot.from_dict(document(networkSecurityGroups=before)), BaselineSet((), settings))
+    report = scan(
+        Snapshot.from_dict(document(networkSecurityGroups=before)), BaselineSet((), settings)
+    )
     assert [f for f in report.findings if f.rule == GUARD] == []
 
 
-@given(port=st.sampled_from([22, 3389, 1433, 5432]), lo=st.integers(0, 3000), span=st.integers(0, 65535))
+@given(
+    port=st.sampled_from([22, 3389, 1433, 5432]),
+    lo=st.integers(0, 3000),
+    span=st.integers(0, 65535),
+)
 def test_any_range_containing_a_watched_port_is_found(port: int, lo: int, span: int) -> None:
     hi = min(lo + span, 65535)
     rules = [rule("r", sourceAddressPrefix="Internet", destinationPortRange=f"{lo}-{hi}")]

@@ -9,7 +9,7 @@ import pytest
 
 from driftkeeper import Snapshot
 from driftkeeper.engine import scan
-from tests.builders import GA, corpus, document, healthy, member, mfa_policy, baselines_of
+from tests.builders import GA, baselines_of, corpus, document, healthy, member, mfa_policy
 
 
 def drift(before: dict[str, Any], after: dict[str, Any]) -> list[Any]:
@@ -40,14 +40,21 @@ def test_ca_equivalent_forms_never_drift(edit: Any) -> None:
 
 
 def test_ca_report_only_is_drift_in_words() -> None:
-    [finding] = drift(with_policy(mfa_policy()), with_policy(mfa_policy("enabledForReportingButNotEnforced")))
-    assert finding.message.endswith("policy state changed from enabled to report-only (not enforced)")
+    [finding] = drift(
+        with_policy(mfa_policy()), with_policy(mfa_policy("enabledForReportingButNotEnforced"))
+    )
+    assert finding.message.endswith(
+        "policy state changed from enabled to report-only (not enforced)"
+    )
     assert [c.path for c in finding.changes] == ["state"]
 
 
 def test_ca_setting_the_baseline_did_not_have_is_drift() -> None:
     after = mfa_policy()
-    after["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+    after["conditions"]["locations"] = {
+        "includeLocations": ["All"],
+        "excludeLocations": ["AllTrusted"],
+    }
     [finding] = drift(with_policy(mfa_policy()), with_policy(after))
     assert [c.path for c in finding.changes] == ["conditions.locations"]
     assert "not in the baseline" in finding.message
@@ -76,14 +83,18 @@ def test_directory_role_member_added_and_removed() -> None:
 
 def test_directory_role_member_added_to_an_empty_privileged_role_is_drift() -> None:
     before = document(directoryRoleAssignments=[member("a")])
-    after = document(directoryRoleAssignments=[member("a"), member("x", "e8611ab8-c189-46e8-94e1-60213ab1f814")])
+    after = document(
+        directoryRoleAssignments=[member("a"), member("x", "e8611ab8-c189-46e8-94e1-60213ab1f814")]
+    )
     [finding] = drift(before, after)
     assert finding.resource.endswith("e8611ab8-c189-46e8-94e1-60213ab1f814")
 
 
 def test_eligibility_not_captured_is_not_read_as_removed() -> None:
     eligible = [{**member("e1"), "status": "Provisioned"}]
-    before = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=eligible)
+    before = document(
+        directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=eligible
+    )
     after = document(directoryRoleAssignments=[member("a")])  # eligibility section absent
     report = scan(Snapshot.from_dict(after), baselines_of(before), guards="none")
     assert report.drift == 0
@@ -92,13 +103,19 @@ def test_eligibility_not_captured_is_not_read_as_removed() -> None:
 
 def test_new_eligible_member_is_drift() -> None:
     before = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=[])
-    after = document(directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=[member("e1")])
+    after = document(
+        directoryRoleAssignments=[member("a")], directoryRoleEligibilitySchedules=[member("e1")]
+    )
     [finding] = drift(before, after)
     assert "eligible (PIM) member" in finding.message
 
 
 def test_security_defaults_switched_off_is_drift() -> None:
-    before = document(securityDefaults=corpus("graph/policies_identitySecurityDefaultsEnforcementPolicy_get_v1.0.json"))
+    before = document(
+        securityDefaults=corpus(
+            "graph/policies_identitySecurityDefaultsEnforcementPolicy_get_v1.0.json"
+        )
+    )
     after = document(securityDefaults={"isEnabled": False})
     [finding] = drift(before, after)
     assert finding.message.endswith("security defaults were disabled")
@@ -109,11 +126,19 @@ def test_authentication_method_state_case_and_change() -> None:
     shouted = copy.deepcopy(policy)
     for c in shouted["authenticationMethodConfigurations"]:
         c["state"] = c["state"].upper()
-    assert drift(document(authenticationMethodsPolicy=policy), document(authenticationMethodsPolicy=shouted)) == []
+    assert (
+        drift(
+            document(authenticationMethodsPolicy=policy),
+            document(authenticationMethodsPolicy=shouted),
+        )
+        == []
+    )
     changed = copy.deepcopy(policy)
     sms = next(c for c in changed["authenticationMethodConfigurations"] if c["id"] == "Sms")
     sms["state"] = "disabled"
-    [finding] = drift(document(authenticationMethodsPolicy=policy), document(authenticationMethodsPolicy=changed))
+    [finding] = drift(
+        document(authenticationMethodsPolicy=policy), document(authenticationMethodsPolicy=changed)
+    )
     assert "authentication method sms changed from enabled to disabled" in finding.message
 
 

@@ -33,7 +33,10 @@ def test_same_assignments_with_new_ids_and_timestamps_never_drift() -> None:
     [
         f"{SUB}{OWNER}",
         OWNER,
-        OWNER.upper().replace("/PROVIDERS/MICROSOFT.AUTHORIZATION/ROLEDEFINITIONS", "/providers/Microsoft.Authorization/roleDefinitions"),
+        OWNER.upper().replace(
+            "/PROVIDERS/MICROSOFT.AUTHORIZATION/ROLEDEFINITIONS",
+            "/providers/Microsoft.Authorization/roleDefinitions",
+        ),
     ],
     ids=["subscription-qualified", "tenant-level id", "guid in upper case"],
 )
@@ -73,9 +76,16 @@ def test_changed_abac_condition_is_drift() -> None:
 def test_az_cli_flattened_assignments_are_accepted() -> None:
     rest = assignment("p1")
     flat = {
-        "id": rest["id"], "name": rest["name"], "type": rest["type"],
-        "principalId": "p1", "principalName": "ann@contoso.com", "principalType": "User",
-        "roleDefinitionId": f"{SUB}{OWNER}", "roleDefinitionName": "Owner", "scope": SUB,
-        "resourceGroup": None, "condition": None,
+        "id": rest["id"],
+        "name": rest["name"],
+        "type": rest["type"],
+        "principalId": "p1",
+        "principalName": "ann@contoso.com",
+        "principalType": "User",
+        "roleDefinitionId": f"{SUB}{OWNER}",
+        "roleDefinitionName": "Owner",
+        "scope": SUB,
+        "resourceGroup": None,
+        "condition": None,
     }
     assert findings([rest], [flat]) == []

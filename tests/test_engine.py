@@ -1,0 +1,65 @@
+"""scan(): not captured is skipped, a failed read is an error, never compliant."""
+
+from __future__ import annotations
+
+from driftkeeper import Snapshot
+from driftkeeper.engine import scan
+from tests.builders import baselines_of, document, healthy, member
+
+
+def test_missing_section_skips_its_kind_with_a_notice() -> None:
+    baselines = baselines_of(healthy())
+    doc = healthy()
+    del doc["arm"]["networkSecurityGroups"]
+    report = scan(Snapshot.from_dict(doc), baselines)
+    assert report.drift == 0
+    assert (
+        "nsg: arm.networkSecurityGroups not captured (1 baseline(s) not evaluated)"
+        in report.skipped
+    )
+    assert (
+        "guard:nsg-internet-management-ports: arm.networkSecurityGroups not captured"
+        in report.skipped
+    )
+
+
+def test_failed_read_is_an_error_finding_for_baselines_and_guards() -> None:
+    baselines = baselines_of(healthy())
+    doc = healthy()
+    del doc["graph"]["directoryRoleAssignments"]
+    doc["readErrors"] = {
+        "graph.directoryRoleAssignments": "403 Forbidden: Authorization_RequestDenied"
+    }
+    report = scan(Snapshot.from_dict(doc), baselines)
+    errors = [f for f in report.findings if f.status == "error"]
+    assert {f.rule for f in errors} >= {"guard:global-admin-count", "global-administrator"}
+    assert all("403 Forbidden" in f.message for f in errors)
+    assert report.exit_code == 2
+    assert report.findings[0].status == "error"  # errors sort first
+
+
+def test_exit_codes() -> None:
+    baselines = baselines_of(healthy())
+    assert scan(Snapshot.from_dict(healthy()), baselines).exit_code == 0
+    drifted = healthy(directoryRoleAssignments=[member("ga-1"), member("ga-2"), member("eve")])
+    assert scan(Snapshot.from_dict(drifted), baselines).exit_code == 1
+
+
+def test_unbaselined_settings_are_listed() -> None:
+    report = scan(Snapshot.from_dict(healthy()), baselines_of(document()))
+    assert "nsg: " + healthy()["arm"]["networkSecurityGroups"][0]["id"] in report.unbaselined
+
+
+def test_json_shape() -> None:
+    drifted = healthy(directoryRoleAssignments=[member("ga-1"), member("ga-2"), member("eve")])
+    out = scan(Snapshot.from_dict(drifted), baselines_of(healthy())).to_dict()
+    assert set(out["summary"]) >= {"drift", "compliant", "errors", "skipped"}
+    [finding] = out["findings"]
+    assert set(finding) == {"kind", "resource", "status", "rule", "severity", "changes", "message"}
+    assert finding["changes"] == [
+        {
+            "path": "active[eve@/]",
+            "expected": None,
+            "actual": {"principalId": "eve", "directoryScopeId": "/"},
+        }
+    ]
