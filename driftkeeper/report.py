@@ -17,7 +17,7 @@ def render_json(report: ScanReport, out: IO[str]) -> None:
     out.write("\n")
 
 
-def _changes(finding: Finding, limit: int = 6) -> str:
+def _changes(finding: Finding, limit: int = 3) -> str:
     lines = []
     fields = [c for c in finding.changes if c.expected is not None and c.actual is not None]
     for change in fields[:limit]:

@@ -1,0 +1,47 @@
+"""The Function App is called through its registered functions, as the host would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+import function_app
+
+
+@pytest.fixture(scope="module")
+def functions() -> dict[str, Any]:
+    # get_functions() validates names and may be called once per app object
+    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+
+
+def call_health(functions: dict[str, Any]) -> func.HttpResponse:
+    user_code = functions["health"].get_user_function()
+    request = func.HttpRequest(method="GET", url="/api/health", body=b"")
+    return user_code(request)
+
+
+def test_the_app_lists_its_functions(functions: dict[str, Any]) -> None:
+    assert sorted(functions) == ["health"]
+    trigger = functions["health"].get_trigger()
+    assert trigger.get_binding_name() == "httpTrigger"
+
+
+def test_health_counts_the_bundled_baselines(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTKEEPER_BASELINES_DIR", str(Path(__file__).parents[2] / "baselines"))
+    response = call_health(functions)
+    body = json.loads(response.get_body())
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["baselines"] > 0
+
+
+def test_health_reports_a_broken_baseline(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("kind: nsg\n")
+    monkeypatch.setenv("DRIFTKEEPER_BASELINES_DIR", str(tmp_path))
+    response = call_health(functions)
+    assert response.status_code == 503
+    assert "bad.yaml" in json.loads(response.get_body())["error"]
