@@ -30,7 +30,9 @@ def test_the_app_lists_its_functions(functions: dict[str, Any]) -> None:
     assert trigger.get_binding_name() == "httpTrigger"
 
 
-def test_health_counts_the_bundled_baselines(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_health_counts_the_bundled_baselines(
+    functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DRIFTKEEPER_BASELINES_DIR", str(Path(__file__).parents[2] / "baselines"))
     response = call_health(functions)
     body = json.loads(response.get_body())
@@ -39,7 +41,9 @@ def test_health_counts_the_bundled_baselines(functions: dict[str, Any], monkeypa
     assert body["baselines"] > 0
 
 
-def test_health_reports_a_broken_baseline(functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_health_reports_a_broken_baseline(
+    functions: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (tmp_path / "bad.yaml").write_text("kind: nsg\n")
     monkeypatch.setenv("DRIFTKEEPER_BASELINES_DIR", str(tmp_path))
     response = call_health(functions)

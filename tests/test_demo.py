@@ -1,0 +1,52 @@
+"""The bundled examples: make demo finds exactly the three planted drifts, nothing else."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from driftkeeper import Snapshot
+from driftkeeper.baseline import load_baselines
+from driftkeeper.capture import capture_baselines
+from driftkeeper.demo import main as demo
+from driftkeeper.engine import scan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bundled_baselines_are_the_capture_of_the_known_good_example(tmp_path: Path) -> None:
+    capture_baselines(Snapshot.from_file(ROOT / "examples/tenant-known-good.json"), tmp_path)
+    fresh = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.yaml")}
+    bundled = {
+        p.relative_to(ROOT / "baselines"): p.read_text()
+        for p in (ROOT / "baselines").rglob("*.yaml")
+    }
+    assert fresh == bundled
+
+
+def test_drifted_example_has_exactly_the_planted_drift() -> None:
+    report = scan(
+        Snapshot.from_file(ROOT / "examples/tenant-drifted.json"),
+        load_baselines(ROOT / "baselines"),
+    )
+    found = {(f.kind, f.rule) for f in report.findings}
+    assert found == {
+        ("nsg", "6f1c2a3b-rg-web-prod-nsg-web-prod"),
+        ("nsg", "guard:nsg-internet-management-ports"),
+        ("role-assignments", "subscription-6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"),
+        ("conditional-access-policy", "ca001-require-mfa-for-administrators-c0ffee00"),
+        ("conditional-access-policy", "guard:ca-mfa-privileged-roles"),
+    }
+    assert report.errors == 0
+
+
+def test_demo_prints_the_findings(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert demo(tmp_path) == 0
+    text = out.getvalue()
+    assert "allow-rdp-temp" in text
+    assert "report-only" in text
+    assert "Owner granted" in text
+    assert "5 drift" in text
