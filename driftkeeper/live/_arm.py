@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ReadError, TransientReadError
+from ..snapshot import ARM_SECTIONS
 from ._failures import SectionReads, describe_failure, is_transient
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-__all__ = ["ARM_SECTIONS", "read_arm"]
-
-ARM_SECTIONS = ("arm.networkSecurityGroups", "arm.roleAssignments", "arm.roleDefinitions")
+__all__ = ["read_arm", "rest_json"]
 
 _log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def read_arm(
         **client_options,
     }
     reads = SectionReads()
-    found: dict[str, dict[str, dict[str, Any]]] = {section: {} for section in ARM_SECTIONS}
+    found: dict[str, dict[str, dict[str, Any]]] = {f"arm.{name}": {} for name in ARM_SECTIONS}
     for subscription in subscriptions:
         with (
             NetworkManagementClient(credential, subscription, **options) as network,
@@ -69,8 +69,8 @@ def read_arm(
             listings: dict[str, Callable[[], Iterable[Any]]] = {
                 "arm.networkSecurityGroups": network.network_security_groups.list_all,
                 "arm.roleAssignments": authorization.role_assignments.list_for_subscription,
-                "arm.roleDefinitions": lambda: authorization.role_definitions.list(
-                    f"/subscriptions/{subscription}"
+                "arm.roleDefinitions": partial(
+                    authorization.role_definitions.list, f"/subscriptions/{subscription}"
                 ),
             }
             for section, list_all in listings.items():
@@ -129,6 +129,7 @@ def _list_into(
 def rest_json(model: Any) -> dict[str, Any]:
     """An ARM SDK model as ARM REST JSON (``properties``-wrapped, camelCase)."""
     if isinstance(model, Mapping):  # TypeSpec models (azure-mgmt-network >= 30) hold the JSON
-        return dict(model.as_dict())
+        as_dict: dict[str, Any] = model.as_dict()  # type: ignore[attr-defined]
+        return as_dict
     serialized: dict[str, Any] = model.serialize(keep_readonly=True)  # msrest models
     return serialized

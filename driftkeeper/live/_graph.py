@@ -34,16 +34,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-__all__ = ["GRAPH_SECTIONS", "read_graph"]
-
-GRAPH_SECTIONS = (
-    "graph.conditionalAccessPolicies",
-    "graph.directoryRoleAssignments",
-    "graph.directoryRoleEligibilitySchedules",
-    "graph.directoryRoleDefinitions",
-    "graph.securityDefaults",
-    "graph.authenticationMethodsPolicy",
-)
+__all__ = ["graph_json", "read_graph"]
 
 _log = logging.getLogger(__name__)
 
@@ -70,8 +61,9 @@ async def read_graph(
             AzureIdentityAuthenticationProvider,
         )
         from kiota_http.middleware.options import RetryHandlerOption
-        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph.graph_request_adapter import options as msgraph_options
+        from msgraph.graph_service_client import GraphServiceClient
         from msgraph_core import GraphClientFactory
 
     options = dict(msgraph_options)
@@ -105,9 +97,7 @@ async def read_graph(
                 "graph.conditionalAccessPolicies": _lister(
                     client.identity.conditional_access.policies, endpoint
                 ),
-                "graph.directoryRoleAssignments": _lister(
-                    assignments, endpoint, expand_principal
-                ),
+                "graph.directoryRoleAssignments": _lister(assignments, endpoint, expand_principal),
                 "graph.directoryRoleEligibilitySchedules": _lister(
                     directory.role_eligibility_schedules, endpoint
                 ),
@@ -127,6 +117,10 @@ async def read_graph(
         await _aclose(http)
 
 
+class _BadNextLinkError(Exception):
+    """Graph answered a ``@odata.nextLink`` we will not follow (the token would go along)."""
+
+
 def _lister(builder: Any, endpoint: str, config: Any = None) -> Callable[[], Awaitable[Any]]:
     async def list_all() -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -138,9 +132,9 @@ def _lister(builder: Any, endpoint: str, config: Any = None) -> Callable[[], Awa
             if not next_link:
                 break
             if urlsplit(next_link).netloc != urlsplit(endpoint).netloc:
-                raise ReadError(f"@odata.nextLink leaves {urlsplit(endpoint).netloc}")
+                raise _BadNextLinkError(f"@odata.nextLink leaves {urlsplit(endpoint).netloc}")
             if next_link in seen:
-                raise ReadError("@odata.nextLink repeats a page already read")
+                raise _BadNextLinkError("@odata.nextLink repeats a page already read")
             seen.add(next_link)
             page = await builder.with_url(next_link).get()
         return items
@@ -177,6 +171,10 @@ async def _read_section(
             raise TransientReadError(f"{section}: {text} (after retries)") from exc
         _log.warning("cannot read %s: %s", section, text, extra={"section": section})
         reads.fail(section, text)
+        return
+    except _BadNextLinkError as exc:
+        _log.warning("cannot read %s: %s", section, exc, extra={"section": section})
+        reads.fail(section, str(exc))
         return
     except httpx.TransportError as exc:
         raise TransientReadError(

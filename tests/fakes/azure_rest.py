@@ -36,6 +36,7 @@ Only GET is served; other methods answer 405.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -197,9 +198,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
             critical=False,
@@ -207,9 +206,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
         .sign(ca_key, hashes.SHA256())
     )
 
-    files = TlsFiles(
-        directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
-    )
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
     files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.key_file.write_bytes(
@@ -452,9 +449,7 @@ class AzureRestServer:
                     for item in _as_list(self.data.get(section))
                     if _arm_in_scope(str(item.get("id", "")), scope)
                 ]
-                return self._page(
-                    "arm", path, query, items, next_key="nextLink", context=None
-                )
+                return self._page("arm", path, query, items, next_key="nextLink", context=None)
         item = self._arm_find(lower)
         if item is not None:
             return _Answer(200, item)
@@ -483,9 +478,7 @@ class AzureRestServer:
                 return _graph_error(404, None, None)
             body = {k: v for k, v in value.items() if k != "@odata.context"}
             return _Answer(200, {"@odata.context": self._context(context), **body})
-        expand = {
-            e.strip().lower() for v in query.get("$expand", []) for e in v.split(",") if e
-        }
+        expand = {e.strip().lower() for v in query.get("$expand", []) for e in v.split(",") if e}
         if lower in GRAPH_LIST_PATHS:
             section, context = GRAPH_LIST_PATHS[lower]
             items = [self._graph_item(section, item, expand) for item in self._items(section)]
@@ -498,10 +491,9 @@ class AzureRestServer:
             for item in self._items(section):
                 if str(item.get("id", "")).lower() == item_id:
                     body = self._graph_item(section, item, expand)
-                    return _Answer(200, {"@odata.context": self._context(context + "/$entity"), **body})
-            return _graph_error(
-                404, None, f"Resource '{path.rsplit('/', 1)[1]}' does not exist."
-            )
+                    entity = self._context(context + "/$entity")
+                    return _Answer(200, {"@odata.context": entity, **body})
+            return _graph_error(404, None, f"Resource '{path.rsplit('/', 1)[1]}' does not exist.")
         return _graph_error(
             400, "BadRequest", f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."
         )
@@ -615,10 +607,8 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             open_now = list(self._connections)
         for connection in open_now:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ _LIFETIME_S = 3600
 class StaticTokenCredential:
     """A sync ``TokenCredential`` / ``SupportsTokenInfo`` returning ``token`` for any scope."""
 
-    def __init__(self, token: str = "static-test-token") -> None:  # noqa: S107
+    def __init__(self, token: str = "static-test-token") -> None:
         self.token = token
         self.requested_scopes: list[tuple[str, ...]] = []
 
@@ -59,7 +59,7 @@ class StaticTokenCredential:
 class StaticAsyncTokenCredential:
     """An ``AsyncTokenCredential`` / ``AsyncSupportsTokenInfo`` returning ``token``."""
 
-    def __init__(self, token: str = "static-test-token") -> None:  # noqa: S107
+    def __init__(self, token: str = "static-test-token") -> None:
         self.token = token
         self.requested_scopes: list[tuple[str, ...]] = []
 
