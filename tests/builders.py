@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,12 @@ from driftkeeper import Snapshot
 from driftkeeper.baseline import BaselineSet, parse_baseline
 from driftkeeper.capture import captured_documents
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# The public samples live beside the repository (CI clones it with shared/ next to it).
+CORPUS = Path(
+    os.environ.get("DRIFTKEEPER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+)
+if not (CORPUS / "SOURCES.md").is_file():
+    raise RuntimeError(f"sample corpus not found at {CORPUS}: set DRIFTKEEPER_CORPUS")
 SUB = "/subscriptions/00000000-0000-0000-0000-00000000aaaa"
 RG = f"{SUB}/resourceGroups/rg-web"
 NSG_ID = f"{RG}/providers/Microsoft.Network/networkSecurityGroups/web-nsg"

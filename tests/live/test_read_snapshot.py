@@ -15,10 +15,10 @@ import pytest
 from driftkeeper import InputError, ReadError, Snapshot, TransientReadError
 from driftkeeper.live import read_snapshot
 from driftkeeper.snapshot import SECTIONS
+from tests.builders import CORPUS
 from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.credentials import StaticAsyncTokenCredential, StaticTokenCredential
 
-CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
 SUB = "ea42f556-5106-4743-99b0-c129bfa71a47"
 OTHER_SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 ROLE_ASSIGNMENTS = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"
@@ -30,8 +30,6 @@ MG_ASSIGNMENT_ID = (
     "/providers/Microsoft.Management/managementGroups/mg-root/providers/"
     "Microsoft.Authorization/roleAssignments/5b1c2a4e-0000-4000-8000-00000000abcd"
 )
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus not found at {CORPUS}")
 
 
 def corpus(name: str) -> Any:
