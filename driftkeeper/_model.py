@@ -10,7 +10,9 @@ __all__ = [
     "RESPONSES",
     "SEVERITIES",
     "Change",
+    "EventRecord",
     "Finding",
+    "Outcome",
     "Response",
     "ScanReport",
     "Severity",
@@ -20,6 +22,8 @@ __all__ = [
 Severity = Literal["low", "medium", "high", "critical"]
 Response = Literal["alert", "approve", "auto"]
 Status = Literal["drift", "compliant", "error"]
+Outcome = Literal["compliant", "drift", "ignored", "self", "invalid", "error"]
+"""What became of one (signal, setting) in the event table."""
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")
@@ -115,3 +119,32 @@ class ScanReport:
             },
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One row of the event table: what one signal meant for one setting.
+
+    ``setting`` is the comparison key of the setting (the baseline's scope key, or the
+    guard's resource), so the same signal judged twice gives the same row.
+    """
+
+    signal_id: str
+    time: str
+    """When the change happened (the event's time), ISO 8601 UTC."""
+    source: str
+    event_type: str
+    outcome: Outcome
+    resource: str = ""
+    setting: str = ""
+    kind: str = ""
+    rule: str = ""
+    severity: str = ""
+    message: str = ""
+    operation: str = ""
+    correlation_id: str = ""
+    actor_upn: str = ""
+    actor_app_id: str = ""
+    actor_object_id: str = ""
+    actor_ip: str = ""
+    changes: tuple[Change, ...] = ()

@@ -1,0 +1,54 @@
+"""Signals: what a trigger saw, parsed from Event Grid, CloudEvents and Entra audit records.
+
+A signal is a trigger, never the truth: the pipeline re-reads the state it points at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Actor", "Signal", "SignalSource"]
+
+SignalSource = Literal["eventgrid", "cloudevents", "audit", "graph-notification", "reconcile"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made the change, as far as the event says (any part may be empty)."""
+
+    upn: str = ""
+    app_id: str = ""
+    object_id: str = ""
+    ip: str = ""
+
+    def ids(self) -> frozenset[str]:
+        """The app id and object id, case-folded, for matching against known identities."""
+        return frozenset(i.casefold() for i in (self.app_id, self.object_id) if i)
+
+    def display(self) -> str:
+        return self.upn or self.app_id or self.object_id or "unknown"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One change notification, normalized. ``id`` is the event or audit record id."""
+
+    id: str
+    source: SignalSource
+    type: str
+    """Event type (``Microsoft.Resources.ResourceWriteSuccess``) or audit activity."""
+    time: str
+    """When it happened, ISO 8601 UTC."""
+    resource: str
+    """ARM resource id, or the Graph object the record targets."""
+    operation: str = ""
+    """ARM operationName (``Microsoft.Network/networkSecurityGroups/securityRules/write``)
+    or the audit activityDisplayName."""
+    status: str = "succeeded"
+    correlation_id: str = ""
+    actor: Actor = field(default_factory=Actor)
+    category: str = ""
+    """Audit category (RoleManagement, Policy) or Graph change type."""
+    targets: tuple[str, ...] = ()
+    """Further ids the signal touches (audit target resources, role template ids)."""
