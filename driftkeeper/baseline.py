@@ -66,6 +66,8 @@ class Baseline:
     expected_actors: tuple[str, ...]
     expected: Mapping[str, Any]
     state: Any
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Display names the file carries (role and principal names), for messages."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
         expected_actors=tuple(doc.get("expectedActors") or ()),
         expected=doc["expected"],
         state=state,
+        labels=kind.labels(doc["expected"]),
     )
 
 

@@ -63,7 +63,7 @@ def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -
     )
     if not changes:
         return _finding(baseline, "compliant", f"{kind.title} {actual.title} matches its baseline")
-    labels = {**kind.labels(baseline.expected), **actual.labels}
+    labels = {**baseline.labels, **actual.labels}
     words = [kind.describe(c, labels) for c in changes[:MAX_WORDS]]
     more = len(changes) - MAX_WORDS
     if more > 0:

@@ -1,0 +1,786 @@
+"""Scan benchmark (issue 2): how ``driftkeeper.engine.scan`` scales with tenant size.
+
+For each size N (role assignments) a synthetic tenant is generated with a fixed seed:
+N role assignments (ARM REST shape) over several subscriptions, resource groups and
+resources, N/100 NSGs of ~10 custom rules each (plus Azure's 6 default rules, as ARM lists
+them), and a few Conditional Access policies, directory role members and tenant policies
+(Graph v1.0 shape). Baselines are captured from that tenant in memory; then drift is
+introduced (1% extra role assignments, a few removed ones, a few changed / added / removed
+NSG rules, a CA policy switched to report-only, an extra Global Administrator) and the
+drifted snapshot is serialized the way ``driftkeeper snapshot`` writes it (``indent=1``).
+
+Measured, interleaved, best of ``--repeat`` runs:
+
+- parse: ``json.loads`` of the serialized snapshot bytes (the reference);
+- scan:  ``engine.scan(Snapshot.from_dict(doc), baselines)`` with default guards, from the
+  parsed document to the report;
+- both again with the cyclic GC off: at 100k the collector makes ``json.loads`` itself ~2.5x
+  slower (it traces the growing document), which flatters the default ratio;
+- peak:  tracemalloc peak of Python allocations during one extra, untimed scan, above what
+  was allocated before it (the parsed document is not counted);
+- load:  ``baseline.load_baselines`` of the same baselines written as YAML (for
+  information, one run).
+
+Usage: ``python bench/scan.py [--sizes 1000,10000,100000] [--repeat 3] [--profile]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from driftkeeper.baseline import (
+    Baseline,
+    BaselineSet,
+    GuardSettings,
+    load_baselines,
+    parse_baseline,
+)
+from driftkeeper.capture import capture_baselines, captured_documents
+from driftkeeper.engine import scan
+from driftkeeper.snapshot import SCHEMA_ID, Snapshot
+
+SEED = 20261122
+T = TypeVar("T")
+
+AUTH = "Microsoft.Authorization"
+BUILTIN_ROLES = (  # (guid, name, weight)
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", 40),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", 30),
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", 3),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", 2),
+    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor", 10),
+    ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User", 8),
+    ("9980e02c-c2be-4d73-94e8-173b1dc7cf3c", "Virtual Machine Contributor", 7),
+)
+CUSTOM_ROLES = ("App Deployer", "Network Reader Plus", "Cost Viewer")
+PRINCIPAL_TYPES = (("ServicePrincipal", 55), ("User", 30), ("Group", 15))
+RESOURCE_TYPES = (
+    "Microsoft.Storage/storageAccounts",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.Compute/virtualMachines",
+    "Microsoft.Web/sites",
+    "Microsoft.Sql/servers",
+)
+METHOD_TYPE = "AuthenticationMethodConfiguration"
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+DIRECTORY_ROLES = (
+    (GLOBAL_ADMIN, "Global Administrator", 3),
+    ("e8611ab8-c189-46e8-94e1-60213ab1f814", "Privileged Role Administrator", 2),
+    ("194ae4cb-b126-40b2-bd5b-6091b380977d", "Security Administrator", 3),
+    ("fe930be7-5e62-47db-91af-98c3a49a38b1", "User Administrator", 4),
+    ("729827e3-9c14-49f7-bb1b-9608f156bbb8", "Helpdesk Administrator", 6),
+    ("f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Global Reader", 5),
+)
+
+
+# --- tenant generation -----------------------------------------------------------------------
+class Gen:
+    """A deterministic generator of ids and timestamps."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def guid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def when(self) -> str:
+        day = self.rng.randrange(1, 2000)
+        secs = self.rng.randrange(86400)
+        stamp = time.gmtime(1_546_300_800 + day * 86400 + secs)  # 2019-01-01 + day
+        frac = self.rng.randrange(10_000_000)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", stamp) + f".{frac:07d}Z"
+
+    def etag(self) -> str:
+        return f'W/"{self.guid()}"'
+
+    def weighted(self, items: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
+        return self.rng.choices(items, weights=[i[-1] for i in items])[0]
+
+
+@dataclass
+class Layout:
+    subscriptions: list[str]
+    groups: list[str]  # resource group ids
+    resources: list[str]  # resource ids below resource groups
+    principals: list[tuple[str, str]]  # (id, principalType)
+    roles: list[tuple[str, int]]  # (guid, weight)
+
+
+def layout(gen: Gen, n: int) -> Layout:
+    rng = gen.rng
+    n_subs = max(2, round((n / 250) ** 0.5))  # 1k: 2, 10k: 6, 100k: 20
+    subs = [f"/subscriptions/{gen.guid()}" for _ in range(n_subs)]
+    n_groups = max(6, n // 60)
+    groups = [
+        f"{rng.choice(subs)}/resourceGroups/rg-{rng.choice(('app', 'data', 'net', 'ops'))}-{i:05d}"
+        for i in range(n_groups)
+    ]
+    resources = []
+    for i in range(max(10, n // 20)):
+        rtype = rng.choice(RESOURCE_TYPES)
+        resources.append(f"{rng.choice(groups)}/providers/{rtype}/res{i:06d}")
+    principals = [(gen.guid(), gen.weighted(PRINCIPAL_TYPES)[0]) for _ in range(max(50, n // 4))]
+    roles = [(guid, weight) for guid, _, weight in BUILTIN_ROLES]
+    roles += [(gen.guid(), 1) for _ in CUSTOM_ROLES]
+    return Layout(subs, groups, resources, principals, roles)
+
+
+def role_definitions(lay: Layout) -> list[dict[str, Any]]:
+    names = [name for _, name, _ in BUILTIN_ROLES] + list(CUSTOM_ROLES)
+    sub = lay.subscriptions[0]
+    out = []
+    for (guid, _), name in zip(lay.roles, names, strict=True):
+        custom = name in CUSTOM_ROLES
+        out.append(
+            {
+                "properties": {
+                    "roleName": name,
+                    "type": "CustomRole" if custom else "BuiltInRole",
+                    "description": f"{name} role",
+                    "assignableScopes": [sub] if custom else ["/"],
+                    "permissions": [
+                        {
+                            "actions": ["*/read"],
+                            "notActions": [],
+                            "dataActions": [],
+                            "notDataActions": [],
+                        }
+                    ],
+                    "createdOn": "2015-02-02T21:55:09.8806423Z",
+                    "updatedOn": "2021-11-11T20:13:54.9397456Z",
+                    "createdBy": None,
+                    "updatedBy": None,
+                },
+                "id": f"{sub}/providers/{AUTH}/roleDefinitions/{guid}",
+                "type": f"{AUTH}/roleDefinitions",
+                "name": guid,
+            }
+        )
+    return out
+
+
+def role_assignment(gen: Gen, lay: Layout, taken: set[tuple[str, str, str]]) -> dict[str, Any]:
+    rng = gen.rng
+    roles, weights = zip(*lay.roles, strict=True)
+    while True:
+        where = rng.random()
+        if where < 0.005:
+            scope = "/providers/Microsoft.Management/managementGroups/mg-platform"
+        elif where < 0.12:
+            scope = rng.choice(lay.subscriptions)
+        elif where < 0.70:
+            scope = rng.choice(lay.groups)
+        else:
+            scope = rng.choice(lay.resources)
+        role = rng.choices(roles, weights=weights)[0]
+        principal, ptype = rng.choice(lay.principals)
+        if (scope, role, principal) not in taken:
+            taken.add((scope, role, principal))
+            break
+    sub = "/".join(scope.split("/")[:3]) if scope.startswith("/subscriptions/") else ""
+    name = gen.guid()
+    props: dict[str, Any] = {
+        "roleDefinitionId": f"{sub}/providers/{AUTH}/roleDefinitions/{role}",
+        "principalId": principal,
+        "principalType": ptype,
+        "scope": scope,
+        "createdOn": gen.when(),
+        "updatedOn": gen.when(),
+        "createdBy": gen.guid(),
+        "updatedBy": gen.guid(),
+    }
+    if rng.random() < 0.01:  # an ABAC condition, as on Storage data roles
+        props["condition"] = (
+            "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/"
+            "blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/"
+            "containers:name] StringEquals 'logs'))"
+        )
+        props["conditionVersion"] = "2.0"
+    return {
+        "properties": props,
+        "id": f"{scope.rstrip('/')}/providers/{AUTH}/roleAssignments/{name}",
+        "type": f"{AUTH}/roleAssignments",
+        "name": name,
+    }
+
+
+def _rule_props(gen: Gen, direction: str, priority: int) -> dict[str, Any]:
+    """One custom rule's ``properties``, from a mix of shapes seen in real NSGs."""
+    rng = gen.rng
+    p: dict[str, Any] = {
+        "provisioningState": "Succeeded",
+        "protocol": rng.choice(("Tcp", "Tcp", "Tcp", "Udp", "*")),
+        "sourcePortRange": "*",
+        "access": "Allow",
+        "priority": priority,
+        "direction": direction,
+        "sourcePortRanges": [],
+        "destinationPortRanges": [],
+        "sourceAddressPrefixes": [],
+        "destinationAddressPrefixes": [],
+    }
+    net = f"10.{rng.randrange(256)}.{rng.randrange(256)}"
+    shape = rng.random()
+    if direction == "Outbound":
+        p["sourceAddressPrefix"] = "VirtualNetwork"
+        p["destinationAddressPrefix"] = rng.choice(("Storage", "Sql", "AzureMonitor", "Internet"))
+        p["destinationPortRange"] = rng.choice(("443", "1433", "*"))
+        if p["destinationAddressPrefix"] == "Internet" and rng.random() < 0.5:
+            p["access"] = "Deny"
+            p["destinationPortRange"] = "*"
+    elif shape < 0.25:
+        p["sourceAddressPrefix"] = "Internet"
+        p["destinationAddressPrefix"] = f"{net}.0/24"
+        p["destinationPortRanges"] = rng.choice((["443"], ["80", "443"]))
+    elif shape < 0.45:
+        p["sourceAddressPrefixes"] = [f"{net}.0/27", f"{net}.64/27"]
+        p["destinationAddressPrefix"] = "VirtualNetwork"
+        p["destinationPortRange"] = rng.choice(("22", "3389", "1433", "5432"))
+    elif shape < 0.65:
+        p["sourceAddressPrefix"] = "VirtualNetwork"
+        p["destinationAddressPrefix"] = "*"
+        lo = rng.choice((8080, 9000, 30000))
+        p["destinationPortRanges"] = [f"{lo}-{lo + 9}", str(lo + 20)]
+    elif shape < 0.75:
+        p["sourceAddressPrefix"] = "AzureLoadBalancer"
+        p["destinationAddressPrefix"] = "*"
+        p["destinationPortRange"] = "*"
+    elif shape < 0.85:
+        p["sourceAddressPrefix"] = f"{rng.randrange(20, 200)}.{rng.randrange(256)}.10.4/32"
+        p["destinationAddressPrefix"] = "*"
+        p["destinationPortRange"] = "443"
+        p["description"] = "partner API egress IP"
+    elif shape < 0.93:
+        p["sourceAddressPrefix"] = "*"
+        p["destinationAddressPrefix"] = "*"
+        p["destinationPortRange"] = "*"
+        p["access"] = "Deny"
+    else:
+        p["sourceAddressPrefix"] = "VirtualNetwork"
+        p["destinationApplicationSecurityGroups"] = [
+            {
+                "id": f"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/"
+                f"applicationSecurityGroups/asg-{rng.randrange(20)}"
+            }
+        ]
+        p["destinationPortRange"] = "8443"
+    return p
+
+
+_DEFAULT_RULES = (
+    ("AllowVnetInBound", "Inbound", "Allow", 65000, "VirtualNetwork", "VirtualNetwork"),
+    ("AllowAzureLoadBalancerInBound", "Inbound", "Allow", 65001, "AzureLoadBalancer", "*"),
+    ("DenyAllInBound", "Inbound", "Deny", 65500, "*", "*"),
+    ("AllowVnetOutBound", "Outbound", "Allow", 65000, "VirtualNetwork", "VirtualNetwork"),
+    ("AllowInternetOutBound", "Outbound", "Allow", 65001, "*", "Internet"),
+    ("DenyAllOutBound", "Outbound", "Deny", 65500, "*", "*"),
+)
+
+
+def nsg(gen: Gen, lay: Layout, index: int) -> dict[str, Any]:
+    rng = gen.rng
+    group = rng.choice(lay.groups)
+    nsg_id = f"{group}/providers/Microsoft.Network/networkSecurityGroups/nsg-{index:05d}"
+    etag = gen.etag()
+    rules: list[dict[str, Any]] = []
+    count = rng.randint(6, 14)
+    inbound = rng.sample(range(100, 4000, 10), count)
+    for i, priority in enumerate(inbound):
+        direction = "Outbound" if i >= count - 2 else "Inbound"
+        name = f"{direction.lower()}-{i:02d}-{rng.choice(('web', 'app', 'db', 'mgmt', 'lb'))}"
+        rules.append(
+            {
+                "name": name,
+                "id": f"{nsg_id}/securityRules/{name}",
+                "etag": etag,
+                "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+                "properties": _rule_props(gen, direction, priority),
+            }
+        )
+    if rng.random() < 0.02:  # a few NSGs really are open to the internet
+        rules[0]["properties"].update(
+            sourceAddressPrefix="*",
+            destinationPortRange="3389",
+            access="Allow",
+            direction="Inbound",
+            destinationPortRanges=[],
+            sourceAddressPrefixes=[],
+        )
+    defaults = [
+        {
+            "name": name,
+            "id": f"{nsg_id}/defaultSecurityRules/{name}",
+            "etag": etag,
+            "type": "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "description": f"Default rule {name}",
+                "protocol": "*",
+                "sourcePortRange": "*",
+                "destinationPortRange": "*",
+                "sourceAddressPrefix": src,
+                "destinationAddressPrefix": dst,
+                "access": access,
+                "priority": priority,
+                "direction": direction,
+                "sourcePortRanges": [],
+                "destinationPortRanges": [],
+                "sourceAddressPrefixes": [],
+                "destinationAddressPrefixes": [],
+            },
+        }
+        for name, direction, access, priority, src, dst in _DEFAULT_RULES
+    ]
+    return {
+        "name": nsg_id.rsplit("/", 1)[-1],
+        "id": nsg_id,
+        "etag": etag,
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "location": rng.choice(("eastus", "westeurope", "northeurope")),
+        "properties": {
+            "provisioningState": "Succeeded",
+            "resourceGuid": gen.guid(),
+            "securityRules": rules,
+            "defaultSecurityRules": defaults,
+        },
+    }
+
+
+def ca_policy(gen: Gen, name: str, **over: Any) -> dict[str, Any]:
+    policy: dict[str, Any] = {
+        "id": gen.guid(),
+        "templateId": None,
+        "displayName": name,
+        "createdDateTime": gen.when(),
+        "modifiedDateTime": gen.when(),
+        "state": "enabled",
+        "sessionControls": None,
+        "conditions": {
+            "userRiskLevels": [],
+            "signInRiskLevels": [],
+            "clientAppTypes": ["all"],
+            "servicePrincipalRiskLevels": [],
+            "platforms": None,
+            "locations": None,
+            "devices": None,
+            "clientApplications": None,
+            "applications": {
+                "includeApplications": ["All"],
+                "excludeApplications": [],
+                "includeUserActions": [],
+                "includeAuthenticationContextClassReferences": [],
+                "applicationFilter": None,
+            },
+            "users": {
+                "includeUsers": [],
+                "excludeUsers": [],
+                "includeGroups": [],
+                "excludeGroups": [gen.guid()],
+                "includeRoles": [],
+                "excludeRoles": [],
+                "includeGuestsOrExternalUsers": None,
+                "excludeGuestsOrExternalUsers": None,
+            },
+        },
+        "grantControls": {
+            "operator": "OR",
+            "builtInControls": ["mfa"],
+            "customAuthenticationFactors": [],
+            "termsOfUse": [],
+            "authenticationStrength@odata.context": "https://graph.microsoft.com/v1.0/$metadata#",
+            "authenticationStrength": None,
+        },
+    }
+    for path, value in over.items():
+        target = policy
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[part]
+        target[last] = value
+    return policy
+
+
+def graph(gen: Gen, n: int) -> dict[str, Any]:
+    rng = gen.rng
+    admin_roles = [guid for guid, _, _ in DIRECTORY_ROLES]
+    policies = [
+        ca_policy(
+            gen, "Require MFA for administrators", conditions__users__includeRoles=admin_roles
+        ),
+        ca_policy(gen, "Require MFA for all users", conditions__users__includeUsers=["All"]),
+        ca_policy(
+            gen,
+            "Block legacy authentication",
+            conditions__users__includeUsers=["All"],
+            conditions__clientAppTypes=["exchangeActiveSync", "other"],
+            grantControls__builtInControls=["block"],
+        ),
+        ca_policy(
+            gen,
+            "Require compliant device for admins (report-only)",
+            state="enabledForReportingButNotEnforced",
+            conditions__users__includeRoles=admin_roles[:2],
+            grantControls__builtInControls=["compliantDevice"],
+        ),
+    ]
+    for i in range(2 + n // 20000):
+        policies.append(
+            ca_policy(
+                gen,
+                f"Block access from untrusted locations {i}",
+                conditions__users__includeGroups=[gen.guid()],
+                conditions__locations={
+                    "includeLocations": ["All"],
+                    "excludeLocations": ["AllTrusted"],
+                },
+                grantControls__builtInControls=["block"],
+            )
+        )
+    members = []
+    eligible = []
+    for guid, role_name, count in DIRECTORY_ROLES:
+        for i in range(count + n // 25000):
+            pid = gen.guid()
+            members.append(
+                {
+                    "id": gen.guid(),
+                    "principalId": pid,
+                    "resourceScope": "/",
+                    "directoryScopeId": "/",
+                    "roleDefinitionId": guid,
+                    "principal": {
+                        "@odata.type": "#microsoft.graph.user",
+                        "id": pid,
+                        "accountEnabled": True,
+                        "displayName": f"{role_name} {i}",
+                        "userPrincipalName": f"adm{i}.{guid[:4]}@contoso.example",
+                        "userType": "Member",
+                    },
+                }
+            )
+            if rng.random() < 0.5:
+                eligible.append(
+                    {
+                        "id": gen.guid(),
+                        "principalId": gen.guid(),
+                        "directoryScopeId": "/",
+                        "roleDefinitionId": guid,
+                        "memberType": "Direct",
+                        "status": "Provisioned",
+                        "createdDateTime": gen.when(),
+                        "scheduleInfo": {
+                            "startDateTime": gen.when(),
+                            "expiration": {"type": "noExpiration"},
+                        },
+                    }
+                )
+    methods = [
+        {
+            "@odata.type": f"#microsoft.graph.{m[0].lower()}{m[1:]}{METHOD_TYPE}",
+            "id": m,
+            "state": state,
+            "includeTargets": [{"targetType": "group", "id": "all_users"}],
+        }
+        for m, state in (
+            ("Fido2", "enabled"),
+            ("MicrosoftAuthenticator", "enabled"),
+            ("Sms", "disabled"),
+            ("TemporaryAccessPass", "enabled"),
+            ("Email", "disabled"),
+            ("X509Certificate", "disabled"),
+        )
+    ]
+    return {
+        "conditionalAccessPolicies": policies,
+        "directoryRoleAssignments": members,
+        "directoryRoleEligibilitySchedules": eligible,
+        "directoryRoleDefinitions": [
+            {
+                "id": guid,
+                "templateId": guid,
+                "displayName": name,
+                "isBuiltIn": True,
+                "isEnabled": True,
+            }
+            for guid, name, _ in DIRECTORY_ROLES
+        ],
+        "securityDefaults": {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/"
+            "identitySecurityDefaultsEnforcementPolicy",
+            "id": "00000000-0000-0000-0000-000000000005",
+            "displayName": "Security Defaults",
+            "isEnabled": False,
+        },
+        "authenticationMethodsPolicy": {
+            "id": "authenticationMethodsPolicy",
+            "displayName": "Authentication Methods Policy",
+            "policyVersion": "1.5",
+            "authenticationMethodConfigurations": methods,
+        },
+    }
+
+
+@dataclass
+class Tenant:
+    base: dict[str, Any]  # the known-good snapshot document
+    drifted: dict[str, Any]  # the same tenant after drift
+    expected_ra_changes: int
+
+
+def tenant(n: int, seed: int = SEED) -> Tenant:
+    gen = Gen(seed + n)
+    lay = layout(gen, n)
+    taken: set[tuple[str, str, str]] = set()
+    assignments = [role_assignment(gen, lay, taken) for _ in range(n)]
+    nsgs = [nsg(gen, lay, i) for i in range(max(1, n // 100))]
+    base = {
+        "schema": SCHEMA_ID,
+        "tenantId": gen.guid(),
+        "capturedAt": "2026-11-22T10:00:00Z",
+        "arm": {
+            "networkSecurityGroups": nsgs,
+            "roleAssignments": assignments,
+            "roleDefinitions": role_definitions(lay),
+        },
+        "graph": graph(gen, n),
+    }
+    # Drift. The base document is serialized before the drifted copy is made.
+    drifted = json.loads(json.dumps(base))
+    rng = gen.rng
+    ras = drifted["arm"]["roleAssignments"]
+    removed = max(1, n // 1000)
+    for i in sorted(rng.sample(range(len(ras)), removed), reverse=True):
+        del ras[i]
+    added = n // 100
+    ras.extend(role_assignment(gen, lay, taken) for _ in range(added))
+    rng.shuffle(ras)
+    groups = drifted["arm"]["networkSecurityGroups"]
+    for g in rng.sample(groups, min(5, len(groups))):  # a few changed rules
+        rule = rng.choice(g["properties"]["securityRules"])["properties"]
+        rule["priority"] = rule["priority"] + 5
+        rule["destinationPortRanges"] = [*rule["destinationPortRanges"], "4443"]
+    open_rdp = rng.choice(groups)  # one rule added that opens RDP to the internet
+    open_rdp["properties"]["securityRules"].append(
+        {
+            "name": "temp-rdp-debug",
+            "id": open_rdp["id"] + "/securityRules/temp-rdp-debug",
+            "etag": gen.etag(),
+            "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "protocol": "Tcp",
+                "sourcePortRange": "*",
+                "destinationPortRange": "3389",
+                "sourceAddressPrefix": "*",
+                "destinationAddressPrefix": "*",
+                "access": "Allow",
+                "priority": 99,
+                "direction": "Inbound",
+                "sourcePortRanges": [],
+                "destinationPortRanges": [],
+                "sourceAddressPrefixes": [],
+                "destinationAddressPrefixes": [],
+            },
+        }
+    )
+    rng.choice(groups)["properties"]["securityRules"].pop(0)  # one rule deleted
+    gp = drifted["graph"]
+    gp["conditionalAccessPolicies"][1]["state"] = "enabledForReportingButNotEnforced"
+    extra = dict(gp["directoryRoleAssignments"][0], id=gen.guid(), principalId=gen.guid())
+    gp["directoryRoleAssignments"].append(extra)
+    return Tenant(base, drifted, removed + added)
+
+
+# --- measuring -------------------------------------------------------------------------------
+def baseline_set(snapshot: Snapshot) -> BaselineSet:
+    docs, _ = captured_documents(snapshot)
+    parsed = [parse_baseline(doc, rel) for rel, doc in docs.items()]
+    return BaselineSet(
+        tuple(p for p in parsed if isinstance(p, Baseline)),
+        {p.guard: p for p in parsed if isinstance(p, GuardSettings)},
+    )
+
+
+def timed(fn: Callable[[], T], *, collect: bool = True) -> tuple[float, T]:
+    """Seconds ``fn`` took, after a full collection; ``collect=False``: cyclic GC off during it."""
+    gc.collect()
+    if not collect:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        value = fn()
+        return time.perf_counter() - start, value
+    finally:
+        gc.enable()
+
+
+def scan_doc(doc: Any, baselines: BaselineSet) -> Any:
+    return scan(Snapshot.from_dict(doc, source="bench"), baselines)
+
+
+@dataclass
+class Row:
+    size: int
+    mib: float
+    nsgs: int
+    rules: int
+    baselines: int
+    drift: int
+    parse: float
+    scan: float
+    parse_nogc: float
+    scan_nogc: float
+    peak: float
+    load: float
+
+
+def measure(n: int, repeat: int, profile: bool) -> Row:
+    t = tenant(n)
+    baselines = baseline_set(Snapshot.from_dict(t.base, source="bench-base"))
+    data = (json.dumps(t.drifted, indent=1) + "\n").encode()  # as `driftkeeper snapshot` writes
+    groups = t.drifted["arm"]["networkSecurityGroups"]
+    nsgs = len(groups)
+    rules = sum(len(g["properties"]["securityRules"]) for g in groups)
+
+    # Sanity: the drift is found (role assignment changes add up; NSG and graph drift seen).
+    report = scan_doc(json.loads(data), baselines)
+    ra_changes = sum(
+        len(f.changes)
+        for f in report.findings
+        if f.kind == "role-assignments" and not f.rule.startswith("guard:")
+    )
+    if ra_changes != t.expected_ra_changes:
+        raise SystemExit(
+            f"size {n}: {ra_changes} role assignment changes, expected {t.expected_ra_changes}"
+        )
+    drift = sum(1 for f in report.findings if f.status == "drift")
+    kinds = {f.kind for f in report.findings if f.status == "drift"}
+    if not {"nsg", "conditional-access-policy", "directory-role"} <= kinds:
+        raise SystemExit(f"size {n}: drift not found in every kind: {sorted(kinds)}")
+    del report
+
+    times: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(repeat):  # interleaved: parse, then scan of that parsed document
+        for collect in (True, False):
+            seconds, doc = timed(lambda: json.loads(data), collect=collect)
+            times.setdefault(("parse", collect), []).append(seconds)
+            seconds, report = timed(partial(scan_doc, doc, baselines), collect=collect)
+            times.setdefault(("scan", collect), []).append(seconds)
+            del doc, report
+
+    doc = json.loads(data)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    report = scan_doc(doc, baselines)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    del report
+
+    if profile:
+        prof = cProfile.Profile()
+        prof.runcall(scan_doc, doc, baselines)
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+        print(f"\n## cProfile of one scan, size {n} (tottime)\n\n{out.getvalue()}", file=sys.stderr)
+    del doc
+
+    with tempfile.TemporaryDirectory(prefix="driftkeeper-bench-") as tmp:
+        capture_baselines(Snapshot.from_dict(t.base, source="bench-base"), tmp)
+        load, loaded = timed(lambda: load_baselines(tmp))
+        if len(loaded.baselines) != len(baselines.baselines):
+            raise SystemExit(f"size {n}: YAML baselines differ from in-memory ones")
+
+    return Row(
+        size=n,
+        mib=len(data) / 2**20,
+        nsgs=nsgs,
+        rules=rules,
+        baselines=len(baselines.baselines),
+        drift=drift,
+        parse=min(times["parse", True]),
+        scan=min(times["scan", True]),
+        parse_nogc=min(times["parse", False]),
+        scan_nogc=min(times["scan", False]),
+        peak=peak / 2**20,
+        load=load,
+    )
+
+
+def table(rows: list[Row], repeat: int) -> str:
+    tenant_head = (
+        "| role assignments | NSGs / custom rules | snapshot (indent=1) | baselines "
+        "| drift findings |\n|---:|---:|---:|---:|---:|\n"
+    )
+    tenants = "".join(
+        f"| {r.size:,} | {r.nsgs:,} / {r.rules:,} | {r.mib:.1f} MiB | {r.baselines:,} "
+        f"| {r.drift} |\n"
+        for r in rows
+    )
+    head = (
+        "| role assignments | json.loads | scan | **scan / json.loads** "
+        "| scan per 1k assignments | json.loads, GC off | scan, GC off | ratio, GC off "
+        "| scan peak (tracemalloc) | baseline load (YAML) |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    body = "".join(
+        f"| {r.size:,} | {ms(r.parse)} | {ms(r.scan)} | **{r.scan / r.parse:.2f}x** "
+        f"| {ms(r.scan / r.size * 1000)} | {ms(r.parse_nogc)} | {ms(r.scan_nogc)} "
+        f"| {r.scan_nogc / r.parse_nogc:.2f}x | {r.peak:.1f} MiB | {r.load:.2f} s |\n"
+        for r in rows
+    )
+    note = (
+        f"\nTimes are the best of {repeat} interleaved runs. Peak: Python allocations "
+        "(tracemalloc) during one scan, above the parsed document. Baseline load: one run.\n"
+    )
+    return tenant_head + tenants + "\n" + head + body + note
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms" if seconds < 0.1 else f"{seconds * 1000:,.0f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="comma-separated role assignment counts (default: %(default)s)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size, best kept")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of one scan per size to stderr"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if args.repeat < 1 or not sizes or min(sizes) < 100:
+        parser.error("--repeat must be >= 1 and every size >= 100")
+    rows = []
+    for n in sizes:
+        started = time.perf_counter()
+        rows.append(measure(n, args.repeat, args.profile))
+        print(f"size {n:,}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, seed {SEED}\n")
+    print(table(rows, args.repeat), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
