@@ -51,4 +51,9 @@ class Signal:
     category: str = ""
     """Audit category (RoleManagement, Policy) or Graph change type."""
     targets: tuple[str, ...] = ()
-    """Further ids the signal touches (audit target resources, role template ids)."""
+    """What the signal touches, as ``type:id`` (``user:<id>``, ``policy:<id>``,
+    ``roletemplate:<id>`` from an audit record's modified properties)."""
+
+    def targets_of(self, *types: str) -> list[str]:
+        """The ids of the targets of the given types."""
+        return [t.partition(":")[2] for t in self.targets if t.partition(":")[0] in types]

@@ -9,9 +9,18 @@ from __future__ import annotations
 from typing import TypeVar
 
 from .._registry import Registry
-from ._base import FieldError, Index, Kind, Setting
+from ._base import FieldError, Index, Kind, Setting, Touch
 
-__all__ = ["FieldError", "Index", "Kind", "Setting", "all_kinds", "get_kind", "register"]
+__all__ = [
+    "FieldError",
+    "Index",
+    "Kind",
+    "Setting",
+    "Touch",
+    "all_kinds",
+    "get_kind",
+    "register",
+]
 
 _KINDS: Registry[Kind] = Registry(__name__, __path__, "kind")
 K = TypeVar("K", bound=type[Kind])

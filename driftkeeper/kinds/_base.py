@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._model import Change, Severity
+from ..signals import Signal
 from ..snapshot import Snapshot
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Index",
     "Kind",
     "Setting",
+    "Touch",
     "item_key",
     "keyed",
     "list_delta",
@@ -56,6 +58,15 @@ class Setting:
 Index = Mapping[str, Setting]
 
 
+@dataclass(frozen=True)
+class Touch:
+    """A setting a signal touches: read ``scope`` of ``kind``, judge what covers ``key``."""
+
+    kind: str
+    scope: str
+    key: str
+
+
 class Kind(ABC):
     """A watched kind. Subclasses register with :func:`driftkeeper.kinds.register`."""
 
@@ -92,6 +103,19 @@ class Kind(ABC):
     def capture_keys(self, index: Index) -> Iterable[str]:
         """The scopes ``baseline capture`` writes one baseline for."""
         return index.keys()
+
+    # --- signals ---------------------------------------------------------------------------
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        """The settings of this kind a signal touches (pure, no I/O).
+
+        ``baselines`` maps the scope keys of this kind's baselines to their states, for
+        kinds that need them to decide (a user deleted: which roles held them?).
+        """
+        return []
+
+    def covers(self, baseline_key: str, touched_key: str) -> bool:
+        """Whether a baseline scoped at ``baseline_key`` judges the touched setting."""
+        return baseline_key == touched_key
 
     # --- baselines -------------------------------------------------------------------------
     @abstractmethod

@@ -9,14 +9,16 @@ compare as sets; enum and id values compare case-insensitively (displayName exac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .._diff import fold
 from .._model import Change
+from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import Index, Kind, Setting, list_delta, short_value, slugify
+from ._base import Index, Kind, Setting, Touch, list_delta, short_value, slugify
 
 __all__ = ["ConditionalAccessPolicy", "normalize_policy", "policy_body"]
 
@@ -25,6 +27,7 @@ _VOLATILE = frozenset(
     {"id", "createdDateTime", "modifiedDateTime", "templateId", "deletedDateTime"}
 )
 _REPORT_ONLY = "enabledForReportingButNotEnforced"
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _case_insensitive(key: str) -> bool:
@@ -77,6 +80,15 @@ class ConditionalAccessPolicy(Kind):
                 raw=policy,
             )
         return out
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.source != "audit" or "conditional access" not in signal.operation.casefold():
+            return []
+        return [
+            Touch(self.name, PREFIX + pid, self.scope_key(PREFIX + pid))
+            for pid in signal.targets_of("policy", "object")
+            if GUID.match(pid)
+        ]
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         return normalize_policy(expected)

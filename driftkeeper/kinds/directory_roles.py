@@ -12,9 +12,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model import Change
+from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, item_key, keyed, require_list, slugify
+from ._base import FieldError, Index, Kind, Setting, Touch, item_key, keyed, require_list, slugify
+from .conditional_access import GUID
 
 __all__ = ["GLOBAL_ADMINISTRATOR", "PRIVILEGED_ROLES", "DirectoryRoleMembers"]
 
@@ -106,6 +108,25 @@ class DirectoryRoleMembers(Kind):
                 scope.casefold(), scope, role, state, {**labels, "role": role}
             )
         return out
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.source == "graph-notification":
+            # a user or group changed: judge every baselined role that lists them
+            who = set(signal.targets_of("user", "group"))
+            roles = [
+                key
+                for key, state in baselines.items()
+                if any(m.get("principalId") in who for m in state.values())
+            ]
+        elif signal.source == "audit" and signal.category.casefold() == "rolemanagement":
+            roles = [PREFIX + r for r in signal.targets_of("roletemplate", "role")]
+        else:
+            return []
+        return [
+            Touch(self.name, key, self.scope_key(key))
+            for key in dict.fromkeys(roles)
+            if GUID.match(key.rsplit("/", 1)[-1])
+        ]
 
     def notices(self, snapshot: Snapshot) -> list[str]:
         if snapshot.status(_ELIGIBILITY) == "missing":

@@ -7,16 +7,37 @@ type) are dropped; a rule's ``description`` is documentation and is not compared
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .. import network as net
 from .._model import Change
+from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, item_key, keyed, require_list, short_value
+from ._base import (
+    FieldError,
+    Index,
+    Kind,
+    Setting,
+    Touch,
+    item_key,
+    keyed,
+    require_list,
+    short_value,
+)
 
-__all__ = ["NsgRules", "normalize_rule", "rule_words"]
+__all__ = ["NSG_ID", "NsgRules", "normalize_rule", "rule_words"]
+
+NSG_ID = re.compile(
+    r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+    r"/providers/Microsoft\.Network/networkSecurityGroups/[-\w.]{1,80}$",
+    re.IGNORECASE,
+)
+_WATCHED_TYPES = frozenset(
+    f"Microsoft.Resources.Resource{op}Success" for op in ("Write", "Delete", "Action")
+)
 
 _PAIRS = (
     ("sourceAddressPrefix", "sourceAddressPrefixes"),
@@ -134,6 +155,16 @@ class NsgRules(Kind):
                 raw=rules,
             )
         return out
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.type not in _WATCHED_TYPES:
+            return []
+        if not signal.operation.casefold().startswith("microsoft.network/networksecuritygroups/"):
+            return []
+        nsg_id = re.split(r"/securityRules/", signal.resource, maxsplit=1, flags=re.IGNORECASE)[0]
+        if not NSG_ID.match(nsg_id):
+            return []
+        return [Touch(self.name, nsg_id, self.scope_key(nsg_id))]
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         state: dict[str, Any] = {}

@@ -10,13 +10,25 @@ createdBy/updatedBy. ``role`` and ``principalType`` in baselines are labels for 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model import Change
+from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, item_key, keyed, require_list, short_value
+from ._base import (
+    FieldError,
+    Index,
+    Kind,
+    Setting,
+    Touch,
+    item_key,
+    keyed,
+    require_list,
+    short_value,
+)
 
 __all__ = ["BUILTIN_ROLES", "OWNER_ROLE_ID", "RoleAssignments", "role_guid"]
 
@@ -29,6 +41,8 @@ BUILTIN_ROLES = {
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 
+_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments/"
+_SCOPE = re.compile(r"^/[-\w./()]*$")
 _BUILTIN_LABELS = {f"role:{k}": v for k, v in BUILTIN_ROLES.items()}
 
 
@@ -114,6 +128,23 @@ class RoleAssignments(Kind):
         if spelled is None:
             spelled = below[0].scope[: len(key)] if key != "/" else "/"
         return Setting(key, spelled, spelled, state, below[0].labels)
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.category != "arm" or signal.status != "succeeded":
+            return []
+        if not signal.operation.casefold().startswith("microsoft.authorization/roleassignments/"):
+            return []
+        scope, found, _ = signal.resource.casefold().partition(_ASSIGNMENTS)
+        if not found or not _SCOPE.match(scope or "/"):
+            return []
+        key = self.scope_key(scope)
+        parts = key.split("/")
+        # read the whole subscription: its baseline and the Owner-count guard need it all
+        read = "/".join(parts[:3]) if key.startswith("/subscriptions/") else key
+        return [Touch(self.name, read, key)]
+
+    def covers(self, baseline_key: str, touched_key: str) -> bool:
+        return _covers(baseline_key, touched_key)
 
     def uncovered(self, index: Index, baseline_keys: set[str]) -> list[str]:
         return [

@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._model import Change
+from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, item_key, keyed
+from ._base import FieldError, Index, Kind, Setting, Touch, item_key, keyed
 
 __all__ = ["AuthenticationMethods", "SecurityDefaults"]
+
+_SECURITY_DEFAULTS_ID = "00000000-0000-0000-0000-000000000005"
 
 
 @register
@@ -41,6 +44,15 @@ class SecurityDefaults(Kind):
         return {
             self.SCOPE.casefold(): Setting(self.SCOPE.casefold(), self.SCOPE, self.title, state)
         }
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.source != "audit" or signal.category.casefold() != "policy":
+            return []
+        if _SECURITY_DEFAULTS_ID in signal.targets_of("policy", "object") or (
+            "security defaults" in signal.operation.casefold()
+        ):
+            return [Touch(self.name, self.SCOPE, self.SCOPE.casefold())]
+        return []
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         return {"isEnabled": bool(expected.get("isEnabled"))}
@@ -90,6 +102,11 @@ class AuthenticationMethods(Kind):
     @staticmethod
     def _state(methods: Mapping[str, Any]) -> dict[str, Any]:
         return {keyed("methods", k.casefold()): str(v).casefold() for k, v in methods.items()}
+
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if signal.source != "audit" or "authentication method" not in signal.operation.casefold():
+            return []
+        return [Touch(self.name, self.SCOPE, self.SCOPE.casefold())]
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         methods = expected.get("methods")
