@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from ._diff import diff_states
-from ._model import Change, Finding, ScanReport
+from ._model import Change, Finding, ScanReport, Severity
 from ._state import StateView
 from .baseline import Baseline, BaselineSet
-from .guards import Guard, all_guards
+from .guards import all_guards
 from .kinds import Index, Kind, all_kinds
 from .snapshot import Snapshot
 
-__all__ = ["GuardMode", "evaluate", "scan"]
+__all__ = ["GuardMode", "evaluate", "guard_findings", "scan"]
 
 log = logging.getLogger(__name__)
 GuardMode = Literal["default", "none"]
@@ -47,7 +47,7 @@ def scan(
         covered = {b.key for b in mine}
         unbaselined.extend(f"{name}: {scope}" for scope in kind.uncovered(index, covered))
     if guards != "none":
-        outcomes.extend(_guard_findings(view, baselines, skipped))
+        outcomes.extend(guard_findings(view, baselines, skipped=skipped))
     return ScanReport.build(outcomes, skipped, unbaselined)
 
 
@@ -92,40 +92,46 @@ def _unreadable(baseline: Baseline, section: str, reason: str) -> Finding:
     return _finding(baseline, "error", f"could not read {section}: {reason}")
 
 
-def _guard_findings(
-    view: StateView, baselines: BaselineSet, skipped: list[str]
+def guard_findings(
+    state: Snapshot | StateView,
+    baselines: BaselineSet,
+    *,
+    kinds: Iterable[str] | None = None,
+    skipped: list[str] | None = None,
 ) -> Iterator[Finding]:
+    """Findings of every enabled guard (of ``kinds``, if given) over ``state``.
+
+    Guards whose sections were not captured are skipped (with a notice when ``skipped`` is
+    given); a failed section gives an error finding.
+    """
+    view = state if isinstance(state, StateView) else StateView(state)
+    notices = skipped if skipped is not None else []
     for name, guard in all_guards().items():
+        if kinds is not None and guard.kind not in kinds:
+            continue
         settings = baselines.guards.get(name)
         if settings is not None and not settings.enabled:
-            skipped.append(f"guard:{name}: turned off in {settings.file}")
+            notices.append(f"guard:{name}: turned off in {settings.file}")
             continue
-        severity = (settings.severity if settings else None) or guard.default_severity
+        severity: Severity = (settings.severity if settings else None) or guard.default_severity
         status, section = view.status(guard.sections)
         rule = f"guard:{name}"
         if status == "missing":
-            skipped.append(f"{rule}: {section} not captured")
+            notices.append(f"{rule}: {section} not captured")
             continue
         if status == "failed":
             reason = view.snapshot.read_errors[section]
-            yield Finding(
-                guard.kind, section, "error", rule, severity, f"could not read {section}: {reason}"
-            )
+            message = f"could not read {section}: {reason}"
+            yield Finding(guard.kind, section, "error", rule, severity, message)
             continue
-        yield from _verdicts(guard, view, settings.params if settings else {}, rule, severity)
-
-
-def _verdicts(
-    guard: Guard, view: StateView, overrides: object, rule: str, severity: str
-) -> Iterator[Finding]:
-    params = guard.params(overrides if isinstance(overrides, dict) else {})
-    for verdict in guard.check(view, params):
-        yield Finding(
-            kind=guard.kind,
-            resource=verdict.resource,
-            status="compliant" if verdict.ok else "drift",
-            rule=rule,
-            severity=severity,  # type: ignore[arg-type]
-            message=verdict.message,
-            changes=verdict.changes,
-        )
+        params = guard.params(settings.params if settings else {})
+        for verdict in guard.check(view, params):
+            yield Finding(
+                kind=guard.kind,
+                resource=verdict.resource,
+                status="compliant" if verdict.ok else "drift",
+                rule=rule,
+                severity=severity,
+                message=verdict.message,
+                changes=verdict.changes,
+            )

@@ -16,6 +16,7 @@ recorded and acknowledged, never retried forever.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,14 +50,14 @@ def parse_events(payload: Any) -> list[Parsed]:
     if isinstance(payload, Mapping) and isinstance(payload.get("value"), list):
         payload = payload["value"]
     items = payload if isinstance(payload, list) else [payload]
-    return [parse_event(item, index=i) for i, item in enumerate(items)]
+    return [parse_event(item) for item in items]
 
 
-def parse_event(item: Any, *, index: int = 0) -> Parsed:
+def parse_event(item: Any) -> Parsed:
     """One item to a :class:`Signal`, or :class:`Invalid` with the reason."""
     if not isinstance(item, Mapping):
-        return Invalid(f"#{index}", f"expected a JSON object, got {type(item).__name__}")
-    ident = _text(item.get("id")) or f"#{index}"
+        return Invalid(_digest(item), f"expected a JSON object, got {type(item).__name__}")
+    ident = _text(item.get("id")) or _digest(item)
     try:
         if "specversion" in item or "specVersion" in item:
             return _cloud_event(item)
@@ -226,6 +227,12 @@ def _object(value: Any) -> Mapping[str, Any]:
             return {}
         return parsed if isinstance(parsed, Mapping) else {}
     return {}
+
+
+def _digest(item: Any) -> str:
+    """A stable id for an item that has none, so a redelivery records the same row."""
+    text = json.dumps(item, sort_keys=True, default=str, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _text(value: Any) -> str:

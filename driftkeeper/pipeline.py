@@ -1,0 +1,296 @@
+"""The event pipeline: signal → route → read → evaluate → record → respond.
+
+One direction, no back and forth. Routing is pure; reading goes through an injected
+:class:`StateReader` (coalesced per resource); evaluation reuses the engine; every outcome
+is recorded before anyone is alerted, so a failure to alert never loses the row.
+
+Idempotency: a retried delivery produces the same :class:`EventRecord` keys (signal id,
+setting, rule), so the ledger keeps one row; the incident book answers ``duplicate`` for a
+signal it has already applied, and an alert goes out only when an incident opens (or
+when a retry finds the incident opened by this signal but not yet alerted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from ._model import EventRecord, Finding, Outcome
+from .baseline import Baseline, BaselineSet
+from .engine import evaluate, guard_findings
+from .intake import Invalid, Parsed
+from .kinds import Touch, all_kinds, get_kind
+from .signals import Signal
+from .snapshot import Snapshot
+
+__all__ = [
+    "AlertSink",
+    "IncidentBook",
+    "Pipeline",
+    "RecordSink",
+    "SignalOutcome",
+    "SignalResult",
+    "StateReader",
+    "Transition",
+]
+
+log = logging.getLogger(__name__)
+
+SignalOutcome = Literal["evaluated", "ignored", "duplicate", "self", "invalid"]
+Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
+
+
+class StateReader(Protocol):
+    """Reads the current state of one setting as a partial snapshot."""
+
+    def read(self, kind: str, scope: str) -> Snapshot: ...
+
+
+class RecordSink(Protocol):
+    """The event table (idempotent on the record's keys)."""
+
+    def record(self, records: Sequence[EventRecord]) -> None: ...
+
+
+class IncidentBook(Protocol):
+    """Open drift per (resource, rule): opened once, updated, resolved."""
+
+    def observe(self, record: EventRecord) -> Transition: ...
+
+    def needs_alert(self, record: EventRecord) -> bool:
+        """Whether the incident ``record`` opened has not been alerted yet (retries)."""
+        ...
+
+    def mark_alerted(self, record: EventRecord) -> None: ...
+
+
+class AlertSink(Protocol):
+    """Delivers an alert for a newly opened incident; never raises for a channel failure."""
+
+    def alert(
+        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    """What became of one signal."""
+
+    id: str
+    source: str
+    outcome: SignalOutcome
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "source": self.source, "outcome": self.outcome}
+        if self.reason:
+            out["reason"] = self.reason
+        out["findings"] = [f.to_dict() for f in self.findings]
+        return out
+
+
+@dataclass
+class Pipeline:
+    """Judges signals against baselines and guards; records and responds."""
+
+    baselines: BaselineSet
+    reader: StateReader
+    ledger: RecordSink
+    incidents: IncidentBook
+    alerts: AlertSink | None = None
+    self_ids: frozenset[str] = frozenset()
+    guards: Literal["default", "none"] = "default"
+    clock: Any = field(default=lambda: datetime.now(UTC))
+    _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for baseline in self.baselines.baselines:
+            self._states.setdefault(baseline.kind, {})[baseline.key] = baseline.state
+
+    # --- the whole flow --------------------------------------------------------------------
+    def process(self, parsed: Iterable[Parsed]) -> list[SignalResult]:
+        """Run every signal through the pipeline. Raises on a transient read or store
+        failure (the trigger then fails and the platform retries the whole batch)."""
+        results: list[SignalResult] = []
+        records: list[EventRecord] = []
+        seen: set[str] = set()
+        for item in parsed:
+            if isinstance(item, Invalid):
+                results.append(SignalResult(item.id, item.source, "invalid", item.reason))
+                records.append(self._invalid_record(item))
+                continue
+            if item.id in seen:
+                results.append(
+                    SignalResult(item.id, item.source, "duplicate", "seen in this batch")
+                )
+                continue
+            seen.add(item.id)
+            result, rows = self._judge(item)
+            results.append(result)
+            records.extend(rows)
+        self.ledger.record(records)
+        for record in records:
+            self._respond(record)
+        return results
+
+    # --- stages ----------------------------------------------------------------------------
+    def route(self, signal: Signal) -> list[Touch]:
+        """Which watched settings a signal touches (pure)."""
+        touches: list[Touch] = []
+        for name, kind in all_kinds().items():
+            touches.extend(kind.route(signal, self._states.get(name, {})))
+        return touches
+
+    def _judge(self, signal: Signal) -> tuple[SignalResult, list[EventRecord]]:
+        if signal.actor.ids() & self.self_ids:
+            reason = f"made by driftkeeper itself ({signal.actor.display()})"
+            return (
+                SignalResult(signal.id, signal.source, "self", reason),
+                [self._record(signal, "self", message=reason)],
+            )
+        if signal.status and signal.status != "succeeded":
+            reason = f"operation {signal.status}: nothing changed"
+            return (
+                SignalResult(signal.id, signal.source, "ignored", reason),
+                [self._record(signal, "ignored", message=reason)],
+            )
+        touches = self.route(signal)
+        if not touches:
+            reason = "not a watched setting"
+            return (
+                SignalResult(signal.id, signal.source, "ignored", reason),
+                [self._record(signal, "ignored", message=reason)],
+            )
+        findings: list[Finding] = []
+        rows: list[EventRecord] = []
+        for touch in touches:
+            for finding, baseline in self._evaluate(touch):
+                finding = self._expected_actor(signal, finding, baseline)
+                findings.append(finding)
+                rows.append(self._finding_record(signal, touch, finding))
+        judged = tuple(f for f in findings if f.status != "compliant")
+        return SignalResult(signal.id, signal.source, "evaluated", "", judged), rows
+
+    def _evaluate(self, touch: Touch) -> list[tuple[Finding, Baseline | None]]:
+        kind = get_kind(touch.kind)
+        snapshot = self.reader.read(touch.kind, touch.scope)
+        mine = [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
+        failed = [s for s in kind.sections if snapshot.status(s) == "failed"]
+        if failed:
+            reason = snapshot.read_errors[failed[0]]
+            return [
+                (
+                    Finding(
+                        kind.name,
+                        b.scope,
+                        "error",
+                        b.name,
+                        b.severity,
+                        f"could not read {failed[0]}: {reason}",
+                    ),
+                    b,
+                )
+                for b in mine
+            ] or [
+                (
+                    Finding(
+                        kind.name,
+                        touch.scope,
+                        "error",
+                        f"read:{kind.name}",
+                        "high",
+                        f"could not read {failed[0]}: {reason}",
+                    ),
+                    None,
+                )
+            ]
+        index = kind.index(snapshot)
+        out: list[tuple[Finding, Baseline | None]] = [
+            (evaluate(kind, b, index, snapshot), b) for b in mine
+        ]
+        if self.guards != "none":
+            local = touch.scope.casefold()
+            for finding in guard_findings(snapshot, self.baselines, kinds=(kind.name,)):
+                if finding.resource.casefold() == local:
+                    out.append((finding, None))
+        return out
+
+    def _expected_actor(
+        self, signal: Signal, finding: Finding, baseline: Baseline | None
+    ) -> Finding:
+        if baseline is None or finding.status != "drift":
+            return finding
+        expected = {a.casefold() for a in baseline.expected_actors}
+        actor = signal.actor.ids() | ({signal.actor.upn.casefold()} if signal.actor.upn else set())
+        if expected & actor:
+            return replace(
+                finding, severity="low", message=f"{finding.message} (by an expected actor)"
+            )
+        return finding
+
+    def _respond(self, record: EventRecord) -> None:
+        if record.outcome not in ("drift", "compliant") or not record.rule:
+            return
+        transition = self.incidents.observe(record)
+        alert = transition == "opened" or (
+            transition == "duplicate"
+            and record.outcome == "drift"
+            and self.incidents.needs_alert(record)
+        )
+        if alert and self.alerts is not None:
+            baseline = self._baseline(record)
+            self.alerts.alert(record, baseline, transition)
+            self.incidents.mark_alerted(record)
+
+    # --- records ---------------------------------------------------------------------------
+    def _baseline(self, record: EventRecord) -> Baseline | None:
+        for baseline in self.baselines.of_kind(record.kind):
+            if baseline.name == record.rule and baseline.scope == record.resource:
+                return baseline
+        return None
+
+    def _record(self, signal: Signal, outcome: Outcome, *, message: str = "") -> EventRecord:
+        return EventRecord(
+            signal_id=signal.id,
+            time=signal.time or self._now(),
+            source=signal.source,
+            event_type=signal.type,
+            outcome=outcome,
+            resource=signal.resource,
+            message=message,
+            operation=signal.operation,
+            correlation_id=signal.correlation_id,
+            actor_upn=signal.actor.upn,
+            actor_app_id=signal.actor.app_id,
+            actor_object_id=signal.actor.object_id,
+            actor_ip=signal.actor.ip,
+        )
+
+    def _finding_record(self, signal: Signal, touch: Touch, finding: Finding) -> EventRecord:
+        return replace(
+            self._record(signal, finding.status, message=finding.message),
+            resource=finding.resource,
+            setting=touch.key,
+            kind=finding.kind,
+            rule=finding.rule,
+            severity=finding.severity,
+            changes=finding.changes,
+        )
+
+    def _invalid_record(self, item: Invalid) -> EventRecord:
+        return EventRecord(
+            signal_id=item.id,
+            time=self._now(),
+            source=item.source,
+            event_type="",
+            outcome="invalid",
+            message=item.reason,
+        )
+
+    def _now(self) -> str:
+        now: datetime = self.clock()
+        return now.isoformat().replace("+00:00", "Z")
