@@ -65,7 +65,7 @@ def parse_event(item: Any) -> Parsed:
             return _event_grid_event(item)
         if "activityDisplayName" in item or "loggedByService" in item:
             return _audit_record(item)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except Exception as exc:  # untrusted input: whatever the models reject is "invalid"
         return Invalid(ident, f"rejected: {_short(str(exc) or type(exc).__name__)}")
     return Invalid(ident, "not an Event Grid event, a CloudEvent or a directoryAudit record")
 

@@ -46,7 +46,7 @@ Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
 class StateReader(Protocol):
     """Reads the current state of one setting as a partial snapshot."""
 
-    def read(self, kind: str, scope: str) -> Snapshot: ...
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot: ...
 
 
 class RecordSink(Protocol):
@@ -168,16 +168,18 @@ class Pipeline:
         findings: list[Finding] = []
         rows: list[EventRecord] = []
         for touch in touches:
-            for finding, baseline in self._evaluate(touch):
+            for finding, baseline in self._evaluate(touch, _when(signal.time)):
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
                 rows.append(self._finding_record(signal, touch, finding))
         judged = tuple(f for f in findings if f.status != "compliant")
         return SignalResult(signal.id, signal.source, "evaluated", "", judged), rows
 
-    def _evaluate(self, touch: Touch) -> list[tuple[Finding, Baseline | None]]:
+    def _evaluate(
+        self, touch: Touch, newer_than: datetime | None
+    ) -> list[tuple[Finding, Baseline | None]]:
         kind = get_kind(touch.kind)
-        snapshot = self.reader.read(touch.kind, touch.scope)
+        snapshot = self.reader.read(touch.kind, touch.scope, newer_than=newer_than)
         mine = [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
         failed = [s for s in kind.sections if snapshot.status(s) == "failed"]
         if failed:
@@ -294,3 +296,12 @@ class Pipeline:
     def _now(self) -> str:
         now: datetime = self.clock()
         return now.isoformat().replace("+00:00", "Z")
+
+
+def _when(text: str) -> datetime | None:
+    """An event time as an aware datetime (None when absent or unreadable)."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

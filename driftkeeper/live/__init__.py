@@ -27,12 +27,19 @@ from .._errors import InputError
 from ..snapshot import SECTIONS, Snapshot
 from ._arm import read_arm
 from ._graph import read_graph
+from ._resource import CoalescingReader, ResourceReader, StateReader, snapshot_reader
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-__all__ = ["read_snapshot"]
+__all__ = [
+    "CoalescingReader",
+    "ResourceReader",
+    "StateReader",
+    "read_snapshot",
+    "snapshot_reader",
+]
 
 _log = logging.getLogger(__name__)
 

@@ -17,8 +17,17 @@ What it follows of the REST contracts:
 - ARM lists are filtered by subscription: an item is listed under ``/subscriptions/{sub}/...``
   when its id starts with ``/subscriptions/{sub}/``, or when its id is not under any
   subscription (management-group or root scope, i.e. inherited). A subscription that owns no
-  item (and is not in ``subscriptions``) answers 404 ``SubscriptionNotFound``. Any ARM item,
-  and any NSG's (default) security rule, can also be read by its id.
+  item (and is not in ``subscriptions``) answers 404 ``SubscriptionNotFound``, a resource group
+  that holds no item 404 ``ResourceGroupNotFound``. Any ARM item, and any NSG's (default)
+  security rule, can also be read by its id (404 ``ResourceNotFound`` when there is none).
+- Role assignments are listed at any scope (``{scope}/providers/Microsoft.Authorization/
+  roleAssignments``: root, management group, subscription, resource group, resource) as ARM
+  does: those at, above and below the scope, judged by ``properties.scope``; a management group
+  counts as above every subscription. ``$filter=atScope()`` keeps those at or above the scope,
+  ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter`` answers 400.
+- Graph lists take ``$filter`` clauses ``<property> eq '<value>'`` joined by `` and ``
+  (compared case-insensitively, the form Graph accepts for ids); any other ``$filter`` answers
+  400 ``BadRequest``. Any Graph list item can be read by its id (``.../policies/{id}``).
 - Lists are paged with ``page_size`` items per page: ARM answers ``nextLink``, Graph
   ``@odata.nextLink``; both are absolute URLs carrying a ``$skiptoken`` and the original query.
 - ``/roleManagement/directory/roleAssignments`` leaves out ``principal`` unless the request
@@ -40,6 +49,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -437,6 +447,20 @@ class AzureRestServer:
                     "SubscriptionNotFound",
                     f"The subscription '{path.split('/')[2]}' could not be found.",
                 )
+            if (
+                len(parts) > 4
+                and parts[3] == "resourcegroups"
+                and "/".join(parts[:5]) not in self._known_resource_groups()
+            ):
+                return _arm_error(
+                    404,
+                    "ResourceGroupNotFound",
+                    f"Resource group '{path.split('/')[4]}' could not be found.",
+                )
+        if lower.endswith(_ROLE_ASSIGNMENTS):
+            scope = lower[: -len(_ROLE_ASSIGNMENTS)].rstrip("/") or "/"
+            return self._role_assignments(path, scope, query)
+        if len(parts) > 2 and parts[1] == "subscriptions":
             scope = "/".join(parts[:3])
             rest = lower[len(scope) :]
             if rest.startswith("/resourcegroups/"):
@@ -454,6 +478,37 @@ class AzureRestServer:
         if item is not None:
             return _Answer(200, item)
         return _arm_error(404, None, f"The Resource '{path}' was not found.")
+
+    def _known_resource_groups(self) -> set[str]:
+        known = set()
+        for item in self._arm_items():
+            for where in (str(item.get("id", "")), _assignment_scope(item)):
+                parts = where.lower().split("/")
+                if len(parts) > 4 and parts[1] == "subscriptions" and parts[3] == "resourcegroups":
+                    known.add("/".join(parts[:5]))
+        return known
+
+    def _role_assignments(self, path: str, scope: str, query: dict[str, list[str]]) -> _Answer:
+        at_or_above = False
+        principal: str | None = None
+        for text in query.get("$filter", []):
+            match = _PRINCIPAL_FILTER.fullmatch(text.strip())
+            if text.strip().lower() == "atscope()":
+                at_or_above = True
+            elif match:
+                principal = match.group(1).lower()
+            else:
+                return _arm_error(400, "BadRequest", f"The $filter '{text}' is not supported.")
+        items = []
+        for item in self._items("arm.roleAssignments"):
+            relation = _scope_relation(_assignment_scope(item), scope)
+            if relation is None or (at_or_above and relation == "below"):
+                continue
+            props = item.get("properties") or {}
+            if principal is not None and str(props.get("principalId", "")).lower() != principal:
+                continue
+            items.append(item)
+        return self._page("arm", path, query, items, next_key="nextLink", context=None)
 
     def _arm_find(self, lower_id: str) -> dict[str, Any] | None:
         for item in self._arm_items():
@@ -481,7 +536,14 @@ class AzureRestServer:
         expand = {e.strip().lower() for v in query.get("$expand", []) for e in v.split(",") if e}
         if lower in GRAPH_LIST_PATHS:
             section, context = GRAPH_LIST_PATHS[lower]
-            items = [self._graph_item(section, item, expand) for item in self._items(section)]
+            wanted = _graph_filter(query.get("$filter", []))
+            if wanted is None:
+                return _graph_error(400, "BadRequest", "Invalid filter clause.")
+            items = [
+                self._graph_item(section, item, expand)
+                for item in self._items(section)
+                if all(str(item.get(k, "")).casefold() == v for k, v in wanted)
+            ]
             return self._page(
                 "graph", path, query, items, next_key="@odata.nextLink", context=context
             )
@@ -544,6 +606,48 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict) and isinstance(value.get("value"), list):
         value = value["value"]
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+_ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments"
+_PRINCIPAL_FILTER = re.compile(r"principalId\s+eq\s+'([^']*)'", re.IGNORECASE)
+_GRAPH_CLAUSE = re.compile(r"\s*(\w+)\s+eq\s+'([^']*)'\s*")
+_MANAGEMENT_GROUPS = "/providers/microsoft.management/managementgroups/"
+
+
+def _assignment_scope(item: Mapping[str, Any]) -> str:
+    """An assignment's scope, lower-cased: ``properties.scope``, else taken from its id."""
+    props = item.get("properties")
+    scope = props.get("scope") if isinstance(props, dict) else None
+    if not scope:
+        scope = str(item.get("id", "")).lower().partition(_ROLE_ASSIGNMENTS + "/")[0]
+    return str(scope).lower().rstrip("/") or "/"
+
+
+def _scope_relation(item_scope: str, scope: str) -> Literal["at", "above", "below"] | None:
+    """Where an assignment at ``item_scope`` sits against a listed ``scope`` (both lower)."""
+    if item_scope == scope:
+        return "at"
+    if (
+        item_scope == "/"
+        or scope.startswith(item_scope + "/")
+        or (item_scope.startswith(_MANAGEMENT_GROUPS) and scope.startswith("/subscriptions/"))
+    ):
+        return "above"
+    if scope == "/" or item_scope.startswith(scope + "/"):
+        return "below"
+    return None
+
+
+def _graph_filter(filters: list[str]) -> list[tuple[str, str]] | None:
+    """``[(property, casefolded value)]`` of ``$filter`` values; ``None`` if unsupported."""
+    wanted = []
+    for text in filters:
+        for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+            match = _GRAPH_CLAUSE.fullmatch(clause)
+            if match is None:
+                return None
+            wanted.append((match.group(1), match.group(2).casefold()))
+    return wanted
 
 
 def _arm_in_scope(item_id: str, scope: str) -> bool:

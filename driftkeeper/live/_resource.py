@@ -1,0 +1,786 @@
+"""Read the current state of the one setting an event touches (the pipeline's *read* stage).
+
+:meth:`ResourceReader.read` answers ``(kind, scope)`` with a *partial*
+:class:`~driftkeeper.snapshot.Snapshot` that holds only the section(s) the kind judges, and in
+them only that setting, so the kind's own ``index()`` / ``actual()`` work on it unchanged:
+
+- ``nsg``, an NSG id: ``arm.networkSecurityGroups`` = [the NSG] (one ARM GET);
+- ``role-assignments``, an ARM scope (``/``, a management group, subscription, resource group
+  or resource): ``arm.roleAssignments`` = every assignment at or below the scope. A
+  subscription is listed with ``list_for_subscription``, a management group with
+  ``list_for_scope(..., filter="atScope()")``, anything narrower with ``list_for_scope``; ``/``
+  reads each subscription the reader was given. Role definitions are not read: role names
+  fall back to the built-in names and the baseline's labels;
+- ``conditional-access-policy``, ``/identity/conditionalAccess/policies/<id>``:
+  ``graph.conditionalAccessPolicies`` = [the policy] (one Graph GET);
+- ``directory-role``, ``/roleManagement/directory/roleDefinitions/<id>``:
+  ``graph.directoryRoleAssignments`` (``$filter=roleDefinitionId eq '<id>'``,
+  ``$expand=principal``) and ``graph.directoryRoleEligibilitySchedules`` (same filter);
+- ``security-defaults`` / ``authentication-methods``: the one Graph policy object.
+
+Ids are validated (GUIDs, ARM name characters) before they become part of a URL or a filter;
+a scope that is not one of the above raises :class:`~driftkeeper.InputError` before any call.
+
+Failures are judged as :func:`~driftkeeper.live.read_snapshot` judges them: transient (408,
+429, 5xx, no answer, after the SDK's retries) raises :class:`~driftkeeper.TransientReadError`;
+permanent (400, 401, 403 ...) returns a snapshot whose ``read_errors`` names the section, so
+the engine reports an error finding, never "compliant". Answers that mean "it is gone" are
+state, not errors:
+
+- a 404 for the NSG, the CA policy, or the resource group / resource whose role assignments
+  are read gives an empty section (the engine then reports the NSG or policy as deleted).
+  ``SubscriptionNotFound`` is not "gone" (the reader may simply not see the subscription) and
+  stays an error;
+- a 400 or 403 for PIM eligibility (no Entra ID P2, or no permission) leaves that section out:
+  *not captured*, so only active members are compared and a notice says so.
+
+:class:`CoalescingReader` puts single-flight and a short cache in front of any reader, and
+:func:`snapshot_reader` reads from a snapshot already in hand (``driftkeeper replay --state``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from urllib.parse import quote
+
+from .._errors import InputError, ReadError, TransientReadError
+from ..snapshot import Snapshot
+from ._arm import rest_json
+from ._failures import SectionReads, describe_failure, is_transient
+from ._graph import (
+    _aclose,
+    _BadNextLinkError,
+    _getter,
+    _lister,
+    _sdk_deprecations_silenced,
+    _ssl_verify,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    from azure.core.credentials import TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+__all__ = ["CoalescingReader", "ResourceReader", "StateReader", "snapshot_reader"]
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# --- scopes ----------------------------------------------------------------------------------
+_GUID = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
+_SUB = rf"/subscriptions/(?P<sub>{_GUID})"
+_RG = r"/resourceGroups/(?P<rg>[\w().-]{0,89}[\w()-])"  # 1-90 characters, no final "."
+_NAME = r"(?!\.+(?:/|$))[\w().-]{1,260}"  # ARM name characters; never "." or ".."
+_NAMESPACE = r"[a-z][a-z0-9]*(?:\.[a-z0-9]+)+"
+_TYPE = r"[a-z][a-z0-9]*"
+_NSG_ID = re.compile(
+    rf"{_SUB}{_RG}/providers/Microsoft\.Network/networkSecurityGroups/"
+    r"(?P<name>[a-z0-9](?:[\w.-]{0,78}\w)?)",
+    re.IGNORECASE | re.ASCII,
+)
+_MG_SCOPE = re.compile(
+    r"/providers/Microsoft\.Management/managementGroups/[\w().-]{1,90}", re.IGNORECASE
+)
+_SUB_SCOPE = re.compile(_SUB, re.IGNORECASE)
+_RG_SCOPE = re.compile(_SUB + _RG, re.IGNORECASE)
+_RESOURCE_SCOPE = re.compile(
+    rf"{_SUB}(?:{_RG})?/providers/(?P<ns>{_NAMESPACE})(?:/{_TYPE}/{_NAME})+", re.IGNORECASE
+)
+_CA_POLICY = re.compile(rf"/identity/conditionalAccess/policies/(?P<id>{_GUID})", re.IGNORECASE)
+_DIRECTORY_ROLE = re.compile(
+    rf"/roleManagement/directory/roleDefinitions/(?P<id>{_GUID})", re.IGNORECASE
+)
+_ACTIVE = "graph.directoryRoleAssignments"
+_ELIGIBLE = "graph.directoryRoleEligibilitySchedules"
+_SECURITY_DEFAULTS = "/policies/identitySecurityDefaultsEnforcementPolicy"
+_AUTHENTICATION_METHODS = "/policies/authenticationMethodsPolicy"
+# Scope-level role-assignment listings use no subscription, but the client wants one.
+_NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+_ScopeLevel = Literal["root", "managementGroup", "subscription", "resourceGroup", "resource"]
+
+
+@dataclass(frozen=True)
+class _ArmScope:
+    text: str
+    """The scope as given, without a trailing ``/`` (``/`` for the root)."""
+    level: _ScopeLevel
+    subscription: str = ""
+
+    def covers(self, scope: str) -> bool:
+        """Whether ``scope`` is this scope or below it (case-insensitive)."""
+        mine, theirs = self.text.casefold(), scope.rstrip("/").casefold() or "/"
+        return mine == "/" or theirs == mine or theirs.startswith(mine + "/")
+
+    def quoted(self) -> str:
+        """The scope with each segment percent-encoded (the SDK puts it into the URL as is)."""
+        return "/".join(quote(part, safe="()") for part in self.text.split("/"))
+
+
+def _arm_scope(scope: str) -> _ArmScope:
+    """Parse an ARM scope for role assignments; raise :class:`InputError` for anything else."""
+    text = scope.strip()
+    if text.rstrip("/") == "":
+        return _ArmScope("/", "root")
+    text = text.rstrip("/")
+    if _MG_SCOPE.fullmatch(text):
+        return _ArmScope(text, "managementGroup")
+    levels: tuple[tuple[re.Pattern[str], _ScopeLevel], ...] = (
+        (_SUB_SCOPE, "subscription"),
+        (_RG_SCOPE, "resourceGroup"),
+        (_RESOURCE_SCOPE, "resource"),
+    )
+    for pattern, level in levels:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        if level == "resource" and match["ns"].casefold() == "microsoft.authorization":
+            break  # a role assignment or definition id: not a scope assignments are made at
+        return _ArmScope(text, level, match["sub"].casefold())
+    raise InputError(f"not an ARM scope for role assignments: {scope!r}")
+
+
+def _match(pattern: re.Pattern[str], scope: str, what: str) -> re.Match[str]:
+    match = pattern.fullmatch(scope.strip())
+    if match is None:
+        raise InputError(f"not {what}: {scope!r}")
+    return match
+
+
+def _canonical_guid(text: str) -> str:
+    return str(uuid.UUID(text))
+
+
+# --- failures --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Refused:
+    """A permanent failure: the service answered, and a retry will not change the answer."""
+
+    status: int
+    code: str | None
+    text: str
+
+    @property
+    def gone(self) -> bool:
+        """A 404 that says the thing itself does not exist (not the subscription)."""
+        return self.status == 404 and (self.code or "").casefold() != "subscriptionnotfound"
+
+
+def _call_arm(where: str, call: Callable[[], T]) -> T | _Refused:
+    """Run an ARM SDK call; return a permanent failure, raise a transient one."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    try:
+        return call()
+    except HttpResponseError as exc:
+        status = exc.status_code
+        if status is None:  # no response at all: the credential could not give a token
+            first_line = (exc.message or "").strip().splitlines()[:1]
+            raise ReadError(
+                f"{where}: could not get an access token for ARM: "
+                f"{type(exc).__name__}: {' '.join(first_line)}"
+            ) from exc
+        error = exc.error
+        code = error.code if error else None
+        text = describe_failure(status, code, error.message if error else exc.reason)
+        if is_transient(status):
+            raise TransientReadError(f"{where}: {text} (after retries)") from exc
+        return _Refused(status, code, text)
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise TransientReadError(
+            f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
+        ) from exc
+
+
+async def _call_graph(where: str, read: Callable[[], Awaitable[T]]) -> T | _Refused:
+    """Run a Graph SDK call; return a permanent failure, raise a transient one."""
+    import httpx
+    from azure.core.exceptions import ClientAuthenticationError
+    from kiota_abstractions.api_error import APIError
+
+    try:
+        return await read()
+    except APIError as exc:
+        status = exc.response_status_code
+        error = getattr(exc, "error", None)  # ODataError carries the Graph error body
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None) or exc.message
+        if status is None:
+            raise ReadError(f"{where}: Microsoft Graph call failed: {message}") from exc
+        text = describe_failure(status, code, message)
+        if is_transient(status):
+            raise TransientReadError(f"{where}: {text} (after retries)") from exc
+        return _Refused(status, code, text)
+    except _BadNextLinkError as exc:
+        return _Refused(0, None, str(exc))
+    except httpx.TransportError as exc:
+        raise TransientReadError(
+            f"{where}: no response from Microsoft Graph ({type(exc).__name__}, after retries)"
+        ) from exc
+    except ClientAuthenticationError as exc:
+        first_line = (exc.message or "").strip().splitlines()[:1]
+        raise ReadError(
+            f"{where}: could not get an access token for Microsoft Graph: "
+            f"{type(exc).__name__}: {' '.join(first_line)}"
+        ) from exc
+
+
+def _rest_items(list_all: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every object a pager lists (following every ``nextLink``), as ARM REST JSON."""
+    return [rest_json(model) for model in list_all()]
+
+
+def _refused(reads: SectionReads, section: str, scope: str, refusal: _Refused) -> None:
+    _log.warning(
+        "cannot read %s for %s: %s",
+        section,
+        scope,
+        refusal.text,
+        extra={"section": section, "resource_id": scope},
+    )
+    reads.fail(section, refusal.text)
+
+
+def _gone(reads: SectionReads, section: str, scope: str, refusal: _Refused) -> None:
+    _log.info(
+        "%s: %s is gone (%s)",
+        section,
+        scope,
+        refusal.text,
+        extra={"section": section, "resource_id": scope},
+    )
+    reads.sections[section] = []
+
+
+# --- the reader ------------------------------------------------------------------------------
+class StateReader(Protocol):
+    """What the pipeline's read stage needs: the current state of one setting."""
+
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        """A snapshot holding (at least) the sections that judge ``scope`` of ``kind``,
+        read at or after ``newer_than`` when given."""
+        ...
+
+
+class ResourceReader:
+    """Reads one setting at a time from ARM and Microsoft Graph (see the module notes).
+
+    The options are :func:`~driftkeeper.live.read_snapshot`'s; ``subscriptions`` is only
+    needed to read role assignments at ``/``. The SDK clients are built on first use and
+    reused: one ``NetworkManagementClient`` and one ``AuthorizationManagementClient`` per
+    subscription, one ``GraphServiceClient`` on an event loop thread of its own, so
+    :meth:`read` may be called from any thread, and from several at once. :meth:`close`
+    releases them all (the credentials are the caller's and stay open).
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        *,
+        async_credential: AsyncTokenCredential | None = None,
+        subscriptions: Sequence[str] = (),
+        tenant_id: str = "",
+        arm_endpoint: str = "https://management.azure.com",
+        graph_endpoint: str = "https://graph.microsoft.com/v1.0",
+        connection_verify: str | bool = True,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+    ) -> None:
+        from . import _check_subscription_id, _default_scope
+
+        if isinstance(subscriptions, str):
+            raise TypeError("subscriptions must be a sequence of subscription ids, not a string")
+        for subscription in subscriptions:
+            _check_subscription_id(subscription)
+        self._credential = credential
+        self._async_credential = async_credential
+        self._subscriptions = tuple(dict.fromkeys(s.casefold() for s in subscriptions))
+        self._tenant_id = tenant_id
+        self._arm_options: dict[str, Any] = {
+            "base_url": arm_endpoint.rstrip("/"),
+            "connection_verify": connection_verify,
+            "credential_scopes": [_default_scope(arm_endpoint)],
+        }
+        if max_retries is not None:
+            self._arm_options.update(retry_total=max_retries, retry_status=max_retries)
+        if retry_delay is not None:
+            self._arm_options["retry_backoff_factor"] = retry_delay
+        self._graph_endpoint = graph_endpoint.rstrip("/")
+        self._graph_scope = _default_scope(graph_endpoint)
+        self._connection_verify = connection_verify
+        self._max_retries = max_retries
+        self._retry_delay = retry_delay
+        self._lock = threading.Lock()
+        self._network: dict[str, Any] = {}
+        self._authorization: dict[str, Any] = {}
+        self._graph: _GraphSession | None = None
+        self._closed = False
+        self._kinds: dict[str, Callable[[str, SectionReads], None]] = {
+            "nsg": self._read_nsg,
+            "role-assignments": self._read_role_assignments,
+            "conditional-access-policy": self._read_ca_policy,
+            "directory-role": self._read_directory_role,
+            "security-defaults": self._read_security_defaults,
+            "authentication-methods": self._read_authentication_methods,
+        }
+
+    # -- public --
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        """The current state of ``scope`` of ``kind`` as a partial snapshot (always a fresh
+        read, so ``newer_than`` holds by construction).
+
+        Raises :class:`InputError` for an unknown kind or a scope that is not one of the
+        kind's (before any call), :class:`TransientReadError` when a retry later may help,
+        :class:`ReadError` when no token can be had.
+        """
+        read = self._kinds.get(kind)
+        if read is None:
+            raise InputError(f"no live reader for kind {kind!r}; known: {', '.join(self._kinds)}")
+        captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        reads = SectionReads()
+        read(scope.strip(), reads)
+        _log.info(
+            "read %s %s: %d section(s) captured, %d failed",
+            kind,
+            scope,
+            len(reads.sections),
+            len(reads.errors),
+            extra={"kind": kind, "resource_id": scope},
+        )
+        return Snapshot(self._tenant_id, captured_at, reads.sections, reads.errors, "live")
+
+    def close(self) -> None:
+        """Close every client built so far; reading afterwards raises ``RuntimeError``."""
+        with self._lock:
+            self._closed = True
+            clients = [*self._network.values(), *self._authorization.values()]
+            graph, self._graph = self._graph, None
+            self._network, self._authorization = {}, {}
+        for client in clients:
+            client.close()
+        if graph is not None:
+            graph.close()
+
+    def __enter__(self) -> ResourceReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- clients --
+    def _open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ResourceReader is closed")
+
+    def _network_client(self, subscription: str) -> Any:
+        with self._lock:
+            self._open()
+            client = self._network.get(subscription)
+            if client is None:
+                from azure.mgmt.network import NetworkManagementClient
+
+                client = NetworkManagementClient(
+                    self._credential, subscription, **self._arm_options
+                )
+                self._network[subscription] = client
+            return client
+
+    def _authorization_client(self, subscription: str) -> Any:
+        with self._lock:
+            self._open()
+            client = self._authorization.get(subscription)
+            if client is None:
+                from azure.mgmt.authorization import AuthorizationManagementClient
+
+                client = AuthorizationManagementClient(
+                    self._credential, subscription, **self._arm_options
+                )
+                self._authorization[subscription] = client
+            return client
+
+    def _graph_session(self) -> _GraphSession:
+        with self._lock:
+            self._open()
+            if self._graph is None:
+                self._graph = _GraphSession(
+                    self._async_credential or self._credential,
+                    endpoint=self._graph_endpoint,
+                    scope=self._graph_scope,
+                    connection_verify=self._connection_verify,
+                    max_retries=self._max_retries,
+                    retry_delay=self._retry_delay,
+                )
+            return self._graph
+
+    # -- ARM --
+    def _read_nsg(self, scope: str, reads: SectionReads) -> None:
+        match = _match(_NSG_ID, scope, "an NSG resource id")
+        section = "arm.networkSecurityGroups"
+        network = self._network_client(match["sub"].casefold())
+        nsg = _call_arm(
+            f"{section} {scope}",
+            lambda: network.network_security_groups.get(match["rg"], match["name"]),
+        )
+        if isinstance(nsg, _Refused):
+            (_gone if nsg.gone else _refused)(reads, section, scope, nsg)
+        else:
+            reads.sections[section] = [rest_json(nsg)]
+
+    def _read_role_assignments(self, scope: str, reads: SectionReads) -> None:
+        target = _arm_scope(scope)
+        section = "arm.roleAssignments"
+        if target.level == "root" and not self._subscriptions:
+            refusal = _Refused(0, None, "reading the assignments below '/' needs subscriptions")
+            _refused(reads, section, target.text, refusal)
+            return
+        found: dict[str, dict[str, Any]] = {}
+        for subscription, list_all in self._assignment_listings(target):
+            where = f"{section} {target.text}"
+            items = _call_arm(where, partial(_rest_items, list_all))
+            if isinstance(items, _Refused):
+                if items.gone and target.level not in ("root", "subscription"):
+                    _gone(reads, section, target.text, items)
+                elif target.level == "root":
+                    text = f"subscription {subscription}: {items.text}"
+                    _refused(reads, section, target.text, _Refused(items.status, items.code, text))
+                else:
+                    _refused(reads, section, target.text, items)
+                return
+            for item in items:
+                scope_of_item = str((item.get("properties") or {}).get("scope") or "/")
+                if target.covers(scope_of_item):
+                    found.setdefault(str(item.get("id") or len(found)).casefold(), item)
+        reads.sections[section] = list(found.values())
+
+    def _assignment_listings(
+        self, target: _ArmScope
+    ) -> list[tuple[str, Callable[[], Iterable[Any]]]]:
+        """(subscription, pager) pairs that together see every assignment below ``target``."""
+        if target.level in ("root", "subscription"):
+            subscriptions = self._subscriptions if target.level == "root" else [target.subscription]
+            return [
+                (sub, self._authorization_client(sub).role_assignments.list_for_subscription)
+                for sub in subscriptions
+            ]
+        client = self._authorization_client(target.subscription or _NO_SUBSCRIPTION)
+        # A management group's listing needs atScope(); nothing is scoped below one but itself.
+        only_at = "atScope()" if target.level == "managementGroup" else None
+        return [
+            (
+                target.subscription,
+                partial(client.role_assignments.list_for_scope, target.quoted(), filter=only_at),
+            )
+        ]
+
+    # -- Graph --
+    def _read_graph(self, read: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+        session = self._graph_session()
+        session.run(read(session.client))
+
+    def _read_ca_policy(self, scope: str, reads: SectionReads) -> None:
+        policy_id = _canonical_guid(_match(_CA_POLICY, scope, "a Conditional Access policy")["id"])
+        section = "graph.conditionalAccessPolicies"
+
+        async def read(client: Any) -> None:
+            builder = client.identity.conditional_access.policies.by_conditional_access_policy_id(
+                policy_id
+            )
+            policy = await _call_graph(f"{section} {scope}", _getter(builder))
+            if isinstance(policy, _Refused):
+                (_gone if policy.gone else _refused)(reads, section, scope, policy)
+            elif policy is None:
+                reads.fail(section, "Microsoft Graph answered with an empty body")
+            else:
+                reads.sections[section] = [policy]
+
+        self._read_graph(read)
+
+    def _read_directory_role(self, scope: str, reads: SectionReads) -> None:
+        role_id = _canonical_guid(_match(_DIRECTORY_ROLE, scope, "a directory role")["id"])
+        only_role = f"roleDefinitionId eq '{role_id}'"
+
+        async def read(client: Any) -> None:
+            from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+            active = client.role_management.directory.role_assignments
+            eligible = client.role_management.directory.role_eligibility_schedules
+            active_query = active.RoleAssignmentsRequestBuilderGetQueryParameters
+            eligible_query = eligible.RoleEligibilitySchedulesRequestBuilderGetQueryParameters
+            listings = (
+                (_ACTIVE, active, active_query(filter=only_role, expand=["principal"])),
+                (_ELIGIBLE, eligible, eligible_query(filter=only_role)),
+            )
+            for section, builder, query in listings:
+                config = RequestConfiguration(query_parameters=query)
+                found = await _call_graph(
+                    f"{section} {scope}", _lister(builder, self._graph_endpoint, config)
+                )
+                if not isinstance(found, _Refused):
+                    reads.sections[section] = found
+                elif section == _ELIGIBLE and found.status in (400, 403):
+                    # no Entra ID P2, or no permission to read PIM: not captured
+                    _log.info(
+                        "%s not captured for %s: %s",
+                        section,
+                        scope,
+                        found.text,
+                        extra={"section": section, "resource_id": scope},
+                    )
+                else:
+                    _refused(reads, section, scope, found)
+
+        self._read_graph(read)
+
+    def _read_policy_object(
+        self, scope: str, reads: SectionReads, expected: str, section: str, path: str
+    ) -> None:
+        if scope.rstrip("/").casefold() != expected.casefold():
+            raise InputError(f"expected the scope {expected!r}, got {scope!r}")
+
+        async def read(client: Any) -> None:
+            builder = getattr(client.policies, path)
+            policy = await _call_graph(f"{section} {scope}", _getter(builder))
+            if isinstance(policy, _Refused):
+                _refused(reads, section, scope, policy)
+            elif policy is None:
+                reads.fail(section, "Microsoft Graph answered with an empty body")
+            else:
+                reads.sections[section] = policy
+
+        self._read_graph(read)
+
+    def _read_security_defaults(self, scope: str, reads: SectionReads) -> None:
+        self._read_policy_object(
+            scope,
+            reads,
+            _SECURITY_DEFAULTS,
+            "graph.securityDefaults",
+            "identity_security_defaults_enforcement_policy",
+        )
+
+    def _read_authentication_methods(self, scope: str, reads: SectionReads) -> None:
+        self._read_policy_object(
+            scope,
+            reads,
+            _AUTHENTICATION_METHODS,
+            "graph.authenticationMethodsPolicy",
+            "authentication_methods_policy",
+        )
+
+
+class _GraphSession:
+    """One ``GraphServiceClient`` and its httpx client, on an event loop thread of their own.
+
+    An httpx ``AsyncClient`` is bound to the loop it first ran on, so one long-lived loop lets
+    every read, from whichever thread, share the client and its connection pool.
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential | AsyncTokenCredential,
+        *,
+        endpoint: str,
+        scope: str,
+        connection_verify: str | bool,
+        max_retries: int | None,
+        retry_delay: float | None,
+    ) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="driftkeeper-graph", daemon=True
+        )
+        self._thread.start()
+        self._http: httpx.AsyncClient | None = None
+        try:
+            connect = self._connect(
+                credential, endpoint, scope, connection_verify, max_retries, retry_delay
+            )
+            self.client = self.run(connect)
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the session's loop and wait for it (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    async def _connect(
+        self,
+        credential: TokenCredential | AsyncTokenCredential,
+        endpoint: str,
+        scope: str,
+        connection_verify: str | bool,
+        max_retries: int | None,
+        retry_delay: float | None,
+    ) -> Any:
+        import httpx
+
+        with _sdk_deprecations_silenced():
+            from kiota_authentication_azure.azure_identity_authentication_provider import (
+                AzureIdentityAuthenticationProvider,
+            )
+            from kiota_http.middleware.options import RetryHandlerOption
+            from msgraph.graph_request_adapter import GraphRequestAdapter
+            from msgraph.graph_request_adapter import options as msgraph_options
+            from msgraph.graph_service_client import GraphServiceClient
+            from msgraph_core import GraphClientFactory
+
+        options = dict(msgraph_options)
+        if max_retries is not None or retry_delay is not None:
+            options[RetryHandlerOption.get_key()] = RetryHandlerOption(
+                delay=RetryHandlerOption.DEFAULT_DELAY if retry_delay is None else retry_delay,
+                max_retries=RetryHandlerOption.DEFAULT_MAX_RETRIES
+                if max_retries is None
+                else min(max_retries, RetryHandlerOption.MAX_MAX_RETRIES),
+            )
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(100, connect=30),
+            verify=_ssl_verify(connection_verify),
+            http2=False,  # see _graph: hpack logs every header at DEBUG
+        )
+        GraphClientFactory.create_with_default_middleware(client=self._http, options=options)
+        adapter = GraphRequestAdapter(
+            AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=self._http
+        )
+        adapter.base_url = endpoint
+        with _sdk_deprecations_silenced():
+            client = GraphServiceClient(request_adapter=adapter)
+            # Navigating imports the request builders (DeprecationWarnings at import time):
+            # do it once here, so reads never touch the process-wide warning filters.
+            client.identity.conditional_access.policies.by_conditional_access_policy_id("-")
+            client.role_management.directory.role_assignments  # noqa: B018
+            client.role_management.directory.role_eligibility_schedules  # noqa: B018
+            client.policies.identity_security_defaults_enforcement_policy  # noqa: B018
+            client.policies.authentication_methods_policy  # noqa: B018
+        return client
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            if self._http is not None:
+                self.run(_aclose(self._http))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+
+# --- readers over other readers --------------------------------------------------------------
+@dataclass(frozen=True)
+class _SnapshotReader:
+    snapshot: Snapshot
+
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        return self.snapshot
+
+
+def snapshot_reader(snapshot: Snapshot) -> StateReader:
+    """A reader that answers every ``read`` with ``snapshot`` (a full one, e.g. from a file)."""
+    return _SnapshotReader(snapshot)
+
+
+@dataclass(eq=False)
+class _Flight:
+    started: float
+    began: datetime
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Snapshot | None = None
+    error: BaseException | None = None
+
+
+class CoalescingReader:
+    """Single-flight plus a short cache in front of another reader.
+
+    Reads are keyed by (kind, the kind's scope key: casefolded). While one read of a key is
+    in flight, other callers of that key wait for it and get its snapshot, or its exception.
+    A snapshot is reused for ``window`` seconds counted from the moment its read *began*, so
+    an answer is never older than ``window``; an exception is never reused. A caller that
+    passes ``newer_than`` (the time of the change it was told about) only shares a read that
+    began at or after that time, so a change is never judged on state read before it
+    happened. ``reads`` counts the reads passed to ``inner``. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        inner: StateReader,
+        *,
+        window: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if window < 0:
+            raise ValueError(f"window must be >= 0 seconds, got {window}")
+        self.inner = inner
+        self.window = window
+        self.reads = 0
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._flights: dict[tuple[str, str], _Flight] = {}
+
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        key = (kind, _scope_key(kind, scope))
+        with self._lock:
+            now = self._clock()
+            flight = self._flights.get(key)
+            leader = flight is None or (
+                flight.done.is_set()
+                and (
+                    now - flight.started >= self.window
+                    or (newer_than is not None and flight.began < newer_than)
+                )
+            )
+            if leader:
+                self._forget_expired(now)
+                flight = self._flights[key] = _Flight(now, self._wall_clock())
+                self.reads += 1
+        assert flight is not None
+        if leader:
+            return self._lead(key, flight, kind, scope)
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        assert flight.result is not None
+        return flight.result
+
+    def _lead(self, key: tuple[str, str], flight: _Flight, kind: str, scope: str) -> Snapshot:
+        try:
+            flight.result = self.inner.read(kind, scope)
+        except BaseException as exc:
+            flight.error = exc
+            with self._lock:
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+            raise
+        finally:
+            flight.done.set()
+        return flight.result
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [
+            key
+            for key, flight in self._flights.items()
+            if flight.done.is_set() and now - flight.started >= self.window
+        ]
+        for key in expired:
+            del self._flights[key]
+
+
+def _scope_key(kind: str, scope: str) -> str:
+    from ..kinds import get_kind
+
+    try:
+        return get_kind(kind).scope_key(scope)
+    except KeyError:
+        return scope.strip().casefold()
