@@ -12,10 +12,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ._errors import DriftkeeperError
 from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .pipeline import StateReader
 
 __all__ = ["LiveReader", "main"]
 
@@ -87,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("table", "json"), default="table")
     live_args(sc)
 
+    rp = commands.add_parser(
+        "replay", help="run the event pipeline over a file of events (a dry run: no alerts)"
+    )
+    rp.add_argument("--events", required=True, metavar="FILE", help="JSON event(s) or a batch")
+    rp.add_argument("--state", metavar="FILE", help="snapshot to read state from (default: live)")
+    rp.add_argument("--baselines", default="baselines", metavar="DIR")
+    rp.add_argument("--guards", choices=("default", "none"), default="default")
+    rp.add_argument("--format", choices=("table", "json"), default="table")
+    live_args(rp)
+
     commands.add_parser("schema", help="print the JSON Schema of baseline files")
     commands.add_parser("guards", help="list the built-in guards and their sources")
     return parser
@@ -123,6 +137,8 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
         report = scan(_state(args, live), baselines, guards=args.guards)
         (render_json if args.format == "json" else render_table)(report, out)
         return report.exit_code
+    if args.command == "replay":
+        return _replay(args, out)
     if args.command == "schema":
         from .baseline import baseline_schema
 
@@ -137,6 +153,52 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
             file=out,
         )
     return 0
+
+
+def _replay(args: argparse.Namespace, out: IO[str]) -> int:
+    from ._errors import InputError
+    from .baseline import load_baselines
+    from .config import Settings
+    from .intake import parse_events
+    from .live import CoalescingReader, snapshot_reader
+    from .memory import MemoryIncidents, MemoryLedger
+    from .pipeline import Pipeline
+    from .report import render_replay_json, render_replay_table
+
+    try:
+        payload = json.loads(Path(args.events).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{args.events}: cannot read events ({exc})") from exc
+    settings = Settings.from_env(os.environ)
+    if args.state:
+        reader = snapshot_reader(Snapshot.from_file(args.state))
+    else:
+        reader = _live_reader(settings, args.subscription)
+    pipeline = Pipeline(
+        load_baselines(args.baselines),
+        CoalescingReader(reader, window=settings.coalesce_seconds),
+        MemoryLedger(),
+        MemoryIncidents(),
+        self_ids=settings.self_ids,
+        guards=args.guards,
+    )
+    results = pipeline.process(parse_events(payload))
+    (render_replay_json if args.format == "json" else render_replay_table)(results, out)
+    return 1 if any(f.status == "drift" for r in results for f in r.findings) else 0
+
+
+def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:
+    from azure.identity import DefaultAzureCredential
+
+    from .live import ResourceReader
+
+    return ResourceReader(
+        DefaultAzureCredential(),
+        subscriptions=list(subscriptions) or list(settings.subscriptions),
+        arm_endpoint=settings.arm_endpoint,
+        graph_endpoint=settings.graph_endpoint,
+        connection_verify=settings.ca_bundle or True,
+    )
 
 
 def main(

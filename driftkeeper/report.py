@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from ._model import Finding, ScanReport
 
-__all__ = ["render_json", "render_table"]
+if TYPE_CHECKING:
+    from .pipeline import SignalResult
+
+__all__ = ["render_json", "render_replay_json", "render_replay_table", "render_table"]
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -70,3 +74,42 @@ def render_table(report: ScanReport, out: IO[str], *, width: int | None = None) 
             style="bold",
         )
     )
+
+
+def replay_summary(results: Sequence[SignalResult]) -> dict[str, int]:
+    summary = dict.fromkeys(("evaluated", "ignored", "duplicate", "self", "invalid"), 0)
+    for result in results:
+        summary[result.outcome] += 1
+    findings = [f for r in results for f in r.findings]
+    summary["drift"] = sum(1 for f in findings if f.status == "drift")
+    summary["errors"] = sum(1 for f in findings if f.status == "error")
+    return summary
+
+
+def render_replay_json(results: Sequence[SignalResult], out: IO[str]) -> None:
+    doc = {"summary": replay_summary(results), "signals": [r.to_dict() for r in results]}
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def render_replay_table(results: Sequence[SignalResult], out: IO[str]) -> None:
+    """One line per signal; its drift underneath. Untrusted text is printed, never markup."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, width=160, highlight=False, soft_wrap=False)
+    table = Table(title="driftkeeper replay")
+    for column in ("Signal", "Source", "Outcome", "Findings"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        lines = [f"{f.severity} {f.rule}: {f.message}" for f in result.findings]
+        table.add_row(
+            Text(result.id),
+            Text(result.source),
+            Text(result.outcome),
+            Text("\n".join(lines) or result.reason),
+        )
+    console.print(table)
+    summary = replay_summary(results)
+    console.print(Text(", ".join(f"{v} {k}" for k, v in summary.items()), style="bold"))

@@ -1,0 +1,37 @@
+"""HTTP answers as the channels judge them: transient or not, and how long to wait."""
+
+from __future__ import annotations
+
+import time
+from http import HTTPStatus
+
+__all__ = ["is_transient_status", "parse_retry_after", "status_text"]
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether a later retry may succeed: 408, 429 and every 5xx."""
+    return status in (408, 429) or status >= 500
+
+
+def status_text(status: int) -> str:
+    """``"429 Too Many Requests"`` (the bare number for a status Python does not know)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else ``None``."""
+    import email.utils
+
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
