@@ -6,9 +6,15 @@ anything of ours catches that one class::
     DriftkeeperError
      ├── InputError               bad input from a file or a user; exit code 2 in the CLI
      │    ├── BaselineError       a baseline file is unreadable or invalid (names file + field)
-     │    └── SnapshotError       a snapshot document is unreadable or invalid
-     └── ReadError                reading live state from ARM or Graph failed
-          └── TransientReadError  ... in a way a retry may fix (429, 5xx, timeouts)
+     │    ├── SnapshotError       a snapshot document is unreadable or invalid
+     │    └── AlertConfigError    alert routing configuration is invalid (names the variable)
+     ├── ReadError                reading live state from ARM or Graph failed
+     │    └── TransientReadError  ... in a way a retry may fix (429, 5xx, timeouts)
+     └── DeliveryError            an alert channel failed (the Notifier retries, then records)
+
+``AlertConfigError`` and ``DeliveryError`` live in :mod:`driftkeeper.alerts`. Table Storage
+failures are not wrapped: azure-core's exceptions propagate so the trigger fails and the
+platform retries (every write is idempotent, see :mod:`driftkeeper.store`).
 
 Only trigger boundaries (the CLI's ``main`` and the Function App handlers) catch broadly;
 everything else lets these propagate. A failed read is never turned into "no drift": the

@@ -1,0 +1,52 @@
+"""Storage on Azure Table Storage: the event table, incident state and cursors.
+
+Every class wraps an injected ``azure.data.tables.TableClient`` (never one built here), and
+``import driftkeeper.store`` does not import the Azure SDK: it is imported inside the methods.
+
+- :class:`Ledger`    the event table (``driftevents``): one row per (signal, setting, rule);
+- :class:`Incidents` one open incident per (resource, rule) (``incidents``);
+- :class:`Cursors`   named watermarks such as the audit-poll cursor (``cursors``).
+
+Service failures (connection refused, timeouts, 5xx, 503 ServerBusy) are not wrapped: they
+propagate as azure-core exceptions (``ServiceRequestError``, ``ServiceResponseError``,
+``HttpResponseError``), so the Function trigger fails and the platform retries. Every write
+is keyed by the event alone (upsert) or conditional (ETag), so a retry never duplicates.
+The schema is in ``docs/event-table.md``.
+"""
+
+from __future__ import annotations
+
+from ._cursors import CURSOR_TABLE, Cursors
+from ._incidents import (
+    INCIDENT_TABLE,
+    RECENT_SIGNALS,
+    Incident,
+    Incidents,
+    IncidentStatus,
+    Transition,
+    incident_keys,
+)
+from ._keys import encode_key
+from ._ledger import EVENT_TABLE, OUTCOMES, Ledger, record_entities, record_keys
+
+__all__ = [
+    "CURSOR_TABLE",
+    "EVENT_TABLE",
+    "INCIDENT_TABLE",
+    "OUTCOMES",
+    "RECENT_SIGNALS",
+    "TABLES",
+    "Cursors",
+    "Incident",
+    "IncidentStatus",
+    "Incidents",
+    "Ledger",
+    "Transition",
+    "encode_key",
+    "incident_keys",
+    "record_entities",
+    "record_keys",
+]
+
+TABLES: tuple[str, ...] = (EVENT_TABLE, INCIDENT_TABLE, CURSOR_TABLE)
+"""The tables this package uses (``infra/modules/storage.bicep`` creates them in Azure)."""
