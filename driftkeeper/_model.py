@@ -147,4 +147,6 @@ class EventRecord:
     actor_app_id: str = ""
     actor_object_id: str = ""
     actor_ip: str = ""
+    alerts: str = ""
+    """JSON list of alert deliveries (channel, ok, attempts, error), once alerted."""
     changes: tuple[Change, ...] = ()

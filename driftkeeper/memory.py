@@ -28,7 +28,7 @@ class _Incident:
     status: str
     last_time: str
     signals: set[str]
-    alerted: bool = False
+    alerted: dict[str, str] = field(default_factory=dict)
     count: int = 1
 
 
@@ -49,7 +49,7 @@ class MemoryIncidents:
         if record.outcome == "drift":
             if incident is None or incident.status == "resolved":
                 self.incidents[key] = _Incident("open", record.time, {record.signal_id})
-                return "opened"
+                return "opened"  # a reopened incident alerts again
             incident.count += 1
             incident.last_time = record.time
             incident.signals.add(record.signal_id)
@@ -61,11 +61,15 @@ class MemoryIncidents:
             return "resolved"
         return "unchanged"
 
-    def needs_alert(self, record: EventRecord) -> bool:
-        incident = self.incidents.get((record.resource.casefold(), record.rule))
-        return incident is not None and incident.status == "open" and not incident.alerted
+    def get(self, resource: str, rule: str) -> _Incident:
+        try:
+            return self.incidents[(resource.casefold(), rule)]
+        except KeyError:
+            raise LookupError(f"no incident for {rule} at {resource}") from None
 
-    def mark_alerted(self, record: EventRecord) -> None:
-        incident = self.incidents.get((record.resource.casefold(), record.rule))
-        if incident is not None:
-            incident.alerted = True
+    def mark_alerted(self, resource: str, rule: str, signal_id: str, channel: str) -> bool:
+        incident = self.get(resource, rule)
+        if channel in incident.alerted:
+            return False
+        incident.alerted[channel] = signal_id
+        return True

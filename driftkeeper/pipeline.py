@@ -12,8 +12,9 @@ when a retry finds the incident opened by this signal but not yet alerted).
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -29,6 +30,7 @@ from .snapshot import Snapshot
 __all__ = [
     "AlertSink",
     "IncidentBook",
+    "IncidentView",
     "Pipeline",
     "RecordSink",
     "SignalOutcome",
@@ -55,24 +57,34 @@ class RecordSink(Protocol):
     def record(self, records: Sequence[EventRecord]) -> None: ...
 
 
+class IncidentView(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def alerted(self) -> Mapping[str, str]: ...
+
+
 class IncidentBook(Protocol):
     """Open drift per (resource, rule): opened once, updated, resolved."""
 
     def observe(self, record: EventRecord) -> Transition: ...
 
-    def needs_alert(self, record: EventRecord) -> bool:
-        """Whether the incident ``record`` opened has not been alerted yet (retries)."""
-        ...
+    def get(self, resource: str, rule: str) -> IncidentView: ...
 
-    def mark_alerted(self, record: EventRecord) -> None: ...
+    def mark_alerted(self, resource: str, rule: str, signal_id: str, channel: str) -> bool: ...
 
 
 class AlertSink(Protocol):
-    """Delivers an alert for a newly opened incident; never raises for a channel failure."""
+    """Delivers alerts (never raising for a channel failure) and publishes findings."""
 
     def alert(
         self, record: EventRecord, baseline: Baseline | None, transition: Transition
-    ) -> None: ...
+    ) -> list[dict[str, Any]]:
+        """Deliver; return the deliveries as ``{"channel", "ok", "attempts", "error"}``."""
+        ...
+
+    def publish(self, records: Sequence[EventRecord]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class Pipeline:
         self.ledger.record(records)
         for record in records:
             self._respond(record)
+        if self.alerts is not None:
+            self.alerts.publish(records)
         return results
 
     # --- stages ----------------------------------------------------------------------------
@@ -238,15 +252,25 @@ class Pipeline:
         if record.outcome not in ("drift", "compliant") or not record.rule:
             return
         transition = self.incidents.observe(record)
-        alert = transition == "opened" or (
-            transition == "duplicate"
-            and record.outcome == "drift"
-            and self.incidents.needs_alert(record)
-        )
-        if alert and self.alerts is not None:
-            baseline = self._baseline(record)
-            self.alerts.alert(record, baseline, transition)
-            self.incidents.mark_alerted(record)
+        if self.alerts is None:
+            return
+        if transition == "resolved":
+            self.alerts.alert(record, self._baseline(record), transition)
+            return
+        if record.outcome != "drift" or transition not in ("opened", "duplicate"):
+            return
+        incident = self.incidents.get(record.resource, record.rule)
+        if incident.status != "open" or incident.alerted:
+            return  # a retry of an alert that went out already
+        deliveries = self.alerts.alert(record, self._baseline(record), transition)
+        for delivery in deliveries:
+            if delivery.get("ok"):
+                self.incidents.mark_alerted(
+                    record.resource, record.rule, record.signal_id, str(delivery["channel"])
+                )
+        if deliveries:
+            # the same row again, now with what became of the alert (failures included)
+            self.ledger.record([replace(record, alerts=json.dumps(deliveries))])
 
     # --- records ---------------------------------------------------------------------------
     def _baseline(self, record: EventRecord) -> Baseline | None:

@@ -28,8 +28,14 @@ class Alerts:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, Transition]] = []
 
-    def alert(self, record: EventRecord, baseline: Baseline | None, transition: Transition) -> None:
+    def alert(
+        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+    ) -> list[dict[str, Any]]:
         self.sent.append((record.signal_id, record.rule, transition))
+        return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
+
+    def publish(self, records: Any) -> None:
+        self.published = list(records)
 
 
 def events() -> list[Any]:

@@ -66,6 +66,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("actor_object_id", "ActorObjectId"),
     ("actor_ip", "ActorIp"),
     ("message", "Message"),
+    ("alerts", "Alerts"),
     ("changes", "Changes"),
 )
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
