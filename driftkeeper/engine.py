@@ -14,7 +14,7 @@ from .guards import all_guards
 from .kinds import Index, Kind, all_kinds
 from .snapshot import Snapshot
 
-__all__ = ["GuardMode", "evaluate", "guard_findings", "scan"]
+__all__ = ["GuardMode", "evaluate", "guard_findings", "judge_all", "scan"]
 
 log = logging.getLogger(__name__)
 GuardMode = Literal["default", "none"]
@@ -25,6 +25,14 @@ def scan(
     snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "default"
 ) -> ScanReport:
     """Judge every baseline and (unless ``guards="none"``) every enabled guard."""
+    outcomes, skipped, unbaselined = judge_all(snapshot, baselines, guards=guards)
+    return ScanReport.build(outcomes, skipped, unbaselined)
+
+
+def judge_all(
+    snapshot: Snapshot, baselines: BaselineSet, *, guards: GuardMode = "default"
+) -> tuple[list[Finding], list[str], list[str]]:
+    """Every outcome (compliant ones too), the notices, and the unbaselined settings."""
     view = StateView(snapshot)
     skipped: list[str] = []
     unbaselined: list[str] = []
@@ -48,7 +56,7 @@ def scan(
         unbaselined.extend(f"{name}: {scope}" for scope in kind.uncovered(index, covered))
     if guards != "none":
         outcomes.extend(guard_findings(view, baselines, skipped=skipped))
-    return ScanReport.build(outcomes, skipped, unbaselined)
+    return outcomes, skipped, unbaselined
 
 
 def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -> Finding:

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 
 from ._model import EventRecord, Finding, Outcome
 from .baseline import Baseline, BaselineSet
-from .engine import evaluate, guard_findings
+from .engine import evaluate, guard_findings, judge_all
 from .intake import Invalid, Parsed
 from .kinds import Touch, all_kinds, get_kind
 from .signals import Signal
@@ -150,6 +150,32 @@ class Pipeline:
         if self.alerts is not None:
             self.alerts.publish(records)
         return results
+
+    def reconcile(self, snapshot: Snapshot, *, run_id: str) -> list[Finding]:
+        """The backstop: judge the whole tenant, record every outcome and respond, as for
+        events. ``run_id`` (the timer's schedule time) keys the rows, so a retried run
+        rewrites the same rows. Returns the drift and error findings."""
+        outcomes, skipped, _ = judge_all(snapshot, self.baselines, guards=self.guards)
+        for notice in skipped:
+            log.info("reconcile %s: %s", run_id, notice)
+        signal = Signal(
+            id=f"reconcile:{run_id}",
+            source="reconcile",
+            type="driftkeeper.reconcile",
+            time=run_id,
+            resource="",
+            category="reconcile",
+        )
+        records = [
+            self._finding_record(signal, Touch(f.kind, f.resource, f.resource.casefold()), f)
+            for f in outcomes
+        ]
+        self.ledger.record(records)
+        for record in records:
+            self._respond(record)
+        if self.alerts is not None:
+            self.alerts.publish(records)
+        return [f for f in outcomes if f.status != "compliant"]
 
     # --- stages ----------------------------------------------------------------------------
     def route(self, signal: Signal) -> list[Touch]:

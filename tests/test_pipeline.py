@@ -197,3 +197,21 @@ def test_a_failed_read_is_an_error_row_not_compliant(pipeline: Pipeline) -> None
     [result] = p.process(parse_events([events()[0]]))
     assert [f.status for f in result.findings] == ["error"]
     assert "403 Forbidden" in result.findings[0].message
+
+
+def test_reconcile_records_every_setting_and_alerts_once(pipeline: Pipeline) -> None:
+    snapshot = Snapshot.from_file(ROOT / "examples/tenant-drifted.json")
+    drift = pipeline.reconcile(snapshot, run_id="2026-11-22T06:00:00Z")
+    assert {f.rule for f in drift} >= {"guard:ca-mfa-privileged-roles", "6f1c2a3b-rg-web-prod-nsg-web-prod"}
+    ledger, alerts = pipeline.ledger, pipeline.alerts
+    assert isinstance(ledger, MemoryLedger)
+    assert isinstance(alerts, Alerts)
+    rows = len(ledger.rows)
+    assert rows >= 28  # every baseline and guard verdict, compliant ones too
+    sent = len(alerts.sent)
+    # a retried timer run rewrites the same rows and alerts nobody again
+    pipeline.reconcile(snapshot, run_id="2026-11-22T06:00:00Z")
+    assert (len(ledger.rows), len(alerts.sent)) == (rows, sent)
+    # the next run finds the same drift: incidents are updated, not re-alerted
+    pipeline.reconcile(snapshot, run_id="2026-11-22T12:00:00Z")
+    assert len(alerts.sent) == sent
