@@ -5,6 +5,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from handlers.health import bp as health
+from handlers.resource_events import bp as resource_events
+from handlers.timers import bp as timers
 
 app = func.FunctionApp()
-app.register_functions(health)
+for blueprint in (health, resource_events, timers):
+    app.register_functions(blueprint)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,8 @@ class Invalid:
     id: str
     reason: str
     source: str = "unknown"
+    time: str = ""
+    """The item's own time when it has a readable one (keeps redelivered rows together)."""
 
 
 Parsed = Signal | Invalid
@@ -58,6 +60,14 @@ def parse_event(item: Any) -> Parsed:
     if not isinstance(item, Mapping):
         return Invalid(_digest(item), f"expected a JSON object, got {type(item).__name__}")
     ident = _text(item.get("id")) or _digest(item)
+    parsed = _parse(item, ident)
+    if isinstance(parsed, Invalid) and not parsed.time:
+        when = item.get("eventTime") or item.get("time") or item.get("activityDateTime")
+        return replace(parsed, time=_text(when)[:40])
+    return parsed
+
+
+def _parse(item: Mapping[str, Any], ident: str) -> Parsed:
     try:
         if "specversion" in item or "specVersion" in item:
             return _cloud_event(item)
@@ -76,11 +86,17 @@ def parse_event(item: Any) -> Parsed:
 def _event_grid_event(item: Mapping[str, Any]) -> Parsed:
     from azure.eventgrid import EventGridEvent
 
-    missing = [k for k in ("id", "eventType", "subject", "eventTime", "data") if k not in item]
+    missing = [
+        k for k in ("id", "eventType", "subject", "eventTime", "data") if item.get(k) is None
+    ]
     if missing:
         return Invalid(_text(item.get("id")) or "?", f"missing {', '.join(missing)}", "eventgrid")
     event = EventGridEvent.from_dict(dict(item))
     data = _object(event.data)
+    if event.event_type.startswith("Microsoft.Graph."):  # a partner topic in Event Grid schema
+        return _graph_notification(
+            event.id, event.event_type, event.event_time, event.subject, data
+        )
     return _resource_signal(
         ident=event.id,
         source="eventgrid",

@@ -308,7 +308,7 @@ class Pipeline:
     def _record(self, signal: Signal, outcome: Outcome, *, message: str = "") -> EventRecord:
         return EventRecord(
             signal_id=signal.id,
-            time=signal.time or self._now(),
+            time=signal.time if _when(signal.time) else self._today(),
             source=signal.source,
             event_type=signal.type,
             outcome=outcome,
@@ -336,16 +336,18 @@ class Pipeline:
     def _invalid_record(self, item: Invalid) -> EventRecord:
         return EventRecord(
             signal_id=item.id,
-            time=self._now(),
+            time=item.time if _when(item.time) else self._today(),
             source=item.source,
             event_type="",
             outcome="invalid",
             message=item.reason,
         )
 
-    def _now(self) -> str:
+    def _today(self) -> str:
+        """Midnight UTC of today: the time of rows whose signal has none of its own, so
+        redeliveries that day keep one row."""
         now: datetime = self.clock()
-        return now.isoformat().replace("+00:00", "Z")
+        return now.strftime("%Y-%m-%dT00:00:00Z")
 
 
 def _when(text: str) -> datetime | None:

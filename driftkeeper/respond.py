@@ -88,4 +88,3 @@ class Responder:
                     exc,
                     extra={"resource_id": record.resource, "baseline": record.rule},
                 )
-

@@ -1,5 +1,8 @@
 """Read a live :class:`~driftkeeper.snapshot.Snapshot` from ARM and Microsoft Graph.
 
+Also: :class:`ResourceReader` reads one setting (the pipeline's read stage) and
+:class:`AuditLogReader` lists Entra audit records (the audit poll).
+
 ``import driftkeeper.live`` is cheap: the Azure SDKs are imported, and their clients built,
 only inside :func:`read_snapshot`.
 
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 from .._errors import InputError
 from ..snapshot import SECTIONS, Snapshot
 from ._arm import read_arm
+from ._audit import AUDIT_CATEGORIES, AuditLogReader
 from ._graph import read_graph
 from ._resource import CoalescingReader, ResourceReader, StateReader, snapshot_reader
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
 __all__ = [
+    "AUDIT_CATEGORIES",
+    "AuditLogReader",
     "CoalescingReader",
     "ResourceReader",
     "StateReader",

@@ -9,14 +9,6 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-import function_app
-
-
-@pytest.fixture(scope="module")
-def functions() -> dict[str, Any]:
-    # get_functions() validates names and may be called once per app object
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
-
 
 def call_health(functions: dict[str, Any]) -> func.HttpResponse:
     user_code = functions["health"].get_user_function()
@@ -25,7 +17,7 @@ def call_health(functions: dict[str, Any]) -> func.HttpResponse:
 
 
 def test_the_app_lists_its_functions(functions: dict[str, Any]) -> None:
-    assert sorted(functions) == ["health"]
+    assert "health" in functions
     trigger = functions["health"].get_trigger()
     assert trigger.get_binding_name() == "httpTrigger"
 

@@ -1,0 +1,25 @@
+"""Timer triggers: the Entra audit poll and the reconciliation backstop. Thin adapters."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import azure.functions as func
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("reconcile")
+@bp.timer_trigger(arg_name="timer", schedule="0 0 */6 * * *", run_on_startup=False)
+def reconcile(timer: func.TimerRequest) -> None:
+    from driftkeeper import runtime
+
+    run_id = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    try:
+        findings = runtime.current().reconcile(run_id.replace("+00:00", "Z"))
+    except Exception:
+        log.exception("reconcile %s failed; the next schedule retries", run_id)
+        raise
+    log.info("reconcile %s: %d drift or error findings", run_id, len(findings))

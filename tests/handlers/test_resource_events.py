@@ -1,0 +1,242 @@
+"""The Event Grid triggers, called as the host calls them, with Azurite as the event table
+and a local webhook as Teams."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+from azure.core.exceptions import AzureError
+from azure.data.tables import TableServiceClient
+
+from driftkeeper import Snapshot, TransientReadError, runtime
+from driftkeeper.config import Settings
+from driftkeeper.live import CoalescingReader, ResourceReader, snapshot_reader
+from driftkeeper.runtime import Runtime, build_alerts
+from driftkeeper.store import Ledger
+from tests.fakes.azure_rest import AzureRestServer
+from tests.fakes.azurite import TcpProxy
+from tests.fakes.receivers import HttpReceiver
+
+ROOT = Path(__file__).resolve().parents[2]
+SELF_APP = "d1f7c0de-0000-4000-8000-00000000d12f"
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def burst() -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = json.loads((ROOT / "examples/events-burst.json").read_text())
+    return [e for e in events if "eventType" in e]  # the Event Grid schema ones
+
+
+def grid_event(doc: dict[str, Any]) -> func.EventGridEvent:
+    return func.EventGridEvent(
+        id=doc["id"],
+        data=doc.get("data"),
+        topic=doc.get("topic"),
+        subject=doc.get("subject"),
+        event_type=doc.get("eventType"),
+        event_time=datetime.fromisoformat(doc["eventTime"][:26]).replace(tzinfo=UTC)
+        if doc.get("eventTime")
+        else None,
+        data_version=doc.get("dataVersion"),
+    )
+
+
+def install_runtime(
+    connection: str, reader: Any, webhook: str, *, table_service: TableServiceClient
+) -> Runtime:
+    suffix = uuid.uuid4().hex[:12]
+    settings = Settings(
+        baselines_dir=str(ROOT / "baselines"),
+        self_ids=frozenset({SELF_APP}),
+        events_table=f"events{suffix}",
+        incidents_table=f"incidents{suffix}",
+        cursors_table=f"cursors{suffix}",
+        storage_connection=connection,
+    )
+    env = {
+        "DRIFTKEEPER_TEAMS_WEBHOOK_URL": webhook,
+        "DRIFTKEEPER_ALERT_ROUTES": '{"critical": ["teams"], "high": ["teams"]}',
+    }
+    rt = Runtime(
+        settings, env, table_service=table_service, reader=reader, alerts=build_alerts(env)
+    )
+    runtime.install(rt)
+    return rt
+
+
+@pytest.fixture
+def store(azurite_proxy: TcpProxy) -> Iterator[TableServiceClient]:
+    # no SDK retries: a store outage must fail the invocation at once
+    service = TableServiceClient.from_connection_string(
+        azurite_proxy.connection_string, retry_total=0
+    )
+    yield service
+    for table in list(service.list_tables()):
+        if table.name.startswith(("events", "incidents", "cursors")):
+            service.delete_table(table.name)
+    service.close()
+    runtime.install(None)
+
+
+@pytest.fixture
+def app(azurite_proxy: TcpProxy, store: TableServiceClient, http_receiver: HttpReceiver) -> Runtime:
+    reader = CoalescingReader(
+        snapshot_reader(Snapshot.from_file(ROOT / "examples/tenant-drifted.json"))
+    )
+    return install_runtime(
+        azurite_proxy.connection_string,
+        reader,
+        f"{http_receiver.url}/workflows/teams",
+        table_service=store,
+    )
+
+
+def rows(rt: Runtime) -> list[Any]:
+    return Ledger(rt.table(rt.settings.events_table)).query(since=SINCE)
+
+
+def deliver(
+    functions: dict[str, Any], docs: list[dict[str, Any]], name: str = "arm_events"
+) -> None:
+    for doc in docs:
+        functions[name].get_user_function()(grid_event(doc))
+
+
+def test_the_app_lists_every_trigger(functions: dict[str, Any]) -> None:
+    assert sorted(functions) == ["arm_events", "graph_events", "health", "reconcile"]
+
+
+def test_a_burst_is_recorded_once_and_alerted_once(
+    functions: dict[str, Any], app: Runtime, http_receiver: HttpReceiver
+) -> None:
+    # when the burst arrives, and then Event Grid delivers all of it again
+    deliver(functions, burst())
+    first = rows(app)
+    posts = http_receiver.requests_to("/workflows/teams")
+    deliver(functions, burst())
+    # then every event left its rows once, and the RDP rule alerted once (baseline + guard)
+    again = rows(app)
+    assert len(again) == len(first)
+    assert {r.outcome for r in first} == {"drift", "compliant", "ignored", "self", "invalid"}
+    assert len(posts) == 2
+    assert len(http_receiver.requests_to("/workflows/teams")) == 2
+    card = json.dumps(json.loads(posts[0].body))
+    assert "allow-rdp-temp" in card
+    assert "mallory@contoso.example" in card
+
+
+def test_the_row_records_who_and_what(functions: dict[str, Any], app: Runtime) -> None:
+    deliver(functions, burst()[:1])
+    [nsg] = [r for r in rows(app) if r.rule == "6f1c2a3b-rg-web-prod-nsg-web-prod"]
+    assert (nsg.outcome, nsg.severity, nsg.actor_upn, nsg.actor_ip) == (
+        "drift",
+        "high",
+        "mallory@contoso.example",
+        "203.0.113.45",
+    )
+    assert nsg.correlation_id == "c0a1b2c3-0001-4000-8000-000000000001"
+    assert json.loads(nsg.alerts)[0]["ok"] is True
+    assert nsg.changes[0].path == "rules[allow-rdp-temp]"
+
+
+def test_store_outage_mid_burst_fails_the_trigger_and_the_retry_records_once(
+    functions: dict[str, Any], app: Runtime, azurite_proxy: TcpProxy, http_receiver: HttpReceiver
+) -> None:
+    events = burst()
+    deliver(functions, events[:3])
+    # given the store goes away mid-burst
+    azurite_proxy.refuse()
+    with pytest.raises(AzureError):
+        deliver(functions, [events[3]])
+    # when it comes back, Event Grid retries the failed event, then the rest arrives
+    azurite_proxy.up()
+    deliver(functions, events[3:])
+    deliver(functions, events)  # and a full redelivery for good measure
+    keys = [(r.signal_id, r.setting, r.rule) for r in rows(app)]
+    assert len(keys) == len(set(keys))
+    assert {r.signal_id for r in rows(app)} >= {e["id"] for e in events}
+    assert len(http_receiver.requests_to("/workflows/teams")) == 2
+
+
+def test_graph_notification_through_the_partner_topic_trigger(
+    functions: dict[str, Any], app: Runtime
+) -> None:
+    note = json.loads(
+        (
+            ROOT.parent / "shared/corpus/eventgrid/graph_partner_microsoft_graph_user_deleted.json"
+        ).read_text()
+    )
+    doc = {
+        "id": note["id"],
+        "topic": note["source"],
+        "subject": note["subject"],
+        "eventType": note["type"],
+        "eventTime": note["time"],
+        "dataVersion": "1.0",
+        "data": note["data"],
+    }
+    deliver(functions, [doc], "graph_events")
+    [row] = [r for r in rows(app) if r.signal_id == note["id"]]
+    assert row.outcome == "ignored"  # a user who holds no watched role
+
+
+@pytest.fixture
+def live_app(
+    azure_rest_server: AzureRestServer,
+    token_credential: Any,
+    azurite: str,
+    http_receiver: HttpReceiver,
+) -> Iterator[tuple[Runtime, AzureRestServer]]:
+    azure_rest_server.data = {
+        "arm.networkSecurityGroups": json.loads(
+            (ROOT / "examples/tenant-drifted.json").read_text()
+        )["arm"]["networkSecurityGroups"],
+    }
+    inner = ResourceReader(
+        token_credential,
+        arm_endpoint=azure_rest_server.arm_endpoint,
+        graph_endpoint=azure_rest_server.graph_endpoint,
+        connection_verify=azure_rest_server.ca_file,
+        max_retries=1,
+        retry_delay=0,
+    )
+    service = TableServiceClient.from_connection_string(azurite)
+    rt = install_runtime(
+        azurite,
+        CoalescingReader(inner, window=0),
+        f"{http_receiver.url}/workflows/teams",
+        table_service=service,
+    )
+    yield rt, azure_rest_server
+    inner.close()
+    for table in list(service.list_tables()):
+        if table.name.startswith(("events", "incidents", "cursors")):
+            service.delete_table(table.name)
+    service.close()
+    runtime.install(None)
+
+
+def test_arm_throttling_and_outage(
+    functions: dict[str, Any], live_app: tuple[Runtime, AzureRestServer]
+) -> None:
+    rt, server = live_app
+    rdp = burst()[0]
+    nsg_path = rdp["data"]["resourceUri"].split("/securityRules/")[0]
+    # a 429 with Retry-After is retried by the SDK and the event is judged
+    server.fail(nsg_path, 429, times=1, retry_after=1)
+    deliver(functions, [rdp])
+    assert any(r.outcome == "drift" for r in rows(rt))
+    # a persistent 503 fails the trigger (Event Grid retries) and records nothing new
+    before = len(rows(rt))
+    later = dict(rdp, id="another-event")
+    server.fail(nsg_path, 503, times=None, retry_after=None)
+    with pytest.raises(TransientReadError):
+        deliver(functions, [later])
+    assert len(rows(rt)) == before
