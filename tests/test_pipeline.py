@@ -202,7 +202,10 @@ def test_a_failed_read_is_an_error_row_not_compliant(pipeline: Pipeline) -> None
 def test_reconcile_records_every_setting_and_alerts_once(pipeline: Pipeline) -> None:
     snapshot = Snapshot.from_file(ROOT / "examples/tenant-drifted.json")
     drift = pipeline.reconcile(snapshot, run_id="2026-11-22T06:00:00Z")
-    assert {f.rule for f in drift} >= {"guard:ca-mfa-privileged-roles", "6f1c2a3b-rg-web-prod-nsg-web-prod"}
+    assert {f.rule for f in drift} >= {
+        "guard:ca-mfa-privileged-roles",
+        "6f1c2a3b-rg-web-prod-nsg-web-prod",
+    }
     ledger, alerts = pipeline.ledger, pipeline.alerts
     assert isinstance(ledger, MemoryLedger)
     assert isinstance(alerts, Alerts)
