@@ -9,12 +9,14 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from ._errors import DriftkeeperError
+from ._errors import DriftkeeperError, InputError
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -101,6 +103,18 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("table", "json"), default="table")
     live_args(rp)
 
+    ev = commands.add_parser("events", help="query the event table")
+    ev.add_argument(
+        "--since", default="24h", help="a duration back from now (30m, 24h, 7d) or an ISO time"
+    )
+    ev.add_argument("--until", help="an ISO time (default: now)")
+    ev.add_argument("--kind", help="only this kind (nsg, role-assignments, ...)")
+    ev.add_argument(
+        "--outcome", choices=("compliant", "drift", "ignored", "self", "invalid", "error")
+    )
+    ev.add_argument("--resource", help="only this resource id")
+    ev.add_argument("--format", choices=("table", "json"), default="table")
+
     commands.add_parser("schema", help="print the JSON Schema of baseline files")
     commands.add_parser("guards", help="list the built-in guards and their sources")
     return parser
@@ -139,6 +153,8 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
         return report.exit_code
     if args.command == "replay":
         return _replay(args, out)
+    if args.command == "events":
+        return _events(args, out)
     if args.command == "schema":
         from .baseline import baseline_schema
 
@@ -156,7 +172,6 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
 
 
 def _replay(args: argparse.Namespace, out: IO[str]) -> int:
-    from ._errors import InputError
     from .baseline import load_baselines
     from .config import Settings
     from .intake import parse_events
@@ -185,6 +200,40 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     results = pipeline.process(parse_events(payload))
     (render_replay_json if args.format == "json" else render_replay_table)(results, out)
     return 1 if any(f.status == "drift" for r in results for f in r.findings) else 0
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """``30m`` / ``24h`` / ``7d`` back from ``now``, or an ISO date or time (UTC if naive)."""
+    match = re.fullmatch(r"(\d{1,6})([mhd])", text.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+        return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--since/--until: expected 30m, 24h, 7d or an ISO time, got {text!r}"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _events(args: argparse.Namespace, out: IO[str]) -> int:
+    from .report import render_records_json, render_records_table
+    from .runtime import Runtime
+    from .store import Ledger
+
+    now = datetime.now(UTC)
+    since = parse_since(args.since, now=now)
+    until = parse_since(args.until, now=now) if args.until else None
+    rt = Runtime.from_env()
+    try:
+        records = Ledger(rt.table(rt.settings.events_table)).query(
+            since=since, until=until, kind=args.kind, outcome=args.outcome, resource=args.resource
+        )
+    except ValueError as exc:  # a filter value the ledger refuses to send
+        raise InputError(str(exc)) from exc
+    (render_records_json if args.format == "json" else render_records_table)(records, out)
+    return 0
 
 
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:

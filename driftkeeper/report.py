@@ -6,12 +6,19 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ._model import Finding, ScanReport
+from ._model import EventRecord, Finding, ScanReport
 
 if TYPE_CHECKING:
     from .pipeline import SignalResult
 
-__all__ = ["render_json", "render_replay_json", "render_replay_table", "render_table"]
+__all__ = [
+    "render_json",
+    "render_records_json",
+    "render_records_table",
+    "render_replay_json",
+    "render_replay_table",
+    "render_table",
+]
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -113,3 +120,34 @@ def render_replay_table(results: Sequence[SignalResult], out: IO[str]) -> None:
     console.print(table)
     summary = replay_summary(results)
     console.print(Text(", ".join(f"{v} {k}" for k, v in summary.items()), style="bold"))
+
+
+def render_records_json(records: Sequence[EventRecord], out: IO[str]) -> None:
+    from dataclasses import asdict
+
+    json.dump([asdict(r) for r in records], out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def render_records_table(records: Sequence[EventRecord], out: IO[str]) -> None:
+    """The event table's rows, oldest first. Untrusted text is printed, never markup."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=out, width=160, highlight=False, soft_wrap=False)
+    table = Table(title="driftkeeper events")
+    for column in ("Time", "Outcome", "Severity", "Kind", "Who", "What"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        who = r.actor_upn or r.actor_app_id or r.actor_object_id
+        table.add_row(
+            Text(r.time),
+            Text(r.outcome),
+            Text(r.severity),
+            Text(r.kind),
+            Text(who + (f" ({r.actor_ip})" if r.actor_ip else "")),
+            Text(r.message or r.operation),
+        )
+    console.print(table)
+    console.print(Text(f"{len(records)} row(s)", style="bold"))
