@@ -19,7 +19,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 demo: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m driftkeeper.demo
+	$(BIN)/python examples/demo.py
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .

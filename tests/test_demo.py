@@ -50,3 +50,21 @@ def test_demo_prints_the_findings(tmp_path: Path) -> None:
     assert "report-only" in text
     assert "Owner granted" in text
     assert "5 drift" in text
+
+
+def test_make_demo_runs_the_whole_loop() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples/demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "4 alert(s) reached the Teams webhook" in out
+    assert "state reads: 4 for 28 events" in out
+    assert "Azurite and the webhook stopped." in out
