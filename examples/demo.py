@@ -74,7 +74,8 @@ def events_demo() -> int:
     audit = [e for e in events if "activityDisplayName" in e]
     suffix = uuid.uuid4().hex[:8]
     with Azurite() as azurite, HttpReceiver().start() as teams:
-        print(f"\n3. Azurite (event table) on {azurite.connection_string.split('TableEndpoint=')[1]}")
+        endpoint = azurite.connection_string.split("TableEndpoint=")[1].rstrip(";")
+        print(f"\n3. Azurite (event table) on {endpoint}")
         print(f"   Teams webhook stand-in on {teams.url}")
         env = {"DRIFTKEEPER_TEAMS_WEBHOOK_URL": f"{teams.url}/workflows/driftkeeper"}
         settings = Settings(
