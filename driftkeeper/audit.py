@@ -89,9 +89,7 @@ class AuditCursor:
     ids: frozenset[str] = frozenset()
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"time": _iso(self.time), "ids": sorted(self.ids)}, separators=(",", ":")
-        )
+        return json.dumps({"time": _iso(self.time), "ids": sorted(self.ids)}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> AuditCursor:
@@ -161,9 +159,10 @@ class AuditPoller:
         then unchanged); :class:`~driftkeeper.InputError` when the stored cursor is unreadable.
         """
         before = self._load()
-        start = before.time if before is not None else _aware_now(self.clock())
-        if before is None:
-            start -= self.first_lookback
+        if before is not None:
+            start = before.time
+        else:
+            start = _aware_now(self.clock()) - self.first_lookback
         since = _whole_second(start - self.overlap)
         records = self.reader.list_since(since, categories=self.categories)
 
@@ -214,10 +213,12 @@ class AuditPoller:
             return before
         newest = max(times) if before is None else max(before.time, *times)
         edge = _whole_second(newest - self.overlap)  # where the next poll starts reading
-        at_edge = sorted(
-            ((when, ident) for ident, when, _ in read if ident and when is not None and when >= edge),
-            reverse=True,
-        )
+        newest_first = {
+            ident: when
+            for ident, when, _ in reversed(read)
+            if ident and when is not None and when >= edge
+        }
+        at_edge = sorted(((when, ident) for ident, when in newest_first.items()), reverse=True)
         kept: list[str] = []
         size = len(AuditCursor(newest).to_json())
         for _, ident in at_edge:

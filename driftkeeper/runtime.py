@@ -49,6 +49,7 @@ class Runtime:
     credential: Any = None
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _audit_reader: Any = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -146,6 +147,28 @@ class Runtime:
             include_arm=bool(self.settings.subscriptions),
         )
         return self.pipeline().reconcile(snapshot, run_id=run_id)
+
+    def poll_audit(self) -> Any:
+        """One Entra audit poll (the timer): new RoleManagement and Policy records."""
+        from datetime import timedelta
+
+        from .audit import AuditPoller
+        from .live import AuditLogReader
+        from .store import Cursors
+
+        if self._audit_reader is None:
+            self._audit_reader = AuditLogReader(
+                self._credential(),
+                graph_endpoint=self.settings.graph_endpoint,
+                connection_verify=self.settings.ca_bundle or True,
+            )
+        poller = AuditPoller(
+            self._audit_reader,
+            Cursors(self.table(self.settings.cursors_table)),
+            self.pipeline(),
+            overlap=timedelta(minutes=self.settings.audit_overlap_minutes),
+        )
+        return poller.poll()
 
 
 def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> AlertSink | None:

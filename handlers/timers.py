@@ -11,6 +11,24 @@ bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
 
+@bp.function_name("audit_poll")
+@bp.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
+def audit_poll(timer: func.TimerRequest) -> None:
+    from driftkeeper import runtime
+
+    try:
+        result = runtime.current().poll_audit()
+    except Exception:
+        log.exception("audit poll failed; the cursor did not move, the next poll retries")
+        raise
+    log.info(
+        "audit poll: %d records read, %d skipped, cursor %s",
+        result.records_read,
+        result.records_skipped,
+        result.cursor_after,
+    )
+
+
 @bp.function_name("reconcile")
 @bp.timer_trigger(arg_name="timer", schedule="0 0 */6 * * *", run_on_startup=False)
 def reconcile(timer: func.TimerRequest) -> None:

@@ -7,11 +7,12 @@ on::
             and (category eq 'RoleManagement' or category eq 'Policy')
     $orderby=activityDateTime asc
 
-follows every ``@odata.nextLink`` and returns the records as Graph JSON (kiota models written
-back as the snapshot reader writes them, see ``_graph``; :func:`~driftkeeper.intake.parse_events`
-reads them), oldest first (sorted here as well, so the order never depends on the service). The filter is
-built only from checked values: an aware ``datetime`` (written in UTC, whole seconds, rounded
-down so nothing at ``since`` is missed) and category names of letters only.
+follows every ``@odata.nextLink`` and returns the records as Graph JSON, oldest first (sorted
+here as well, so the order never depends on the service). The kiota models are written back
+as the snapshot reader writes them (see ``_graph``), which
+:func:`~driftkeeper.intake.parse_events` reads. The filter is built only from checked values:
+an aware ``datetime`` (written in UTC, whole seconds, rounded down so nothing at ``since`` is
+missed) and category names of letters only.
 
 Failures: a transient one (408, 429, 5xx, no answer, after kiota's retries) raises
 :class:`~driftkeeper.TransientReadError`; a permanent one (403 without ``AuditLog.Read.All``,

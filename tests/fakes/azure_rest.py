@@ -32,6 +32,12 @@ What it follows of the REST contracts:
   ``@odata.nextLink``; both are absolute URLs carrying a ``$skiptoken`` and the original query.
 - ``/roleManagement/directory/roleAssignments`` leaves out ``principal`` unless the request
   says ``$expand=principal``, as Graph does.
+- ``/auditLogs/directoryAudits`` serves ``data["graph.directoryAudits"]`` (directoryAudit
+  records). Its ``$filter`` is clauses joined by `` and ``: ``activityDateTime ge|gt|le|lt
+  <ISO timestamp with Z or offset>``, ``<property> eq '<value>'``, or a parenthesized
+  ``<property> eq '<a>' or <property> eq '<b>' ...``; ``$orderby`` is ``activityDateTime``
+  with ``asc`` (the default) or ``desc``; without it the records come in the order of
+  ``data``. Anything else answers 400 ``BadRequest``. A record can be read by its id.
 - Every request needs ``Authorization: Bearer ...`` (401 otherwise); every ARM request needs
   ``api-version`` (400 ``MissingApiVersionParameter`` otherwise). Errors have the ARM body
   (``{"error": {"code", "message"}}``) or the Graph one (plus ``innerError``).
@@ -49,12 +55,13 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
+import operator
 import re
 import socket
 import ssl
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,11 +75,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
     "ARM_LIST_PATHS",
+    "GRAPH_AUDIT_PATH",
     "GRAPH_LIST_PATHS",
     "GRAPH_OBJECT_PATHS",
     "AzureRestServer",
     "RecordedRequest",
     "TlsFiles",
+    "directory_audit",
     "make_tls_files",
 ]
 
@@ -113,6 +122,10 @@ GRAPH_OBJECT_PATHS: Mapping[str, tuple[str, str]] = {
         "policies/authenticationMethodsPolicy/$entity",
     ),
 }
+# Graph directoryAudit records: served with their own $filter / $orderby grammar.
+GRAPH_AUDIT_PATH = "/auditlogs/directoryaudits"
+_AUDIT_SECTION = "graph.directoryAudits"
+_AUDIT_CONTEXT = "auditLogs/directoryAudits"
 _GRAPH_VERSION = "/v1.0"
 
 _ARM_CODES = {
@@ -227,6 +240,45 @@ def make_tls_files(directory: Path) -> TlsFiles:
         )
     )
     return files
+
+
+# --- sample data -------------------------------------------------------------------------------
+def directory_audit(
+    ident: str,
+    when: str,
+    *,
+    category: str,
+    activity: str,
+    target: Mapping[str, Any],
+    service: str = "Core Directory",
+    operation: str = "Update",
+    upn: str = "mallory@contoso.example",
+    user_id: str = "4b3a2918-0706-4f5e-9d4c-3b2a19081706",
+) -> dict[str, Any]:
+    """A Graph v1.0 ``directoryAudit`` record initiated by a user, with one target resource
+    (``{"id", "displayName", "type", "modifiedProperties": [...]}``)."""
+    return {
+        "id": ident,
+        "category": category,
+        "correlationId": str(uuid.uuid5(uuid.NAMESPACE_URL, ident)),
+        "result": "success",
+        "resultReason": "",
+        "activityDisplayName": activity,
+        "activityDateTime": when,
+        "loggedByService": service,
+        "operationType": operation,
+        "initiatedBy": {
+            "user": {
+                "id": user_id,
+                "displayName": upn.partition("@")[0].title(),
+                "userPrincipalName": upn,
+                "ipAddress": "203.0.113.45",
+            },
+            "app": None,
+        },
+        "targetResources": [dict(target)],
+        "additionalDetails": [],
+    }
 
 
 # --- request log and scripted failures --------------------------------------------------------
@@ -526,6 +578,8 @@ class AzureRestServer:
     # Graph
     def _graph_get(self, path: str, query: dict[str, list[str]]) -> _Answer:
         lower = path.lower().rstrip("/")
+        if lower == GRAPH_AUDIT_PATH or lower.startswith(GRAPH_AUDIT_PATH + "/"):
+            return self._directory_audits(path, query)
         if lower in GRAPH_OBJECT_PATHS:
             section, context = GRAPH_OBJECT_PATHS[lower]
             value = self.data.get(section)
@@ -558,6 +612,33 @@ class AzureRestServer:
             return _graph_error(404, None, f"Resource '{path.rsplit('/', 1)[1]}' does not exist.")
         return _graph_error(
             400, "BadRequest", f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."
+        )
+
+    def _directory_audits(self, path: str, query: dict[str, list[str]]) -> _Answer:
+        lower = path.lower().rstrip("/")
+        items = self._items(_AUDIT_SECTION)
+        if lower != GRAPH_AUDIT_PATH:
+            item_id = lower[len(GRAPH_AUDIT_PATH) + 1 :]
+            for item in items:
+                if str(item.get("id", "")).lower() == item_id:
+                    entity = self._context(_AUDIT_CONTEXT + "/$entity")
+                    return _Answer(200, {"@odata.context": entity, **item})
+            return _graph_error(404, None, f"Resource '{path.rsplit('/', 1)[1]}' does not exist.")
+        tests = _audit_filter(query.get("$filter", []))
+        if tests is None:
+            return _graph_error(400, "BadRequest", "Invalid filter clause.")
+        found = [item for item in items if all(test(item) for test in tests)]
+        order = [o for v in query.get("$orderby", []) for o in v.split(",") if o.strip()]
+        if order:
+            match = _AUDIT_ORDER.fullmatch(order[0].strip()) if len(order) == 1 else None
+            if match is None:
+                return _graph_error(400, "BadRequest", f"Invalid $orderby: {','.join(order)}.")
+            found.sort(
+                key=lambda item: _timestamp(item.get("activityDateTime")) or _NEVER,
+                reverse=(match.group(1) or "asc").lower() == "desc",
+            )
+        return self._page(
+            "graph", path, query, found, next_key="@odata.nextLink", context=_AUDIT_CONTEXT
         )
 
     def _items(self, section: str) -> list[dict[str, Any]]:
@@ -648,6 +729,66 @@ def _graph_filter(filters: list[str]) -> list[tuple[str, str]] | None:
                 return None
             wanted.append((match.group(1), match.group(2).casefold()))
     return wanted
+
+
+_AuditTest = Callable[[Mapping[str, Any]], bool]
+_AUDIT_TIME = re.compile(r"activityDateTime\s+(ge|gt|le|lt)\s+(\S+)", re.IGNORECASE)
+_AUDIT_ORDER = re.compile(r"activityDateTime(?:\s+(asc|desc))?", re.IGNORECASE)
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+_COMPARE: Mapping[str, Callable[[dt.datetime, dt.datetime], bool]] = {
+    "ge": operator.ge,
+    "gt": operator.gt,
+    "le": operator.le,
+    "lt": operator.lt,
+}
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """An ISO timestamp with ``Z`` or an offset as an aware datetime; None otherwise."""
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _audit_filter(filters: list[str]) -> list[_AuditTest] | None:
+    """The tests of a directoryAudits ``$filter`` (see the module notes); None if unsupported."""
+    tests: list[_AuditTest] = []
+    for text in filters:
+        for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+            test = _audit_clause(clause.strip())
+            if test is None:
+                return None
+            tests.append(test)
+    return tests
+
+
+def _audit_clause(clause: str) -> _AuditTest | None:
+    time = _AUDIT_TIME.fullmatch(clause)
+    if time is not None:
+        bound = _timestamp(time.group(2))
+        if bound is None:
+            return None
+        compare = _COMPARE[time.group(1).lower()]
+
+        def in_time(item: Mapping[str, Any]) -> bool:
+            when = _timestamp(item.get("activityDateTime"))
+            return when is not None and compare(when, bound)
+
+        return in_time
+    either = clause[1:-1] if clause.startswith("(") and clause.endswith(")") else clause
+    wanted: list[tuple[str, str]] = []
+    for part in re.split(r"\s+or\s+", either.strip(), flags=re.IGNORECASE):
+        match = _GRAPH_CLAUSE.fullmatch(part)
+        if match is None:
+            return None
+        wanted.append((match.group(1), match.group(2).casefold()))
+
+    def any_equal(item: Mapping[str, Any]) -> bool:
+        return any(str(item.get(k, "")).casefold() == v for k, v in wanted)
+
+    return any_equal
 
 
 def _arm_in_scope(item_id: str, scope: str) -> bool:

@@ -1,0 +1,380 @@
+"""The Entra audit poll: cursor, overlap window, dedupe by record id, and the pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.data.tables import TableClient
+
+import driftkeeper.audit
+from driftkeeper import InputError, Snapshot, TransientReadError
+from driftkeeper._model import EventRecord
+from driftkeeper.audit import AuditCursor, AuditPoller, CursorStore, PollResult
+from driftkeeper.baseline import Baseline, load_baselines
+from driftkeeper.live import AuditLogReader, snapshot_reader
+from driftkeeper.memory import MemoryIncidents, MemoryLedger
+from driftkeeper.pipeline import Pipeline, Transition
+from driftkeeper.store import Cursors
+from tests.fakes.azure_rest import AzureRestServer, directory_audit
+from tests.fakes.credentials import StaticTokenCredential
+
+ROOT = Path(__file__).resolve().parents[1]
+CA_POLICY = "c0ffee00-1111-4222-8333-444455556666"
+CA_RULE = "ca001-require-mfa-for-administrators-c0ffee00"
+GA = "62e90394-69f5-4237-9190-012177145e10"
+MEMBER = "3f2e1d0c-9b8a-4765-8432-10fedcba9801"
+NOW = datetime(2026, 11, 22, 3, 5, tzinfo=UTC)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# --- records shaped like Graph v1.0 directoryAudit ------------------------------------------
+def ca_update(ident: str, when: str) -> dict[str, Any]:
+    """As examples/events-burst.json's "Update conditional access policy" record."""
+    return directory_audit(
+        ident,
+        when,
+        category="Policy",
+        activity="Update conditional access policy",
+        service="Conditional Access",
+        target={
+            "id": CA_POLICY,
+            "displayName": "CA001: Require MFA for administrators",
+            "type": "Policy",
+            "modifiedProperties": [
+                {
+                    "displayName": "ConditionalAccessPolicy",
+                    "oldValue": '{"state":"enabled"}',
+                    "newValue": '{"state":"enabledForReportingButNotEnforced"}',
+                }
+            ],
+        },
+    )
+
+
+def role_added(ident: str, when: str) -> dict[str, Any]:
+    return directory_audit(
+        ident,
+        when,
+        category="RoleManagement",
+        activity="Add member to role",
+        operation="Assign",
+        target={
+            "id": MEMBER,
+            "displayName": "Eve",
+            "type": "User",
+            "modifiedProperties": [
+                {"displayName": "Role.TemplateId", "oldValue": None, "newValue": f'"{GA}"'}
+            ],
+        },
+    )
+
+
+CA_CHANGE = ca_update("IPCGraph_c0a1b2c3-0004-4000-8000-000000000004", "2026-11-22T02:58:13Z")
+ROLE_CHANGE = role_added("Directory_29ab-0001", "2026-11-22T03:00:00.5Z")
+LATE_CHANGE = ca_update("IPCGraph_c0a1b2c3-0005-4000-8000-000000000005", "2026-11-22T02:59:10Z")
+
+
+# --- the parts around the poller --------------------------------------------------------------
+class AuditLog:
+    """The audit log as Graph keeps it: records become visible when a test adds them."""
+
+    def __init__(self, *records: dict[str, Any]) -> None:
+        self.records = list(records)
+        self.asked: list[tuple[datetime, tuple[str, ...]]] = []
+
+    def list_since(
+        self, since: datetime, *, categories: Sequence[str] = ("RoleManagement", "Policy")
+    ) -> list[dict[str, Any]]:
+        self.asked.append((since, tuple(categories)))
+        found = [
+            r
+            for r in self.records
+            if at(r["activityDateTime"]) >= since and r["category"] in categories
+        ]
+        return sorted(found, key=lambda r: at(r["activityDateTime"]))
+
+
+class MemoryCursors:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
+class Alerts:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, Transition]] = []
+
+    def alert(
+        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+    ) -> list[dict[str, Any]]:
+        self.sent.append((record.signal_id, record.rule, transition))
+        return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
+
+    def publish(self, records: Any) -> None:
+        pass
+
+
+class BrokenReader:
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        raise TransientReadError("graph.conditionalAccessPolicies: 503 Service Unavailable")
+
+
+@pytest.fixture(params=["memory", "azurite"])
+def cursors(request: pytest.FixtureRequest) -> CursorStore:
+    if request.param == "memory":
+        return MemoryCursors()
+    make_table: Callable[..., TableClient] = request.getfixturevalue("make_table")
+    return Cursors(make_table())
+
+
+@pytest.fixture
+def pipeline() -> Pipeline:
+    return Pipeline(
+        load_baselines(ROOT / "baselines"),
+        snapshot_reader(Snapshot.from_file(ROOT / "examples/tenant-drifted.json")),
+        MemoryLedger(),
+        MemoryIncidents(),
+        Alerts(),
+    )
+
+
+def poller(log: AuditLog, cursors: CursorStore, pipeline: Any) -> AuditPoller:
+    return AuditPoller(log, cursors, pipeline, clock=lambda: NOW)
+
+
+def outcomes(result: PollResult) -> dict[str, list[str]]:
+    return {r.id: [f.rule for f in r.findings if f.status == "drift"] for r in result.signals}
+
+
+def stored(cursors: CursorStore) -> dict[str, Any]:
+    value = cursors.get("directoryAudits")
+    assert value is not None
+    parsed: dict[str, Any] = json.loads(value)
+    return parsed
+
+
+# --- the flow ---------------------------------------------------------------------------------
+def test_the_first_poll_looks_back_and_finds_the_ca_drift(
+    cursors: CursorStore, pipeline: Pipeline
+) -> None:
+    log = AuditLog(CA_CHANGE, ROLE_CHANGE)
+
+    result = poller(log, cursors, pipeline).poll()
+
+    assert log.asked == [(at("2026-11-22T01:55:00Z"), ("RoleManagement", "Policy"))]
+    assert result.records_read == 2
+    assert [r.outcome for r in result.signals] == ["evaluated", "evaluated"]
+    assert outcomes(result) == {CA_CHANGE["id"]: [CA_RULE], ROLE_CHANGE["id"]: []}
+    assert result.cursor_before is None
+    assert result.cursor_after == AuditCursor(
+        at("2026-11-22T03:00:00.5Z"), frozenset({CA_CHANGE["id"], ROLE_CHANGE["id"]})
+    )
+    assert stored(cursors) == {
+        "time": "2026-11-22T03:00:00.500000Z",
+        "ids": sorted([CA_CHANGE["id"], ROLE_CHANGE["id"]]),
+    }
+    assert isinstance(pipeline.alerts, Alerts)
+    assert pipeline.alerts.sent == [(CA_CHANGE["id"], CA_RULE, "opened")]
+
+
+def test_a_late_record_inside_the_overlap_is_the_only_one_processed(
+    cursors: CursorStore, pipeline: Pipeline
+) -> None:
+    log = AuditLog(CA_CHANGE, ROLE_CHANGE)
+    polls = poller(log, cursors, pipeline)
+    first = polls.poll()
+    log.records.append(LATE_CHANGE)  # older than the cursor: it reached Graph late
+
+    second = polls.poll()
+
+    assert log.asked[1][0] == at("2026-11-22T02:50:00Z")  # cursor - 10 min, whole seconds
+    assert (second.records_read, second.records_skipped) == (3, 2)
+    assert [(r.id, r.outcome) for r in second.signals] == [(LATE_CHANGE["id"], "evaluated")]
+    assert outcomes(second) == {LATE_CHANGE["id"]: [CA_RULE]}
+    assert second.cursor_before == first.cursor_after
+    assert second.cursor_after is not None
+    assert second.cursor_after.time == at("2026-11-22T03:00:00.5Z")  # never backwards
+    assert second.cursor_after.ids == {CA_CHANGE["id"], ROLE_CHANGE["id"], LATE_CHANGE["id"]}
+    assert AuditCursor.from_json(cursors.get("directoryAudits") or "") == second.cursor_after
+    assert isinstance(pipeline.alerts, Alerts)
+    assert [transition for *_, transition in pipeline.alerts.sent] == ["opened"]  # no re-alert
+
+    third = polls.poll()
+
+    assert (third.records_read, third.records_skipped, third.signals) == (3, 3, [])
+    assert third.cursor_after == second.cursor_after
+
+
+def test_the_cursor_advances_and_keeps_only_the_ids_the_next_poll_reads_again(
+    cursors: CursorStore, pipeline: Pipeline
+) -> None:
+    log = AuditLog(CA_CHANGE, ROLE_CHANGE)
+    polls = poller(log, cursors, pipeline)
+    polls.poll()
+    newer = role_added("Directory_29ab-0002", "2026-11-22T03:20:00Z")
+    log.records.append(newer)
+
+    result = polls.poll()
+
+    assert [r.id for r in result.signals] == [newer["id"]]
+    assert stored(cursors) == {"time": "2026-11-22T03:20:00Z", "ids": [newer["id"]]}
+
+    polls.poll()
+
+    assert log.asked[-1][0] == at("2026-11-22T03:10:00Z")
+
+
+def test_a_failing_pipeline_leaves_the_cursor_and_the_next_poll_rereads(
+    cursors: CursorStore, pipeline: Pipeline
+) -> None:
+    log = AuditLog(CA_CHANGE)
+    poller(log, cursors, pipeline).poll()
+    before = cursors.get("directoryAudits")
+    log.records.append(ROLE_CHANGE)
+    broken = Pipeline(
+        pipeline.baselines, BrokenReader(), MemoryLedger(), MemoryIncidents(), Alerts()
+    )
+
+    with pytest.raises(TransientReadError):
+        poller(log, cursors, broken).poll()
+
+    assert cursors.get("directoryAudits") == before
+    result = poller(log, cursors, pipeline).poll()
+    assert [r.id for r in result.signals] == [ROLE_CHANGE["id"]]
+    assert stored(cursors)["time"] == "2026-11-22T03:00:00.500000Z"
+
+
+def test_a_failing_read_leaves_the_cursor(cursors: CursorStore, pipeline: Pipeline) -> None:
+    class Throttled(AuditLog):
+        def list_since(self, since: datetime, **kwargs: Any) -> list[dict[str, Any]]:
+            raise TransientReadError("auditLogs.directoryAudits: 429 Too Many Requests")
+
+    cursors.set("directoryAudits", "2026-11-22T02:00:00Z")
+
+    with pytest.raises(TransientReadError):
+        poller(Throttled(), cursors, pipeline).poll()
+
+    assert cursors.get("directoryAudits") == "2026-11-22T02:00:00Z"
+
+
+def test_nothing_read_stores_nothing(cursors: CursorStore, pipeline: Pipeline) -> None:
+    result = poller(AuditLog(), cursors, pipeline).poll()
+
+    assert (result.records_read, result.signals, result.cursor_after) == (0, [], None)
+    assert cursors.get("directoryAudits") is None
+
+
+def test_a_record_repeated_in_one_read_is_processed_once(pipeline: Pipeline) -> None:
+    cursors = MemoryCursors()
+    log = AuditLog(CA_CHANGE, ROLE_CHANGE, CA_CHANGE)  # paging shifted under the reader
+
+    result = poller(log, cursors, pipeline).poll()
+
+    assert sorted(r.id for r in result.signals) == sorted([CA_CHANGE["id"], ROLE_CHANGE["id"]])
+    assert result.records_skipped == 1
+
+
+# --- the cursor value -------------------------------------------------------------------------
+def test_a_bare_timestamp_sets_where_the_poll_starts(pipeline: Pipeline) -> None:
+    cursors = MemoryCursors()
+    cursors.set("directoryAudits", "2026-11-22T03:00:00Z")
+    log = AuditLog(CA_CHANGE, ROLE_CHANGE)
+
+    result = poller(log, cursors, pipeline).poll()
+
+    assert log.asked[0][0] == at("2026-11-22T02:50:00Z")
+    assert result.cursor_before == AuditCursor(at("2026-11-22T03:00:00Z"))
+    assert len(result.signals) == 2
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", '{"ids": []}', '{"time": "2026-11-22T03:00:00Z", "ids": "x"}', "{"]
+)
+def test_an_unreadable_cursor_raises_input_error(pipeline: Pipeline, value: str) -> None:
+    cursors = MemoryCursors()
+    cursors.set("directoryAudits", value)
+    log = AuditLog(CA_CHANGE)
+
+    with pytest.raises(InputError, match="cursor 'directoryAudits' is unreadable"):
+        poller(log, cursors, pipeline).poll()
+
+    assert log.asked == []
+
+
+def test_a_full_cursor_keeps_the_newest_ids(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(driftkeeper.audit, "MAX_CURSOR_CHARS", 200)
+    start = at("2026-11-22T02:58:00Z")
+    records = [
+        role_added(f"Directory_{n:04d}", (start + timedelta(seconds=n)).isoformat())
+        for n in range(20)
+    ]
+    cursors = MemoryCursors()
+
+    with caplog.at_level(logging.WARNING, logger="driftkeeper.audit"):
+        result = poller(AuditLog(*records), cursors, pipeline).poll()
+
+    value = cursors.get("directoryAudits") or ""
+    assert len(value) <= 200
+    kept = json.loads(value)["ids"]
+    assert kept == [f"Directory_{n:04d}" for n in range(20 - len(kept), 20)]
+    assert result.cursor_after is not None
+    assert result.cursor_after.time == start + timedelta(seconds=19)
+    assert "may be processed again" in caplog.text
+
+
+def test_negative_windows_are_refused(pipeline: Pipeline) -> None:
+    with pytest.raises(ValueError, match="negative"):
+        AuditPoller(AuditLog(), MemoryCursors(), pipeline, overlap=timedelta(minutes=-1))
+
+
+# --- end to end: Graph stand-in, Azurite cursors ---------------------------------------------
+@pytest.fixture
+def audit_reader(
+    azure_rest_server: AzureRestServer, token_credential: StaticTokenCredential
+) -> Iterator[AuditLogReader]:
+    with AuditLogReader(
+        token_credential,
+        graph_endpoint=azure_rest_server.graph_endpoint,
+        connection_verify=str(azure_rest_server.ca_file),
+        retry_delay=0,
+    ) as reader:
+        yield reader
+
+
+def test_polling_graph_into_the_table_store(
+    azure_rest_server: AzureRestServer,
+    audit_reader: AuditLogReader,
+    make_table: Callable[..., TableClient],
+    pipeline: Pipeline,
+) -> None:
+    azure_rest_server.page_size = 1
+    azure_rest_server.data["graph.directoryAudits"] = [ROLE_CHANGE, CA_CHANGE]
+    cursors = Cursors(make_table())
+    polls = AuditPoller(audit_reader, cursors, pipeline, clock=lambda: NOW)
+
+    first = polls.poll()
+    azure_rest_server.data["graph.directoryAudits"].append(LATE_CHANGE)
+    second = polls.poll()
+
+    assert outcomes(first) == {CA_CHANGE["id"]: [CA_RULE], ROLE_CHANGE["id"]: []}
+    assert [r.id for r in second.signals] == [LATE_CHANGE["id"]]
+    filters = [r.query["$filter"][0] for r in azure_rest_server.requests if "$filter" in r.query]
+    assert filters[0].startswith("activityDateTime ge 2026-11-22T01:55:00Z and (")
+    assert filters[-1].startswith("activityDateTime ge 2026-11-22T02:50:00Z and (")
+    assert stored(cursors)["time"] == "2026-11-22T03:00:00.500000Z"
