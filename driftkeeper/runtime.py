@@ -10,6 +10,8 @@ Settings (besides :class:`~driftkeeper.config.Settings`), all optional:
 - ``DRIFTKEEPER_TEAMS_WEBHOOK_URL``: a Teams Workflows webhook (a secret: never logged);
 - ``DRIFTKEEPER_SMTP_HOST``, ``_SMTP_PORT`` (587), ``_SMTP_FROM``, ``_SMTP_USER``,
   ``_SMTP_PASSWORD``, ``_SMTP_STARTTLS`` (true): email through SMTP;
+- ``DRIFTKEEPER_GRAPH_MAIL_SENDER``: email through Graph sendMail as this user (the identity
+  needs ``Mail.Send``), instead of SMTP;
 - ``DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT`` and ``_EVENTGRID_TOPIC_KEY`` (or the managed
   identity when no key): every finding published as a CloudEvent;
 - ``DRIFTKEEPER_ALERT_ROUTES``, ``DRIFTKEEPER_ALERT_EMAIL_TO``: routing per severity.
@@ -182,17 +184,35 @@ def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> Alert
     if webhook:
         channels.append(TeamsChannel(webhook))
     smtp_host = environ.get("DRIFTKEEPER_SMTP_HOST", "").strip()
+    mail_sender = environ.get("DRIFTKEEPER_GRAPH_MAIL_SENDER", "").strip()
+    if smtp_host and mail_sender:
+        from ._errors import InputError
+
+        raise InputError("set DRIFTKEEPER_SMTP_HOST or DRIFTKEEPER_GRAPH_MAIL_SENDER, not both")
     if smtp_host:
         channels.append(
             SmtpEmailChannel(
                 smtp_host,
-                sender=environ.get("DRIFTKEEPER_SMTP_FROM", "driftkeeper@localhost"),
+                sender=environ.get("DRIFTKEEPER_SMTP_FROM", "").strip(),
                 to=routes.email_to,
                 port=int(environ.get("DRIFTKEEPER_SMTP_PORT", "587")),
                 starttls=environ.get("DRIFTKEEPER_SMTP_STARTTLS", "true").casefold() != "false",
                 username=environ.get("DRIFTKEEPER_SMTP_USER") or None,
                 password=environ.get("DRIFTKEEPER_SMTP_PASSWORD") or None,
             )
+        )
+    if mail_sender:
+        from azure.identity.aio import DefaultAzureCredential
+
+        from .alerts import GraphMailChannel, graph_mail_client
+
+        client, aclose = graph_mail_client(
+            DefaultAzureCredential(),
+            endpoint=environ.get("DRIFTKEEPER_GRAPH_ENDPOINT", "").strip()
+            or "https://graph.microsoft.com/v1.0",
+        )
+        channels.append(
+            GraphMailChannel(client, sender=mail_sender, to=routes.email_to, aclose=aclose)
         )
     publisher = None
     topic = environ.get("DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT", "").strip()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ._email import email_html, email_subject, email_text, recipients_for
 from ._errors import AlertConfigError, DeliveryError
 from ._eventgrid import EventGridChannel, cloud_event, event_id
-from ._graph_mail import GraphMailChannel
+from ._graph_mail import GraphMailChannel, graph_mail_client
 from ._model import TRANSITIONS, Alert, Link, Transition, arm_portal_url, is_safe_link
 from ._notifier import Channel, Delivery, Notifier
 from ._routing import (
@@ -57,6 +57,7 @@ __all__ = [
     "email_text",
     "escape_markdown",
     "event_id",
+    "graph_mail_client",
     "is_safe_link",
     "recipients_for",
     "teams_message",

@@ -179,3 +179,45 @@ def _sdk_deprecations_silenced() -> Iterator[None]:
             "ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)(\.|$)"
         )
         yield
+
+
+def graph_mail_client(
+    credential: Any, *, endpoint: str = "https://graph.microsoft.com/v1.0"
+) -> tuple[Any, Callable[[], Coroutine[Any, Any, None]]]:
+    """A GraphServiceClient for ``endpoint`` (HTTP/1.1), and the coroutine function that
+    releases its connections (msgraph-core's transport wrapper does not close what it wraps).
+    ``credential`` is an async token credential."""
+    import warnings
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # msgraph's builders warn on import
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph.graph_service_client import GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+    parts = urlsplit(endpoint)
+    scope = f"{parts.scheme}://{parts.netloc}/.default"
+    http = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=30), http2=False)
+    GraphClientFactory.create_with_default_middleware(client=http)
+    adapter = GraphRequestAdapter(
+        AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=http
+    )
+    adapter.base_url = endpoint.rstrip("/")
+
+    async def aclose() -> None:
+        transports = [http._transport, *http._mounts.values()]
+        await http.aclose()
+        for transport in transports:
+            inner = getattr(transport, "transport", None)
+            if isinstance(inner, httpx.AsyncBaseTransport):
+                await inner.aclose()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return GraphServiceClient(request_adapter=adapter), aclose

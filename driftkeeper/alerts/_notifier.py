@@ -99,6 +99,11 @@ class Notifier:
         self._retry_after_cap = retry_after_cap
         self._sleep = sleep
 
+    @property
+    def channels(self) -> list[Channel]:
+        """The configured channels, in the order given."""
+        return list(self._channels.values())
+
     def notify(self, alert: Alert) -> list[Delivery]:
         """Deliver ``alert`` to each routed, configured channel; one :class:`Delivery` each."""
         deliveries = []

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ssl
-import warnings
 from collections.abc import Callable, Coroutine
 from html.parser import HTMLParser
 from typing import Any
@@ -266,36 +265,9 @@ def graph_client(
     http_receiver: HttpReceiver, async_token_credential: StaticAsyncTokenCredential
 ) -> GraphClient:
     """A GraphServiceClient on the receiver, and the coroutine function that releases it."""
-    import httpx
+    from driftkeeper.alerts import graph_mail_client
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from kiota_authentication_azure.azure_identity_authentication_provider import (
-            AzureIdentityAuthenticationProvider,
-        )
-        from msgraph.graph_request_adapter import GraphRequestAdapter
-        from msgraph.graph_service_client import GraphServiceClient
-        from msgraph_core import GraphClientFactory
-
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10), http2=False)
-    GraphClientFactory.create_with_default_middleware(client=http)
-    adapter = GraphRequestAdapter(
-        AzureIdentityAuthenticationProvider(
-            async_token_credential, scopes=["https://graph.microsoft.com/.default"]
-        ),
-        client=http,
-    )
-    adapter.base_url = http_receiver.url + "/v1.0"
-
-    async def aclose() -> None:
-        transports = [http._transport, *http._mounts.values()]
-        await http.aclose()
-        for transport in transports:  # msgraph-core's wrapper does not close what it wraps
-            inner = getattr(transport, "transport", None)
-            if isinstance(inner, httpx.AsyncBaseTransport):
-                await inner.aclose()
-
-    return GraphServiceClient(request_adapter=adapter), aclose
+    return graph_mail_client(async_token_credential, endpoint=http_receiver.url + "/v1.0")
 
 
 def test_graph_send_mail_reaches_the_stand_in(

@@ -41,3 +41,56 @@ def test_health_reports_a_broken_baseline(
     response = call_health(functions)
     assert response.status_code == 503
     assert "bad.yaml" in json.loads(response.get_body())["error"]
+
+
+@pytest.mark.parametrize(
+    ("env", "channels", "publishes"),
+    [
+        ({}, None, False),
+        (
+            {"DRIFTKEEPER_TEAMS_WEBHOOK_URL": "https://example.invalid/workflows/x"},
+            ["teams"],
+            False,
+        ),
+        (
+            {
+                "DRIFTKEEPER_SMTP_HOST": "smtp.example.invalid",
+                "DRIFTKEEPER_SMTP_FROM": "dk@contoso.com",
+            },
+            ["email"],
+            False,
+        ),
+        ({"DRIFTKEEPER_GRAPH_MAIL_SENDER": "dk@contoso.com"}, ["email"], False),
+        (
+            {
+                "DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT": "https://topic.example.invalid/api/events",
+                "DRIFTKEEPER_EVENTGRID_TOPIC_KEY": "not-a-real-key",
+            },
+            [],
+            True,
+        ),
+    ],
+)
+def test_alert_channels_come_from_settings(
+    env: dict[str, str], channels: list[str] | None, publishes: bool
+) -> None:
+    from driftkeeper.respond import Responder
+    from driftkeeper.runtime import build_alerts
+
+    sink = build_alerts(env)
+    if channels is None:
+        assert sink is None
+        return
+    assert isinstance(sink, Responder)
+    assert [c.name for c in sink.notifier.channels] == channels
+    assert (sink.publisher is not None) == publishes
+
+
+def test_smtp_and_graph_mail_together_is_a_configuration_error() -> None:
+    from driftkeeper import InputError
+    from driftkeeper.runtime import build_alerts
+
+    with pytest.raises(InputError, match="not both"):
+        build_alerts(
+            {"DRIFTKEEPER_SMTP_HOST": "smtp", "DRIFTKEEPER_GRAPH_MAIL_SENDER": "dk@contoso.com"}
+        )
