@@ -105,17 +105,21 @@ def guard_findings(
     baselines: BaselineSet,
     *,
     kinds: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
     skipped: list[str] | None = None,
 ) -> Iterator[Finding]:
-    """Findings of every enabled guard (of ``kinds``, if given) over ``state``.
+    """Findings of every enabled guard (of ``kinds`` / ``names``, if given) over ``state``.
 
     Guards whose sections were not captured are skipped (with a notice when ``skipped`` is
     given); a failed section gives an error finding.
     """
     view = state if isinstance(state, StateView) else StateView(state)
     notices = skipped if skipped is not None else []
+    only = set(names) if names is not None else None
     for name, guard in all_guards().items():
         if kinds is not None and guard.kind not in kinds:
+            continue
+        if only is not None and name not in only:
             continue
         settings = baselines.guards.get(name)
         if settings is not None and not settings.enabled:

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 from ._model import EventRecord, Finding, Outcome
 from .baseline import Baseline, BaselineSet
 from .engine import evaluate, guard_findings, judge_all
+from .guards import all_guards
 from .intake import Invalid, Parsed
 from .kinds import Touch, all_kinds, get_kind
 from .signals import Signal
@@ -255,10 +256,28 @@ class Pipeline:
             (evaluate(kind, b, index, snapshot), b) for b in mine
         ]
         if self.guards != "none":
-            local = touch.scope.casefold()
-            for finding in guard_findings(snapshot, self.baselines, kinds=(kind.name,)):
-                if finding.resource.casefold() == local:
-                    out.append((finding, None))
+            out.extend(self._guards(kind.name, touch, snapshot, newer_than))
+        return out
+
+    def _guards(
+        self, kind: str, touch: Touch, snapshot: Snapshot, newer_than: datetime | None
+    ) -> list[tuple[Finding, Baseline | None]]:
+        """Guards of the touched kind: local ones on the setting just read, tenant-wide ones
+        on the kind's whole section (read, coalesced, for the purpose)."""
+        mine = {n: g for n, g in all_guards().items() if g.kind == kind}
+        local = [n for n, g in mine.items() if g.tenant_read is None]
+        out: list[tuple[Finding, Baseline | None]] = [
+            (f, None)
+            for f in guard_findings(snapshot, self.baselines, names=local)
+            if f.resource.casefold() == touch.scope.casefold()
+        ]
+        reads: dict[tuple[str, str], list[str]] = {}
+        for name, guard in mine.items():
+            if guard.tenant_read is not None:
+                reads.setdefault(guard.tenant_read, []).append(name)
+        for (read_kind, read_scope), names in reads.items():
+            tenant = self.reader.read(read_kind, read_scope, newer_than=newer_than)
+            out.extend((f, None) for f in guard_findings(tenant, self.baselines, names=names))
         return out
 
     def _expected_actor(

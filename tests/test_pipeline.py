@@ -70,6 +70,7 @@ def test_the_burst_is_judged(pipeline: Pipeline) -> None:
         "guard:nsg-internet-management-ports",
         "subscription-6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607",
         "ca001-require-mfa-for-administrators-c0ffee00",
+        "guard:ca-mfa-privileged-roles",  # the policy went report-only: judged at once
     }
 
 
@@ -99,7 +100,7 @@ def test_redelivery_leaves_one_row_and_one_alert(pipeline: Pipeline) -> None:
     pipeline.process(parse_events(events()))
     assert len(ledger.rows) == rows
     assert alerts.sent == sent
-    assert len(sent) == 4  # one per opened incident
+    assert len(sent) == 5  # one per opened incident
 
 
 def test_repeated_drift_updates_the_incident_without_a_new_alert(pipeline: Pipeline) -> None:
@@ -180,8 +181,9 @@ def test_a_burst_costs_one_read_per_resource() -> None:
     )
     p = Pipeline(load_baselines(ROOT / "baselines"), reader, MemoryLedger(), MemoryIncidents())
     p.process(parse_events(events()))
-    # nsg-web-prod, nsg-data-prod, the subscription's assignments and one CA policy
-    assert reader.reads == 4
+    # nsg-web-prod, nsg-data-prod, the subscription's assignments, one CA policy, and all
+    # CA policies for the tenant-wide MFA and legacy-auth guards
+    assert reader.reads == 5
 
 
 def test_a_failed_read_is_an_error_row_not_compliant(pipeline: Pipeline) -> None:

@@ -45,6 +45,7 @@ class MfaForPrivilegedRoles(Guard):
     source = "CIS Microsoft 365 Foundations Benchmark 5.2.2.1; CA template 'Require MFA for admins'"
     default_severity = "critical"
     sections = ("graph.conditionalAccessPolicies",)
+    tenant_read = ("conditional-access-policy", RESOURCE)
     params_schema = {
         "type": "object",
         "additionalProperties": False,

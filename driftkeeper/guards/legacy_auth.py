@@ -41,6 +41,7 @@ class LegacyAuthBlocked(Guard):
     )
     default_severity = "high"
     sections = ("graph.conditionalAccessPolicies",)
+    tenant_read = ("conditional-access-policy", RESOURCE)
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         if security_defaults_on(view):

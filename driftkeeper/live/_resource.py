@@ -96,6 +96,8 @@ _RG_SCOPE = re.compile(_SUB + _RG, re.IGNORECASE)
 _RESOURCE_SCOPE = re.compile(
     rf"{_SUB}(?:{_RG})?/providers/(?P<ns>{_NAMESPACE})(?:/{_TYPE}/{_NAME})+", re.IGNORECASE
 )
+CA_POLICIES = "/identity/conditionalAccess/policies"
+"""The collection scope: ``read("conditional-access-policy", CA_POLICIES)`` reads them all."""
 _CA_POLICY = re.compile(rf"/identity/conditionalAccess/policies/(?P<id>{_GUID})", re.IGNORECASE)
 _DIRECTORY_ROLE = re.compile(
     rf"/roleManagement/directory/roleDefinitions/(?P<id>{_GUID})", re.IGNORECASE
@@ -488,8 +490,11 @@ class ResourceReader:
         session.run(read(session.client))
 
     def _read_ca_policy(self, scope: str, reads: SectionReads) -> None:
-        policy_id = _canonical_guid(_match(_CA_POLICY, scope, "a Conditional Access policy")["id"])
         section = "graph.conditionalAccessPolicies"
+        if scope.rstrip("/").casefold() == CA_POLICIES.casefold():
+            self._read_ca_policies(scope, reads)
+            return
+        policy_id = _canonical_guid(_match(_CA_POLICY, scope, "a Conditional Access policy")["id"])
 
         async def read(client: Any) -> None:
             builder = client.identity.conditional_access.policies.by_conditional_access_policy_id(
@@ -504,6 +509,21 @@ class ResourceReader:
                 reads.sections[section] = [policy]
 
         self._read_graph(read)
+
+    def _read_ca_policies(self, scope: str, reads: SectionReads) -> None:
+        """Every policy, and security defaults: what the tenant-wide CA guards judge."""
+        section = "graph.conditionalAccessPolicies"
+
+        async def read(client: Any) -> None:
+            builder = client.identity.conditional_access.policies
+            found = await _call_graph(f"{section} {scope}", _lister(builder, self._graph_endpoint))
+            if isinstance(found, _Refused):
+                _refused(reads, section, scope, found)
+            else:
+                reads.sections[section] = found
+
+        self._read_graph(read)
+        self._read_security_defaults(_SECURITY_DEFAULTS, reads)
 
     def _read_directory_role(self, scope: str, reads: SectionReads) -> None:
         role_id = _canonical_guid(_match(_DIRECTORY_ROLE, scope, "a directory role")["id"])
