@@ -27,6 +27,7 @@ from tests.fakes.credentials import StaticTokenCredential
 ROOT = Path(__file__).resolve().parents[1]
 CA_POLICY = "c0ffee00-1111-4222-8333-444455556666"
 CA_RULE = "ca001-require-mfa-for-administrators-c0ffee00"
+MFA_GUARD = "guard:ca-mfa-privileged-roles"  # the policy is report-only: no MFA for admins
 GA = "62e90394-69f5-4237-9190-012177145e10"
 MEMBER = "3f2e1d0c-9b8a-4765-8432-10fedcba9801"
 NOW = datetime(2026, 11, 22, 3, 5, tzinfo=UTC)
@@ -178,7 +179,7 @@ def test_the_first_poll_looks_back_and_finds_the_ca_drift(
     assert log.asked == [(at("2026-11-22T01:55:00Z"), ("RoleManagement", "Policy"))]
     assert result.records_read == 2
     assert [r.outcome for r in result.signals] == ["evaluated", "evaluated"]
-    assert outcomes(result) == {CA_CHANGE["id"]: [CA_RULE], ROLE_CHANGE["id"]: []}
+    assert outcomes(result) == {CA_CHANGE["id"]: [CA_RULE, MFA_GUARD], ROLE_CHANGE["id"]: []}
     assert result.cursor_before is None
     assert result.cursor_after == AuditCursor(
         at("2026-11-22T03:00:00.5Z"), frozenset({CA_CHANGE["id"], ROLE_CHANGE["id"]})
@@ -188,7 +189,10 @@ def test_the_first_poll_looks_back_and_finds_the_ca_drift(
         "ids": sorted([CA_CHANGE["id"], ROLE_CHANGE["id"]]),
     }
     assert isinstance(pipeline.alerts, Alerts)
-    assert pipeline.alerts.sent == [(CA_CHANGE["id"], CA_RULE, "opened")]
+    assert pipeline.alerts.sent == [
+        (CA_CHANGE["id"], CA_RULE, "opened"),
+        (CA_CHANGE["id"], MFA_GUARD, "opened"),
+    ]
 
 
 def test_a_late_record_inside_the_overlap_is_the_only_one_processed(
@@ -204,14 +208,15 @@ def test_a_late_record_inside_the_overlap_is_the_only_one_processed(
     assert log.asked[1][0] == at("2026-11-22T02:50:00Z")  # cursor - 10 min, whole seconds
     assert (second.records_read, second.records_skipped) == (3, 2)
     assert [(r.id, r.outcome) for r in second.signals] == [(LATE_CHANGE["id"], "evaluated")]
-    assert outcomes(second) == {LATE_CHANGE["id"]: [CA_RULE]}
+    assert outcomes(second) == {LATE_CHANGE["id"]: [CA_RULE, MFA_GUARD]}
     assert second.cursor_before == first.cursor_after
     assert second.cursor_after is not None
     assert second.cursor_after.time == at("2026-11-22T03:00:00.5Z")  # never backwards
     assert second.cursor_after.ids == {CA_CHANGE["id"], ROLE_CHANGE["id"], LATE_CHANGE["id"]}
     assert AuditCursor.from_json(cursors.get("directoryAudits") or "") == second.cursor_after
     assert isinstance(pipeline.alerts, Alerts)
-    assert [transition for *_, transition in pipeline.alerts.sent] == ["opened"]  # no re-alert
+    # no re-alert: one per incident, from the first poll
+    assert [transition for *_, transition in pipeline.alerts.sent] == ["opened", "opened"]
 
     third = polls.poll()
 
@@ -372,7 +377,7 @@ def test_polling_graph_into_the_table_store(
     azure_rest_server.data["graph.directoryAudits"].append(LATE_CHANGE)
     second = polls.poll()
 
-    assert outcomes(first) == {CA_CHANGE["id"]: [CA_RULE], ROLE_CHANGE["id"]: []}
+    assert outcomes(first) == {CA_CHANGE["id"]: [CA_RULE, MFA_GUARD], ROLE_CHANGE["id"]: []}
     assert [r.id for r in second.signals] == [LATE_CHANGE["id"]]
     filters = [r.query["$filter"][0] for r in azure_rest_server.requests if "$filter" in r.query]
     assert filters[0].startswith("activityDateTime ge 2026-11-22T01:55:00Z and (")
