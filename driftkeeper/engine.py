@@ -40,6 +40,9 @@ def judge_all(
     for name, kind in all_kinds().items():
         mine = baselines.of_kind(name)
         status, section = view.status(kind.sections)
+        failed = [s for s in kind.optional_sections if snapshot.status(s) == "failed"]
+        if status == "captured" and failed:
+            status, section = "failed", failed[0]
         if status == "missing":
             skipped.append(
                 f"{name}: {section} not captured ({len(mine)} baseline(s) not evaluated)"

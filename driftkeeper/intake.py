@@ -61,6 +61,8 @@ def parse_event(item: Any) -> Parsed:
         return Invalid(_digest(item), f"expected a JSON object, got {type(item).__name__}")
     ident = _text(item.get("id")) or _digest(item)
     parsed = _parse(item, ident)
+    if not parsed.id:  # an id made only of unprintable characters
+        parsed = replace(parsed, id=ident)
     if isinstance(parsed, Invalid) and not parsed.time:
         when = item.get("eventTime") or item.get("time") or item.get("activityDateTime")
         return replace(parsed, time=_text(when)[:40])
@@ -76,7 +78,7 @@ def _parse(item: Mapping[str, Any], ident: str) -> Parsed:
         if "activityDisplayName" in item or "loggedByService" in item:
             return _audit_record(item)
     except Exception as exc:  # untrusted input: whatever the models reject is "invalid"
-        return Invalid(ident, f"rejected: {_short(str(exc) or type(exc).__name__)}")
+        return Invalid(ident, f"rejected: {_short(_text(str(exc)) or type(exc).__name__)}")
     return Invalid(ident, "not an Event Grid event, a CloudEvent or a directoryAudit record")
 
 
@@ -90,7 +92,8 @@ def _event_grid_event(item: Mapping[str, Any]) -> Parsed:
         k for k in ("id", "eventType", "subject", "eventTime", "data") if item.get(k) is None
     ]
     if missing:
-        return Invalid(_text(item.get("id")) or "?", f"missing {', '.join(missing)}", "eventgrid")
+        ident = _text(item.get("id")) or _digest(item)
+        return Invalid(ident, f"missing {', '.join(missing)}", "eventgrid")
     event = EventGridEvent.from_dict(dict(item))
     data = _object(event.data)
     if event.event_type.startswith("Microsoft.Graph."):  # a partner topic in Event Grid schema
@@ -189,7 +192,7 @@ def _audit_record(item: Mapping[str, Any]) -> Parsed:
     ident = _text(item.get("id"))
     if not ident or not item.get("activityDateTime"):
         return Invalid(
-            ident or "?", "directoryAudit record without id or activityDateTime", "audit"
+            ident or _digest(item), "directoryAudit record without id or activityDateTime", "audit"
         )
     initiated = _object(item.get("initiatedBy"))
     user = _object(initiated.get("user"))
@@ -216,7 +219,8 @@ def _audit_record(item: Mapping[str, Any]) -> Parsed:
         time=_iso(item.get("activityDateTime")),
         resource=targets[0].partition(":")[2] if targets else "",
         operation=_text(item.get("activityDisplayName")),
-        status="succeeded" if _text(item.get("result")).casefold() == "success" else "failed",
+        # "timeout" and unknown results may still have changed something: judge them
+        status="failed" if _text(item.get("result")).casefold() == "failure" else "succeeded",
         correlation_id=_text(item.get("correlationId")),
         actor=Actor(
             upn=_text(user.get("userPrincipalName")),

@@ -16,9 +16,10 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from ._errors import InputError
 from ._model import EventRecord, Finding, Outcome
 from .baseline import Baseline, BaselineSet
 from .engine import evaluate, guard_findings, judge_all
@@ -41,6 +42,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+READ_ERROR = " (read error)"
+"""Suffix of the incident rule that tracks a setting driftkeeper could not read."""
+FUTURE_SLACK = timedelta(minutes=15)
+"""How far in the future an event time may be (clock skew) before it is refused."""
+_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 SignalOutcome = Literal["evaluated", "ignored", "duplicate", "self", "invalid"]
 Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
@@ -187,6 +194,14 @@ class Pipeline:
         return touches
 
     def _judge(self, signal: Signal) -> tuple[SignalResult, list[EventRecord]]:
+        when = _when(signal.time)
+        if when is None or when > self.clock() + FUTURE_SLACK:
+            # an unreadable or future time would corrupt the ordering of incidents
+            reason = f"event time {signal.time!r} is unreadable or in the future"
+            return (
+                SignalResult(signal.id, signal.source, "invalid", reason),
+                [replace(self._record(signal, "invalid", message=reason), time=self._today())],
+            )
         if signal.actor.ids() & self.self_ids:
             reason = f"made by driftkeeper itself ({signal.actor.display()})"
             return (
@@ -209,7 +224,7 @@ class Pipeline:
         findings: list[Finding] = []
         rows: list[EventRecord] = []
         for touch in touches:
-            for finding, baseline in self._evaluate(touch, _when(signal.time)):
+            for finding, baseline in self._evaluate(touch, when):
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
                 rows.append(self._finding_record(signal, touch, finding))
@@ -220,37 +235,18 @@ class Pipeline:
         self, touch: Touch, newer_than: datetime | None
     ) -> list[tuple[Finding, Baseline | None]]:
         kind = get_kind(touch.kind)
-        snapshot = self.reader.read(touch.kind, touch.scope, newer_than=newer_than)
         mine = [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
-        failed = [s for s in kind.sections if snapshot.status(s) == "failed"]
-        if failed:
-            reason = snapshot.read_errors[failed[0]]
-            return [
-                (
-                    Finding(
-                        kind.name,
-                        b.scope,
-                        "error",
-                        b.name,
-                        b.severity,
-                        f"could not read {failed[0]}: {reason}",
-                    ),
-                    b,
-                )
-                for b in mine
-            ] or [
-                (
-                    Finding(
-                        kind.name,
-                        touch.scope,
-                        "error",
-                        f"read:{kind.name}",
-                        "high",
-                        f"could not read {failed[0]}: {reason}",
-                    ),
-                    None,
-                )
-            ]
+        try:
+            snapshot = self.reader.read(touch.kind, touch.scope, newer_than=newer_than)
+        except InputError as exc:  # a scope the reader refuses: never retried forever
+            return self._errors(kind.name, touch, mine, f"cannot read {touch.scope}: {exc}")
+        for section in (*kind.sections, *kind.optional_sections):
+            status = snapshot.status(section)
+            if status == "failed":
+                reason = f"could not read {section}: {snapshot.read_errors[section]}"
+                return self._errors(kind.name, touch, mine, reason)
+            if status == "missing" and section in kind.sections:
+                return self._errors(kind.name, touch, mine, f"{section} not captured")
         index = kind.index(snapshot)
         out: list[tuple[Finding, Baseline | None]] = [
             (evaluate(kind, b, index, snapshot), b) for b in mine
@@ -258,6 +254,15 @@ class Pipeline:
         if self.guards != "none":
             out.extend(self._guards(kind.name, touch, snapshot, newer_than))
         return out
+
+    @staticmethod
+    def _errors(
+        kind: str, touch: Touch, mine: list[Baseline], reason: str
+    ) -> list[tuple[Finding, Baseline | None]]:
+        """Error findings for every baseline that could not be judged (never compliant)."""
+        if not mine:
+            return [(Finding(kind, touch.scope, "error", f"read:{kind}", "high", reason), None)]
+        return [(Finding(kind, b.scope, "error", b.name, b.severity, reason), b) for b in mine]
 
     def _guards(
         self, kind: str, touch: Touch, snapshot: Snapshot, newer_than: datetime | None
@@ -294,24 +299,35 @@ class Pipeline:
         return finding
 
     def _respond(self, record: EventRecord) -> None:
-        if record.outcome not in ("drift", "compliant") or not record.rule:
+        if record.outcome not in ("drift", "compliant", "error") or not record.rule:
             return
+        if record.outcome == "error":
+            # A setting we cannot read is an incident of its own: losing read access (say,
+            # our role assignment removed) pages someone instead of going quiet.
+            record = replace(record, rule=record.rule + READ_ERROR, outcome="drift")
+        else:  # the setting was read: an open read-error incident for it is resolved
+            self.incidents.observe(
+                replace(record, rule=record.rule + READ_ERROR, outcome="compliant")
+            )
         transition = self.incidents.observe(record)
         if self.alerts is None:
             return
         if transition == "resolved":
             self.alerts.alert(record, self._baseline(record), transition)
             return
-        if record.outcome != "drift" or transition not in ("opened", "duplicate"):
+        if record.outcome != "drift" or transition not in ("opened", "updated", "duplicate"):
             return
         incident = self.incidents.get(record.resource, record.rule)
-        if incident.status != "open" or incident.alerted:
-            return  # a retry of an alert that went out already
+        if incident.status != "open" or _alerted_at(incident.alerted, record.severity):
+            return  # told already, at this severity or higher
         deliveries = self.alerts.alert(record, self._baseline(record), transition)
         for delivery in deliveries:
             if delivery.get("ok"):
                 self.incidents.mark_alerted(
-                    record.resource, record.rule, record.signal_id, str(delivery["channel"])
+                    record.resource,
+                    record.rule,
+                    record.signal_id,
+                    f"{delivery['channel']}:{record.severity}",
                 )
         if deliveries:
             # the same row again, now with what became of the alert (failures included)
@@ -370,9 +386,18 @@ class Pipeline:
 
 
 def _when(text: str) -> datetime | None:
-    """An event time as an aware datetime (None when absent or unreadable)."""
+    """An event time as an aware UTC datetime the event table can key (None when absent,
+    unreadable or out of the table's range)."""
+    from .store._keys import event_time
+
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return event_time(text)
+    except (ValueError, OverflowError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _alerted_at(alerted: Mapping[str, str], severity: str) -> bool:
+    """Whether an alert went out for the incident at ``severity`` or higher (deliveries are
+    recorded as ``channel:severity``)."""
+    wanted = _RANK.get(severity, 2)
+    return any(_RANK.get(key.rpartition(":")[2], 3) >= wanted for key in alerted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -21,6 +22,14 @@ __all__ = [
 ]
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(value: object) -> Any:
+    """Untrusted text for the terminal: no markup (rich Text) and no control sequences."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub("", str(value)))
 
 
 def render_json(report: ScanReport, out: IO[str]) -> None:
@@ -59,11 +68,11 @@ def render_table(report: ScanReport, out: IO[str], *, width: int | None = None) 
         for f in report.findings:
             table.add_row(
                 Text(f.severity, style=_STYLE.get(f.severity, "")),
-                Text(f.status),
-                Text(f.kind),
-                Text(f.resource),
-                Text(f.rule),
-                Text(f.message + ("\n" + _changes(f) if f.changes else "")),
+                _plain(f.status),
+                _plain(f.kind),
+                _plain(f.resource),
+                _plain(f.rule),
+                _plain(f.message + ("\n" + _changes(f) if f.changes else "")),
             )
         console.print(table)
     for notice in report.skipped:
@@ -112,10 +121,10 @@ def render_replay_table(results: Sequence[SignalResult], out: IO[str]) -> None:
     for result in results:
         lines = [f"{f.severity} {f.rule}: {f.message}" for f in result.findings]
         table.add_row(
-            Text(result.id),
-            Text(result.source),
-            Text(result.outcome),
-            Text("\n".join(lines) or result.reason),
+            _plain(result.id),
+            _plain(result.source),
+            _plain(result.outcome),
+            _plain("\n".join(lines) or result.reason),
         )
     console.print(table)
     summary = replay_summary(results)
@@ -142,12 +151,12 @@ def render_records_table(records: Sequence[EventRecord], out: IO[str]) -> None:
     for r in records:
         who = r.actor_upn or r.actor_app_id or r.actor_object_id
         table.add_row(
-            Text(r.time),
-            Text(r.outcome),
-            Text(r.severity),
-            Text(r.kind),
-            Text(who + (f" ({r.actor_ip})" if r.actor_ip else "")),
-            Text(r.message or r.operation),
+            _plain(r.time),
+            _plain(r.outcome),
+            _plain(r.severity),
+            _plain(r.kind),
+            _plain(who + (f" ({r.actor_ip})" if r.actor_ip else "")),
+            _plain(r.message or r.operation),
         )
     console.print(table)
     console.print(Text(f"{len(records)} row(s)", style="bold"))

@@ -75,6 +75,8 @@ class Responder:
     def publish(self, records: Sequence[EventRecord]) -> None:
         if self.publisher is None:
             return
+        from azure.core.exceptions import AzureError
+
         from .alerts import DeliveryError
 
         for record in records:
@@ -82,7 +84,7 @@ class Responder:
                 continue
             try:
                 self.publisher.send(alert_for(record, None, "updated"))
-            except DeliveryError as exc:
+            except (DeliveryError, AzureError, OSError) as exc:  # best effort: the row stays
                 log.warning(
                     "finding not published to Event Grid: %s",
                     exc,

@@ -50,7 +50,10 @@ class Runtime:
     alerts: AlertSink | None = None
     credential: Any = None
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
+    alert_config_error: str = ""
+    """Why the alert settings are unusable (empty when fine); /api/health reports it."""
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _build_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _audit_reader: Any = field(default=None, init=False, repr=False)
 
     @classmethod
@@ -61,6 +64,10 @@ class Runtime:
     # --- parts -------------------------------------------------------------------------------
     def table(self, name: str) -> Any:
         """A TableClient for ``name``, the table created on first use."""
+        with self._build_lock:
+            return self._table(name)
+
+    def _table(self, name: str) -> Any:
         if name not in self._tables:
             service = self._table_service()
             service.create_table_if_not_exists(name)
@@ -111,14 +118,26 @@ class Runtime:
 
     def _alerts(self) -> AlertSink | None:
         if self.alerts is None:
-            self.alerts = build_alerts(self.environ, credential=self._credential)
+            from ._errors import InputError
+
+            try:
+                self.alerts = build_alerts(self.environ, credential=self._credential)
+            except InputError as exc:
+                # Bad alert settings must not stop the recording: rows are still written
+                # (and /api/health fails), but nobody can be alerted until they are fixed.
+                self.alert_config_error = str(exc)
+                log.error("alerts are off, the alert settings are unusable: %s", exc)
         return self.alerts
 
     def baselines(self) -> BaselineSet:
         return self.pipeline().baselines
 
     def pipeline(self) -> Pipeline:
-        """The pipeline, built once per process (baselines loaded once)."""
+        """The pipeline, built once per process (baselines loaded once), thread-safe."""
+        with self._build_lock:
+            return self._build_pipeline()
+
+    def _build_pipeline(self) -> Pipeline:
         if self._pipeline is None:
             from .baseline import load_baselines
             from .pipeline import Pipeline
@@ -195,7 +214,7 @@ def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> Alert
                 smtp_host,
                 sender=environ.get("DRIFTKEEPER_SMTP_FROM", "").strip(),
                 to=routes.email_to,
-                port=int(environ.get("DRIFTKEEPER_SMTP_PORT", "587")),
+                port=_port(environ.get("DRIFTKEEPER_SMTP_PORT", "587")),
                 starttls=environ.get("DRIFTKEEPER_SMTP_STARTTLS", "true").casefold() != "false",
                 username=environ.get("DRIFTKEEPER_SMTP_USER") or None,
                 password=environ.get("DRIFTKEEPER_SMTP_PASSWORD") or None,
@@ -228,6 +247,18 @@ def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> Alert
     if not channels and publisher is None:
         return None
     return Responder(Notifier(channels, routes), publisher)
+
+
+def _port(text: str) -> int:
+    from ._errors import InputError
+
+    try:
+        port = int(text.strip())
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise InputError(f"DRIFTKEEPER_SMTP_PORT: expected a port number, got {text!r}")
+    return port
 
 
 def current() -> Runtime:

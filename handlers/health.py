@@ -17,12 +17,14 @@ log = logging.getLogger(__name__)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     from driftkeeper import DriftkeeperError, __version__
     from driftkeeper.baseline import load_baselines
+    from driftkeeper.runtime import build_alerts
 
     directory = os.environ.get("DRIFTKEEPER_BASELINES_DIR", "baselines")
     try:
         loaded = load_baselines(directory)
+        build_alerts(os.environ)  # the alert settings are usable (nothing is sent)
     except DriftkeeperError as exc:
-        log.error("baselines unusable: %s", exc)
+        log.error("driftkeeper is misconfigured: %s", exc)
         body = {"status": "error", "version": __version__, "error": str(exc)}
         return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
     body = {

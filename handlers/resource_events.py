@@ -12,8 +12,19 @@ bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
 
-def event_document(event: func.EventGridEvent) -> dict[str, Any]:
-    """The Event Grid schema document the trigger received, for the intake parser."""
+def event_document(event: func.EventGridEvent | func.CloudEvent) -> dict[str, Any]:
+    """The document the trigger received (Event Grid schema or CloudEvents 1.0, as the
+    subscription delivers it), for the intake parser."""
+    if isinstance(event, func.CloudEvent):  # partner topics deliver CloudEvents
+        return {
+            "id": event.id,
+            "source": event.source,
+            "type": event.type,
+            "specversion": event.specversion or "1.0",
+            "subject": event.subject,
+            "time": event.time.isoformat() if event.time is not None else None,
+            "data": event.get_json(),
+        }
     when = event.event_time
     return {
         "id": event.id,
@@ -26,7 +37,7 @@ def event_document(event: func.EventGridEvent) -> dict[str, Any]:
     }
 
 
-def handle(event: func.EventGridEvent) -> None:
+def handle(event: func.EventGridEvent | func.CloudEvent) -> None:
     from driftkeeper import runtime
     from driftkeeper.intake import parse_events
 
@@ -34,7 +45,7 @@ def handle(event: func.EventGridEvent) -> None:
         results = runtime.current().pipeline().process(parse_events(event_document(event)))
     except Exception:
         # the boundary: log and re-raise, so the platform retries the delivery
-        log.exception("event %s not processed; Event Grid will retry", event.id)
+        log.exception("event %r not processed; Event Grid will retry", event.id[:200])
         raise
     for result in results:
         log.info(
@@ -54,5 +65,5 @@ def arm_events(event: func.EventGridEvent) -> None:
 
 @bp.function_name("graph_events")
 @bp.event_grid_trigger(arg_name="event")
-def graph_events(event: func.EventGridEvent) -> None:
+def graph_events(event: func.EventGridEvent | func.CloudEvent) -> None:
     handle(event)

@@ -75,6 +75,9 @@ class Kind(ABC):
     title: ClassVar[str]
     sections: ClassVar[tuple[str, ...]]
     """Snapshot sections the kind cannot do without."""
+    optional_sections: ClassVar[tuple[str, ...]] = ()
+    """Sections used when captured and skipped when not captured; when their read *failed*,
+    the kind's baselines are errors (never judged on partial state)."""
     default_severity: ClassVar[Severity] = "high"
     expected_schema: ClassVar[dict[str, Any]]
     """JSON Schema of the baseline's ``expected`` block."""

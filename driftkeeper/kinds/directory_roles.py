@@ -53,6 +53,7 @@ class DirectoryRoleMembers(Kind):
     name = "directory-role"
     title = "Directory role"
     sections = ("graph.directoryRoleAssignments",)
+    optional_sections = (_ELIGIBILITY,)
     default_severity = "critical"
     _member_schema: dict[str, Any] = {
         "type": "array",

@@ -165,26 +165,34 @@ def test_store_outage_mid_burst_fails_the_trigger_and_the_retry_records_once(
     assert len(http_receiver.requests_to("/workflows/teams")) == 2
 
 
-def test_graph_notification_through_the_partner_topic_trigger(
+def test_graph_notification_arrives_as_a_cloud_event(
     functions: dict[str, Any], app: Runtime
 ) -> None:
-    note = json.loads(
-        (
-            ROOT.parent / "shared/corpus/eventgrid/graph_partner_microsoft_graph_user_deleted.json"
-        ).read_text()
+    # partner topics deliver CloudEvents 1.0: the host hands the trigger a func.CloudEvent
+    path = ROOT.parent / "shared/corpus/eventgrid/graph_partner_microsoft_graph_user_deleted.json"
+    note = json.loads(path.read_text())
+    event = func.CloudEvent(
+        id=note["id"],
+        source=note["source"],
+        type=note["type"],
+        specversion=note["specversion"],
+        data=note["data"],
+        time=datetime.fromisoformat(note["time"][:26]).replace(tzinfo=UTC),
+        subject=note["subject"],
     )
-    doc = {
-        "id": note["id"],
-        "topic": note["source"],
-        "subject": note["subject"],
-        "eventType": note["type"],
-        "eventTime": note["time"],
-        "dataVersion": "1.0",
-        "data": note["data"],
-    }
-    deliver(functions, [doc], "graph_events")
+    functions["graph_events"].get_user_function()(event)
     [row] = [r for r in rows(app) if r.signal_id == note["id"]]
     assert row.outcome == "ignored"  # a user who holds no watched role
+    assert row.event_type == "Microsoft.Graph.UserDeleted"
+
+
+def test_a_redelivery_keeps_the_alert_deliveries_on_the_row(
+    functions: dict[str, Any], app: Runtime
+) -> None:
+    deliver(functions, burst()[:1])
+    deliver(functions, burst()[:1])
+    [nsg] = [r for r in rows(app) if r.rule == "6f1c2a3b-rg-web-prod-nsg-web-prod"]
+    assert json.loads(nsg.alerts)[0]["channel"] == "teams"
 
 
 @pytest.fixture
