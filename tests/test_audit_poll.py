@@ -14,69 +14,25 @@ from azure.data.tables import TableClient
 
 import driftkeeper.audit
 from driftkeeper import InputError, Snapshot, TransientReadError
-from driftkeeper._model import EventRecord
 from driftkeeper.audit import AuditCursor, AuditPoller, CursorStore, PollResult
-from driftkeeper.baseline import Baseline, load_baselines
+from driftkeeper.baseline import load_baselines
 from driftkeeper.live import AuditLogReader, snapshot_reader
 from driftkeeper.memory import MemoryIncidents, MemoryLedger
-from driftkeeper.pipeline import Pipeline, Transition
+from driftkeeper.pipeline import Pipeline
 from driftkeeper.store import Cursors
-from tests.fakes.azure_rest import AzureRestServer, directory_audit
+from tests.fakes.alerts import RecordingAlerts
+from tests.fakes.audit_records import ca_update, role_added
+from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.credentials import StaticTokenCredential
 
 ROOT = Path(__file__).resolve().parents[1]
-CA_POLICY = "c0ffee00-1111-4222-8333-444455556666"
 CA_RULE = "ca001-require-mfa-for-administrators-c0ffee00"
 MFA_GUARD = "guard:ca-mfa-privileged-roles"  # the policy is report-only: no MFA for admins
-GA = "62e90394-69f5-4237-9190-012177145e10"
-MEMBER = "3f2e1d0c-9b8a-4765-8432-10fedcba9801"
 NOW = datetime(2026, 11, 22, 3, 5, tzinfo=UTC)
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-# --- records shaped like Graph v1.0 directoryAudit ------------------------------------------
-def ca_update(ident: str, when: str) -> dict[str, Any]:
-    """As examples/events-burst.json's "Update conditional access policy" record."""
-    return directory_audit(
-        ident,
-        when,
-        category="Policy",
-        activity="Update conditional access policy",
-        service="Conditional Access",
-        target={
-            "id": CA_POLICY,
-            "displayName": "CA001: Require MFA for administrators",
-            "type": "Policy",
-            "modifiedProperties": [
-                {
-                    "displayName": "ConditionalAccessPolicy",
-                    "oldValue": '{"state":"enabled"}',
-                    "newValue": '{"state":"enabledForReportingButNotEnforced"}',
-                }
-            ],
-        },
-    )
-
-
-def role_added(ident: str, when: str) -> dict[str, Any]:
-    return directory_audit(
-        ident,
-        when,
-        category="RoleManagement",
-        activity="Add member to role",
-        operation="Assign",
-        target={
-            "id": MEMBER,
-            "displayName": "Eve",
-            "type": "User",
-            "modifiedProperties": [
-                {"displayName": "Role.TemplateId", "oldValue": None, "newValue": f'"{GA}"'}
-            ],
-        },
-    )
 
 
 CA_CHANGE = ca_update("IPCGraph_c0a1b2c3-0004-4000-8000-000000000004", "2026-11-22T02:58:13Z")
@@ -115,20 +71,6 @@ class MemoryCursors:
         self.values[name] = value
 
 
-class Alerts:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Transition]] = []
-
-    def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
-    ) -> list[dict[str, Any]]:
-        self.sent.append((record.signal_id, record.rule, transition))
-        return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
-
-    def publish(self, records: Any) -> None:
-        pass
-
-
 class BrokenReader:
     def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
         raise TransientReadError("graph.conditionalAccessPolicies: 503 Service Unavailable")
@@ -149,7 +91,7 @@ def pipeline() -> Pipeline:
         snapshot_reader(Snapshot.from_file(ROOT / "examples/tenant-drifted.json")),
         MemoryLedger(),
         MemoryIncidents(),
-        Alerts(),
+        RecordingAlerts(),
     )
 
 
@@ -188,7 +130,7 @@ def test_the_first_poll_looks_back_and_finds_the_ca_drift(
         "time": "2026-11-22T03:00:00.500000Z",
         "ids": sorted([CA_CHANGE["id"], ROLE_CHANGE["id"]]),
     }
-    assert isinstance(pipeline.alerts, Alerts)
+    assert isinstance(pipeline.alerts, RecordingAlerts)
     assert pipeline.alerts.sent == [
         (CA_CHANGE["id"], CA_RULE, "opened"),
         (CA_CHANGE["id"], MFA_GUARD, "opened"),
@@ -214,7 +156,7 @@ def test_a_late_record_inside_the_overlap_is_the_only_one_processed(
     assert second.cursor_after.time == at("2026-11-22T03:00:00.5Z")  # never backwards
     assert second.cursor_after.ids == {CA_CHANGE["id"], ROLE_CHANGE["id"], LATE_CHANGE["id"]}
     assert AuditCursor.from_json(cursors.get("directoryAudits") or "") == second.cursor_after
-    assert isinstance(pipeline.alerts, Alerts)
+    assert isinstance(pipeline.alerts, RecordingAlerts)
     # no re-alert: one per incident, from the first poll
     assert [transition for *_, transition in pipeline.alerts.sent] == ["opened", "opened"]
 
@@ -251,7 +193,7 @@ def test_a_failing_pipeline_leaves_the_cursor_and_the_next_poll_rereads(
     before = cursors.get("directoryAudits")
     log.records.append(ROLE_CHANGE)
     broken = Pipeline(
-        pipeline.baselines, BrokenReader(), MemoryLedger(), MemoryIncidents(), Alerts()
+        pipeline.baselines, BrokenReader(), MemoryLedger(), MemoryIncidents(), RecordingAlerts()
     )
 
     with pytest.raises(TransientReadError):

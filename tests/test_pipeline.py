@@ -10,32 +10,16 @@ from typing import Any
 import pytest
 
 from driftkeeper import Snapshot
-from driftkeeper._model import EventRecord
-from driftkeeper.baseline import Baseline, load_baselines
+from driftkeeper.baseline import load_baselines
 from driftkeeper.intake import parse_events
 from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.memory import MemoryIncidents, MemoryLedger
-from driftkeeper.pipeline import Pipeline, Transition
+from driftkeeper.pipeline import Pipeline
+from tests.fakes.alerts import RecordingAlerts
 
 ROOT = Path(__file__).resolve().parents[1]
 SELF_APP = "d1f7c0de-0000-4000-8000-00000000d12f"
 GA_MEMBER = "3f2e1d0c-9b8a-4765-8432-10fedcba9801"
-
-
-class Alerts:
-    """Records what would be alerted (the real channels are tested in tests/alerts)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Transition]] = []
-
-    def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
-    ) -> list[dict[str, Any]]:
-        self.sent.append((record.signal_id, record.rule, transition))
-        return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
-
-    def publish(self, records: Any) -> None:
-        self.published = list(records)
 
 
 def events() -> list[Any]:
@@ -49,7 +33,7 @@ def pipeline() -> Pipeline:
         snapshot_reader(Snapshot.from_file(ROOT / "examples/tenant-drifted.json")),
         MemoryLedger(),
         MemoryIncidents(),
-        Alerts(),
+        RecordingAlerts(),
         self_ids=frozenset({SELF_APP}),
     )
 
@@ -94,7 +78,7 @@ def test_redelivery_leaves_one_row_and_one_alert(pipeline: Pipeline) -> None:
     pipeline.process(parse_events(events()))
     ledger, alerts = pipeline.ledger, pipeline.alerts
     assert isinstance(ledger, MemoryLedger)
-    assert isinstance(alerts, Alerts)
+    assert isinstance(alerts, RecordingAlerts)
     rows, sent = len(ledger.rows), list(alerts.sent)
     # when Event Grid delivers the whole burst again
     pipeline.process(parse_events(events()))
@@ -111,7 +95,7 @@ def test_repeated_drift_updates_the_incident_without_a_new_alert(pipeline: Pipel
     pipeline.process(parse_events([first]))
     pipeline.process(parse_events([again]))
     alerts = pipeline.alerts
-    assert isinstance(alerts, Alerts)
+    assert isinstance(alerts, RecordingAlerts)
     assert [s[2] for s in alerts.sent] == ["opened", "opened"]  # baseline + guard, once each
 
 
@@ -210,7 +194,7 @@ def test_reconcile_records_every_setting_and_alerts_once(pipeline: Pipeline) -> 
     }
     ledger, alerts = pipeline.ledger, pipeline.alerts
     assert isinstance(ledger, MemoryLedger)
-    assert isinstance(alerts, Alerts)
+    assert isinstance(alerts, RecordingAlerts)
     rows = len(ledger.rows)
     assert rows >= 28  # every baseline and guard verdict, compliant ones too
     sent = len(alerts.sent)

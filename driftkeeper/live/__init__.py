@@ -28,9 +28,10 @@ from urllib.parse import urlsplit
 
 from .._errors import InputError
 from ..snapshot import SECTIONS, Snapshot
-from ._arm import read_arm
+from ._arm import arm_client_options, read_arm
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
 from ._graph import read_graph
+from ._graph_client import GraphSettings
 from ._resource import CoalescingReader, ResourceReader, StateReader, snapshot_reader
 
 if TYPE_CHECKING:
@@ -75,44 +76,33 @@ def read_snapshot(
     ARM sections are read only when ``subscriptions`` is not empty. The Graph part runs
     with :func:`asyncio.run`, so call this from synchronous code (or a worker thread).
     """
-    if isinstance(subscriptions, str):
-        raise TypeError("subscriptions must be a sequence of subscription ids, not a string")
-    for subscription in subscriptions:
-        _check_subscription_id(subscription)
+    _check_subscription_ids(subscriptions)
     captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sections: dict[str, Any] = {}
     errors: dict[str, str] = {}
 
     if include_arm and subscriptions:
-        arm_options: dict[str, Any] = {}
-        if max_retries is not None:
-            arm_options.update(retry_total=max_retries, retry_status=max_retries)
-        if retry_delay is not None:
-            arm_options["retry_backoff_factor"] = retry_delay
-        arm = read_arm(
-            credential,
-            list(subscriptions),
-            endpoint=arm_endpoint.rstrip("/"),
-            scope=_default_scope(arm_endpoint),
+        options = arm_client_options(
+            arm_endpoint,
             connection_verify=connection_verify,
-            client_options=arm_options,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
         )
+        arm = read_arm(credential, list(subscriptions), options=options)
         sections.update(arm.sections)
         errors.update(arm.errors)
     elif include_arm:
         _log.warning("no subscriptions given: the ARM sections are not captured")
 
     if include_graph:
-        graph = asyncio.run(
-            read_graph(
-                async_credential or credential,
-                endpoint=graph_endpoint.rstrip("/"),
-                scope=_default_scope(graph_endpoint),
-                connection_verify=connection_verify,
-                max_retries=max_retries,
-                retry_delay=retry_delay,
-            )
+        settings = GraphSettings.for_endpoint(
+            graph_endpoint,
+            async_credential or credential,
+            connection_verify=connection_verify,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
         )
+        graph = asyncio.run(read_graph(settings))
         sections.update(graph.sections)
         errors.update(graph.errors)
 
@@ -126,11 +116,14 @@ def read_snapshot(
     return Snapshot(tenant_id, captured_at, ordered, errors, source="live")
 
 
-def _check_subscription_id(subscription: str) -> None:
-    try:
-        uuid.UUID(subscription)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InputError(f"not a subscription id (a GUID): {subscription!r}") from exc
+def _check_subscription_ids(subscriptions: Sequence[str]) -> None:
+    if isinstance(subscriptions, str):
+        raise TypeError("subscriptions must be a sequence of subscription ids, not a string")
+    for subscription in subscriptions:
+        try:
+            uuid.UUID(subscription)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise InputError(f"not a subscription id (a GUID): {subscription!r}") from exc
 
 
 def _default_scope(endpoint: str) -> str:

@@ -22,43 +22,58 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import ReadError, TransientReadError
 from ..snapshot import ARM_SECTIONS
-from ._failures import SectionReads, describe_failure, is_transient
+from ._failures import Refused, SectionReads, describe_failure, is_transient
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-__all__ = ["read_arm", "rest_json"]
+__all__ = ["arm_client_options", "call_arm", "read_arm", "rest_json"]
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def arm_client_options(
+    endpoint: str,
+    *,
+    connection_verify: str | bool,
+    max_retries: int | None,
+    retry_delay: float | None,
+) -> dict[str, Any]:
+    """The mgmt clients' options: ``endpoint`` and its token scope, TLS verification, and the
+    retry policy (``retry_total`` / ``retry_status`` / ``retry_backoff_factor``; ``None`` keeps
+    the SDK's default)."""
+    from . import _default_scope
+
+    options: dict[str, Any] = {
+        "base_url": endpoint.rstrip("/"),
+        "connection_verify": connection_verify,
+        "credential_scopes": [_default_scope(endpoint)],
+    }
+    if max_retries is not None:
+        options.update(retry_total=max_retries, retry_status=max_retries)
+    if retry_delay is not None:
+        options["retry_backoff_factor"] = retry_delay
+    return options
 
 
 def read_arm(
     credential: TokenCredential,
     subscriptions: Sequence[str],
     *,
-    endpoint: str,
-    scope: str,
-    connection_verify: str | bool,
-    client_options: Mapping[str, Any],
+    options: Mapping[str, Any],
 ) -> SectionReads:
     """Read the ARM sections for ``subscriptions``; raise on a transient failure.
 
-    ``client_options`` go to the mgmt clients as they are (``retry_total``,
-    ``retry_backoff_factor`` ...).
+    ``options`` go to the mgmt clients as they are (see :func:`arm_client_options`).
     """
     from azure.mgmt.authorization import AuthorizationManagementClient
     from azure.mgmt.network import NetworkManagementClient
 
-    options: dict[str, Any] = {
-        "base_url": endpoint,
-        "connection_verify": connection_verify,
-        "credential_scopes": [scope],
-        **client_options,
-    }
     reads = SectionReads()
     found: dict[str, dict[str, dict[str, Any]]] = {f"arm.{name}": {} for name in ARM_SECTIONS}
     for subscription in subscriptions:
@@ -93,15 +108,30 @@ def _list_into(
 
     Permanent failures are returned, transient ones raised.
     """
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
     where = f"{section} (subscription {subscription})"
-    count = 0
-    try:
+
+    def add_all() -> int:
+        count = 0
         for model in list_all():
             item = rest_json(model)
             found.setdefault(str(item.get("id") or f"<no id {len(found)}>").lower(), item)
             count += 1
+        return count
+
+    count = call_arm(where, add_all)
+    if isinstance(count, Refused):
+        _log.warning("cannot read %s: %s", where, count.text, extra={"section": section})
+        return count.text
+    _log.info("read %s: %d objects", where, count, extra={"section": section})
+    return None
+
+
+def call_arm(where: str, call: Callable[[], T]) -> T | Refused:
+    """Run an ARM SDK call; return a permanent failure, raise a transient one."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    try:
+        return call()
     except HttpResponseError as exc:
         status = exc.status_code
         if status is None:  # no response at all: the credential could not give a token
@@ -111,19 +141,15 @@ def _list_into(
                 f"{type(exc).__name__}: {' '.join(first_line)}"
             ) from exc
         error = exc.error
-        text = describe_failure(
-            status, error.code if error else None, error.message if error else exc.reason
-        )
+        code = error.code if error else None
+        text = describe_failure(status, code, error.message if error else exc.reason)
         if is_transient(status):
             raise TransientReadError(f"{where}: {text} (after retries)") from exc
-        _log.warning("cannot read %s: %s", where, text, extra={"section": section})
-        return text
+        return Refused(status, code, text)
     except (ServiceRequestError, ServiceResponseError) as exc:
         raise TransientReadError(
             f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
         ) from exc
-    _log.info("read %s: %d objects", where, count, extra={"section": section})
-    return None
 
 
 def rest_json(model: Any) -> dict[str, Any]:

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError, ReadError
-from ._graph import _lister, _sdk_deprecations_silenced
-from ._resource import _call_graph, _GraphSession, _Refused
+from ._clients import ClientCache
+from ._failures import Refused
+from ._graph import _lister
+from ._graph_client import GraphSession, GraphSettings, call_graph
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -70,18 +71,15 @@ class AuditLogReader:
         max_retries: int | None = None,
         retry_delay: float | None = None,
     ) -> None:
-        from . import _default_scope
-
-        self._credential = async_credential or credential
         self._tenant_id = tenant_id
-        self._graph_endpoint = graph_endpoint.rstrip("/")
-        self._graph_scope = _default_scope(graph_endpoint)
-        self._connection_verify = connection_verify
-        self._max_retries = max_retries
-        self._retry_delay = retry_delay
-        self._lock = threading.Lock()
-        self._graph: _GraphSession | None = None
-        self._closed = False
+        self._graph_settings = GraphSettings.for_endpoint(
+            graph_endpoint,
+            async_credential or credential,
+            connection_verify=connection_verify,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+        )
+        self._clients = ClientCache("AuditLogReader")
 
     def list_since(
         self, since: datetime, *, categories: Sequence[str] = AUDIT_CATEGORIES
@@ -96,7 +94,7 @@ class AuditLogReader:
         query = _audit_filter(since, categories)
         session = self._graph_session()
 
-        async def read() -> list[dict[str, Any]] | _Refused:
+        async def read() -> list[dict[str, Any]] | Refused:
             from kiota_abstractions.base_request_configuration import RequestConfiguration
 
             builder = session.client.audit_logs.directory_audits
@@ -105,10 +103,11 @@ class AuditLogReader:
                     filter=query, orderby=["activityDateTime asc"]
                 )
             )
-            return await _call_graph(_SECTION, _lister(builder, self._graph_endpoint, config))
+            endpoint = self._graph_settings.endpoint
+            return await call_graph(_SECTION, _lister(builder, endpoint, config))
 
         found = session.run(read())
-        if isinstance(found, _Refused):
+        if isinstance(found, Refused):
             raise ReadError(f"{_SECTION}: {found.text}")
         found.sort(key=_activity_time)
         _log.info(
@@ -122,11 +121,7 @@ class AuditLogReader:
 
     def close(self) -> None:
         """Close the Graph client; listing afterwards raises ``RuntimeError``."""
-        with self._lock:
-            self._closed = True
-            graph, self._graph = self._graph, None
-        if graph is not None:
-            graph.close()
+        self._clients.close()
 
     def __enter__(self) -> AuditLogReader:
         return self
@@ -134,29 +129,15 @@ class AuditLogReader:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _graph_session(self) -> _GraphSession:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("this AuditLogReader is closed")
-            if self._graph is None:
-                session = _GraphSession(
-                    self._credential,
-                    endpoint=self._graph_endpoint,
-                    scope=self._graph_scope,
-                    connection_verify=self._connection_verify,
-                    max_retries=self._max_retries,
-                    retry_delay=self._retry_delay,
-                )
-                try:
-                    # Navigating imports the request builders (DeprecationWarnings at import
-                    # time): once here, so a listing never touches the warning filters.
-                    with _sdk_deprecations_silenced():
-                        session.client.audit_logs.directory_audits  # noqa: B018
-                except BaseException:
-                    session.close()
-                    raise
-                self._graph = session
-            return self._graph
+    def _graph_session(self) -> GraphSession:
+        return self._clients.get(
+            "graph", lambda: GraphSession(self._graph_settings, prepare=_prepare_graph)
+        )
+
+
+def _prepare_graph(client: Any) -> None:
+    """Navigate (so import) the request builder the reader lists with."""
+    client.audit_logs.directory_audits  # noqa: B018
 
 
 def _audit_filter(since: datetime, categories: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-__all__ = ["SectionReads", "describe_failure", "is_transient"]
+__all__ = ["Refused", "SectionReads", "describe_failure", "is_transient"]
 
 _MAX_MESSAGE = 300
 
@@ -39,6 +39,20 @@ def describe_failure(status: int, code: str | None, message: str | None) -> str:
         if part:
             text += f": {part}"
     return text
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A permanent failure: the service answered, and a retry will not change the answer."""
+
+    status: int
+    code: str | None
+    text: str
+
+    @property
+    def gone(self) -> bool:
+        """A 404 that says the thing itself does not exist (not the subscription)."""
+        return self.status == 404 and (self.code or "").casefold() != "subscriptionnotfound"
 
 
 @dataclass

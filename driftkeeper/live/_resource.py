@@ -40,41 +40,33 @@ state, not errors:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
-from .._errors import InputError, ReadError, TransientReadError
+from .._errors import InputError
 from ..snapshot import Snapshot
-from ._arm import rest_json
-from ._failures import SectionReads, describe_failure, is_transient
-from ._graph import (
-    _aclose,
-    _BadNextLinkError,
-    _getter,
-    _lister,
-    _sdk_deprecations_silenced,
-    _ssl_verify,
-)
+from ._arm import arm_client_options, call_arm, rest_json
+from ._clients import ClientCache
+from ._failures import Refused, SectionReads
+from ._graph import _getter, _lister
+from ._graph_client import GraphSession, GraphSettings, call_graph
 
 if TYPE_CHECKING:
-    import httpx
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
 __all__ = ["CoalescingReader", "ResourceReader", "StateReader", "snapshot_reader"]
 
 _log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # --- scopes ----------------------------------------------------------------------------------
 _GUID = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
@@ -164,85 +156,12 @@ def _canonical_guid(text: str) -> str:
 
 
 # --- failures --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Refused:
-    """A permanent failure: the service answered, and a retry will not change the answer."""
-
-    status: int
-    code: str | None
-    text: str
-
-    @property
-    def gone(self) -> bool:
-        """A 404 that says the thing itself does not exist (not the subscription)."""
-        return self.status == 404 and (self.code or "").casefold() != "subscriptionnotfound"
-
-
-def _call_arm(where: str, call: Callable[[], T]) -> T | _Refused:
-    """Run an ARM SDK call; return a permanent failure, raise a transient one."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    try:
-        return call()
-    except HttpResponseError as exc:
-        status = exc.status_code
-        if status is None:  # no response at all: the credential could not give a token
-            first_line = (exc.message or "").strip().splitlines()[:1]
-            raise ReadError(
-                f"{where}: could not get an access token for ARM: "
-                f"{type(exc).__name__}: {' '.join(first_line)}"
-            ) from exc
-        error = exc.error
-        code = error.code if error else None
-        text = describe_failure(status, code, error.message if error else exc.reason)
-        if is_transient(status):
-            raise TransientReadError(f"{where}: {text} (after retries)") from exc
-        return _Refused(status, code, text)
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        raise TransientReadError(
-            f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
-        ) from exc
-
-
-async def _call_graph(where: str, read: Callable[[], Awaitable[T]]) -> T | _Refused:
-    """Run a Graph SDK call; return a permanent failure, raise a transient one."""
-    import httpx
-    from azure.core.exceptions import ClientAuthenticationError
-    from kiota_abstractions.api_error import APIError
-
-    try:
-        return await read()
-    except APIError as exc:
-        status = exc.response_status_code
-        error = getattr(exc, "error", None)  # ODataError carries the Graph error body
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or exc.message
-        if status is None:
-            raise ReadError(f"{where}: Microsoft Graph call failed: {message}") from exc
-        text = describe_failure(status, code, message)
-        if is_transient(status):
-            raise TransientReadError(f"{where}: {text} (after retries)") from exc
-        return _Refused(status, code, text)
-    except _BadNextLinkError as exc:
-        return _Refused(0, None, str(exc))
-    except httpx.TransportError as exc:
-        raise TransientReadError(
-            f"{where}: no response from Microsoft Graph ({type(exc).__name__}, after retries)"
-        ) from exc
-    except ClientAuthenticationError as exc:
-        first_line = (exc.message or "").strip().splitlines()[:1]
-        raise ReadError(
-            f"{where}: could not get an access token for Microsoft Graph: "
-            f"{type(exc).__name__}: {' '.join(first_line)}"
-        ) from exc
-
-
 def _rest_items(list_all: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
     """Every object a pager lists (following every ``nextLink``), as ARM REST JSON."""
     return [rest_json(model) for model in list_all()]
 
 
-def _refused(reads: SectionReads, section: str, scope: str, refusal: _Refused) -> None:
+def _refused(reads: SectionReads, section: str, scope: str, refusal: Refused) -> None:
     _log.warning(
         "cannot read %s for %s: %s",
         section,
@@ -253,7 +172,7 @@ def _refused(reads: SectionReads, section: str, scope: str, refusal: _Refused) -
     reads.fail(section, refusal.text)
 
 
-def _gone(reads: SectionReads, section: str, scope: str, refusal: _Refused) -> None:
+def _gone(reads: SectionReads, section: str, scope: str, refusal: Refused) -> None:
     _log.info(
         "%s: %s is gone (%s)",
         section,
@@ -298,35 +217,26 @@ class ResourceReader:
         max_retries: int | None = None,
         retry_delay: float | None = None,
     ) -> None:
-        from . import _check_subscription_id, _default_scope
+        from . import _check_subscription_ids
 
-        if isinstance(subscriptions, str):
-            raise TypeError("subscriptions must be a sequence of subscription ids, not a string")
-        for subscription in subscriptions:
-            _check_subscription_id(subscription)
+        _check_subscription_ids(subscriptions)
         self._credential = credential
-        self._async_credential = async_credential
         self._subscriptions = tuple(dict.fromkeys(s.casefold() for s in subscriptions))
         self._tenant_id = tenant_id
-        self._arm_options: dict[str, Any] = {
-            "base_url": arm_endpoint.rstrip("/"),
-            "connection_verify": connection_verify,
-            "credential_scopes": [_default_scope(arm_endpoint)],
-        }
-        if max_retries is not None:
-            self._arm_options.update(retry_total=max_retries, retry_status=max_retries)
-        if retry_delay is not None:
-            self._arm_options["retry_backoff_factor"] = retry_delay
-        self._graph_endpoint = graph_endpoint.rstrip("/")
-        self._graph_scope = _default_scope(graph_endpoint)
-        self._connection_verify = connection_verify
-        self._max_retries = max_retries
-        self._retry_delay = retry_delay
-        self._lock = threading.Lock()
-        self._network: dict[str, Any] = {}
-        self._authorization: dict[str, Any] = {}
-        self._graph: _GraphSession | None = None
-        self._closed = False
+        self._arm_options = arm_client_options(
+            arm_endpoint,
+            connection_verify=connection_verify,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+        )
+        self._graph_settings = GraphSettings.for_endpoint(
+            graph_endpoint,
+            async_credential or credential,
+            connection_verify=connection_verify,
+            max_retries=max_retries,
+            retry_delay=retry_delay,
+        )
+        self._clients = ClientCache("ResourceReader")
         self._kinds: dict[str, Callable[[str, SectionReads], None]] = {
             "nsg": self._read_nsg,
             "role-assignments": self._read_role_assignments,
@@ -363,15 +273,7 @@ class ResourceReader:
 
     def close(self) -> None:
         """Close every client built so far; reading afterwards raises ``RuntimeError``."""
-        with self._lock:
-            self._closed = True
-            clients = [*self._network.values(), *self._authorization.values()]
-            graph, self._graph = self._graph, None
-            self._network, self._authorization = {}, {}
-        for client in clients:
-            client.close()
-        if graph is not None:
-            graph.close()
+        self._clients.close()
 
     def __enter__(self) -> ResourceReader:
         return self
@@ -380,60 +282,38 @@ class ResourceReader:
         self.close()
 
     # -- clients --
-    def _open(self) -> None:
-        if self._closed:
-            raise RuntimeError("this ResourceReader is closed")
-
     def _network_client(self, subscription: str) -> Any:
-        with self._lock:
-            self._open()
-            client = self._network.get(subscription)
-            if client is None:
-                from azure.mgmt.network import NetworkManagementClient
+        from azure.mgmt.network import NetworkManagementClient
 
-                client = NetworkManagementClient(
-                    self._credential, subscription, **self._arm_options
-                )
-                self._network[subscription] = client
-            return client
+        return self._arm_client(NetworkManagementClient, subscription)
 
     def _authorization_client(self, subscription: str) -> Any:
-        with self._lock:
-            self._open()
-            client = self._authorization.get(subscription)
-            if client is None:
-                from azure.mgmt.authorization import AuthorizationManagementClient
+        from azure.mgmt.authorization import AuthorizationManagementClient
 
-                client = AuthorizationManagementClient(
-                    self._credential, subscription, **self._arm_options
-                )
-                self._authorization[subscription] = client
-            return client
+        return self._arm_client(AuthorizationManagementClient, subscription)
 
-    def _graph_session(self) -> _GraphSession:
-        with self._lock:
-            self._open()
-            if self._graph is None:
-                self._graph = _GraphSession(
-                    self._async_credential or self._credential,
-                    endpoint=self._graph_endpoint,
-                    scope=self._graph_scope,
-                    connection_verify=self._connection_verify,
-                    max_retries=self._max_retries,
-                    retry_delay=self._retry_delay,
-                )
-            return self._graph
+    def _arm_client(self, client_type: type[Any], subscription: str) -> Any:
+        """The ``client_type`` client for ``subscription``, built on first use."""
+        return self._clients.get(
+            (client_type, subscription),
+            lambda: client_type(self._credential, subscription, **self._arm_options),
+        )
+
+    def _graph_session(self) -> GraphSession:
+        return self._clients.get(
+            "graph", lambda: GraphSession(self._graph_settings, prepare=_prepare_graph)
+        )
 
     # -- ARM --
     def _read_nsg(self, scope: str, reads: SectionReads) -> None:
         match = _match(_NSG_ID, scope, "an NSG resource id")
         section = "arm.networkSecurityGroups"
         network = self._network_client(match["sub"].casefold())
-        nsg = _call_arm(
+        nsg = call_arm(
             f"{section} {scope}",
             lambda: network.network_security_groups.get(match["rg"], match["name"]),
         )
-        if isinstance(nsg, _Refused):
+        if isinstance(nsg, Refused):
             (_gone if nsg.gone else _refused)(reads, section, scope, nsg)
         else:
             reads.sections[section] = [rest_json(nsg)]
@@ -442,19 +322,19 @@ class ResourceReader:
         target = _arm_scope(scope)
         section = "arm.roleAssignments"
         if target.level == "root" and not self._subscriptions:
-            refusal = _Refused(0, None, "reading the assignments below '/' needs subscriptions")
+            refusal = Refused(0, None, "reading the assignments below '/' needs subscriptions")
             _refused(reads, section, target.text, refusal)
             return
         found: dict[str, dict[str, Any]] = {}
         for subscription, list_all in self._assignment_listings(target):
             where = f"{section} {target.text}"
-            items = _call_arm(where, partial(_rest_items, list_all))
-            if isinstance(items, _Refused):
+            items = call_arm(where, partial(_rest_items, list_all))
+            if isinstance(items, Refused):
                 if items.gone and target.level not in ("root", "subscription"):
                     _gone(reads, section, target.text, items)
                 elif target.level == "root":
                     text = f"subscription {subscription}: {items.text}"
-                    _refused(reads, section, target.text, _Refused(items.status, items.code, text))
+                    _refused(reads, section, target.text, Refused(items.status, items.code, text))
                 else:
                     _refused(reads, section, target.text, items)
                 return
@@ -500,8 +380,8 @@ class ResourceReader:
             builder = client.identity.conditional_access.policies.by_conditional_access_policy_id(
                 policy_id
             )
-            policy = await _call_graph(f"{section} {scope}", _getter(builder))
-            if isinstance(policy, _Refused):
+            policy = await call_graph(f"{section} {scope}", _getter(builder))
+            if isinstance(policy, Refused):
                 (_gone if policy.gone else _refused)(reads, section, scope, policy)
             elif policy is None:
                 reads.fail(section, "Microsoft Graph answered with an empty body")
@@ -516,8 +396,9 @@ class ResourceReader:
 
         async def read(client: Any) -> None:
             builder = client.identity.conditional_access.policies
-            found = await _call_graph(f"{section} {scope}", _lister(builder, self._graph_endpoint))
-            if isinstance(found, _Refused):
+            endpoint = self._graph_settings.endpoint
+            found = await call_graph(f"{section} {scope}", _lister(builder, endpoint))
+            if isinstance(found, Refused):
                 _refused(reads, section, scope, found)
             else:
                 reads.sections[section] = found
@@ -542,10 +423,10 @@ class ResourceReader:
             )
             for section, builder, query in listings:
                 config = RequestConfiguration(query_parameters=query)
-                found = await _call_graph(
-                    f"{section} {scope}", _lister(builder, self._graph_endpoint, config)
+                found = await call_graph(
+                    f"{section} {scope}", _lister(builder, self._graph_settings.endpoint, config)
                 )
-                if not isinstance(found, _Refused):
+                if not isinstance(found, Refused):
                     reads.sections[section] = found
                 elif section == _ELIGIBLE and found.status in (400, 403):
                     # no Entra ID P2, or no permission to read PIM: not captured
@@ -569,8 +450,8 @@ class ResourceReader:
 
         async def read(client: Any) -> None:
             builder = getattr(client.policies, path)
-            policy = await _call_graph(f"{section} {scope}", _getter(builder))
-            if isinstance(policy, _Refused):
+            policy = await call_graph(f"{section} {scope}", _getter(builder))
+            if isinstance(policy, Refused):
                 _refused(reads, section, scope, policy)
             elif policy is None:
                 reads.fail(section, "Microsoft Graph answered with an empty body")
@@ -598,102 +479,13 @@ class ResourceReader:
         )
 
 
-class _GraphSession:
-    """One ``GraphServiceClient`` and its httpx client, on an event loop thread of their own.
-
-    An httpx ``AsyncClient`` is bound to the loop it first ran on, so one long-lived loop lets
-    every read, from whichever thread, share the client and its connection pool.
-    """
-
-    def __init__(
-        self,
-        credential: TokenCredential | AsyncTokenCredential,
-        *,
-        endpoint: str,
-        scope: str,
-        connection_verify: str | bool,
-        max_retries: int | None,
-        retry_delay: float | None,
-    ) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="driftkeeper-graph", daemon=True
-        )
-        self._thread.start()
-        self._http: httpx.AsyncClient | None = None
-        try:
-            connect = self._connect(
-                credential, endpoint, scope, connection_verify, max_retries, retry_delay
-            )
-            self.client = self.run(connect)
-        except BaseException:
-            self.close()
-            raise
-
-    def run(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run ``work`` on the session's loop and wait for it (from any other thread)."""
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
-
-    async def _connect(
-        self,
-        credential: TokenCredential | AsyncTokenCredential,
-        endpoint: str,
-        scope: str,
-        connection_verify: str | bool,
-        max_retries: int | None,
-        retry_delay: float | None,
-    ) -> Any:
-        import httpx
-
-        with _sdk_deprecations_silenced():
-            from kiota_authentication_azure.azure_identity_authentication_provider import (
-                AzureIdentityAuthenticationProvider,
-            )
-            from kiota_http.middleware.options import RetryHandlerOption
-            from msgraph.graph_request_adapter import GraphRequestAdapter
-            from msgraph.graph_request_adapter import options as msgraph_options
-            from msgraph.graph_service_client import GraphServiceClient
-            from msgraph_core import GraphClientFactory
-
-        options = dict(msgraph_options)
-        if max_retries is not None or retry_delay is not None:
-            options[RetryHandlerOption.get_key()] = RetryHandlerOption(
-                delay=RetryHandlerOption.DEFAULT_DELAY if retry_delay is None else retry_delay,
-                max_retries=RetryHandlerOption.DEFAULT_MAX_RETRIES
-                if max_retries is None
-                else min(max_retries, RetryHandlerOption.MAX_MAX_RETRIES),
-            )
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(100, connect=30),
-            verify=_ssl_verify(connection_verify),
-            http2=False,  # see _graph: hpack logs every header at DEBUG
-        )
-        GraphClientFactory.create_with_default_middleware(client=self._http, options=options)
-        adapter = GraphRequestAdapter(
-            AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=self._http
-        )
-        adapter.base_url = endpoint
-        with _sdk_deprecations_silenced():
-            client = GraphServiceClient(request_adapter=adapter)
-            # Navigating imports the request builders (DeprecationWarnings at import time):
-            # do it once here, so reads never touch the process-wide warning filters.
-            client.identity.conditional_access.policies.by_conditional_access_policy_id("-")
-            client.role_management.directory.role_assignments  # noqa: B018
-            client.role_management.directory.role_eligibility_schedules  # noqa: B018
-            client.policies.identity_security_defaults_enforcement_policy  # noqa: B018
-            client.policies.authentication_methods_policy  # noqa: B018
-        return client
-
-    def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        try:
-            if self._http is not None:
-                self.run(_aclose(self._http))
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop.close()
+def _prepare_graph(client: Any) -> None:
+    """Navigate (so import) the request builders :class:`ResourceReader` reads with."""
+    client.identity.conditional_access.policies.by_conditional_access_policy_id("-")
+    client.role_management.directory.role_assignments  # noqa: B018
+    client.role_management.directory.role_eligibility_schedules  # noqa: B018
+    client.policies.identity_security_defaults_enforcement_policy  # noqa: B018
+    client.policies.authentication_methods_policy  # noqa: B018
 
 
 # --- readers over other readers --------------------------------------------------------------

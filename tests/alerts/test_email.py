@@ -152,16 +152,23 @@ def test_smtp_sends_text_and_html(smtp_receiver: SmtpReceiver) -> None:
     assert "nsg-web-prod" in html.get_content()
 
 
-def test_smtp_starttls_and_login(smtp_tls_receiver: SmtpReceiver, tls_files: TlsFiles) -> None:
-    channel = SmtpEmailChannel(
-        smtp_tls_receiver.host,
-        port=smtp_tls_receiver.port,
+def login_channel(
+    receiver: SmtpReceiver, tls_files: TlsFiles, *, password: str
+) -> SmtpEmailChannel:
+    """A channel that logs in as :data:`SMTP_USER` after STARTTLS, trusting the test CA."""
+    return SmtpEmailChannel(
+        receiver.host,
+        port=receiver.port,
         sender=SENDER,
         to=[ONCALL],
         username=SMTP_USER,
-        password=SMTP_PASSWORD,
+        password=password,
         ssl_context=ssl.create_default_context(cafile=str(tls_files.ca_file)),
     )
+
+
+def test_smtp_starttls_and_login(smtp_tls_receiver: SmtpReceiver, tls_files: TlsFiles) -> None:
+    channel = login_channel(smtp_tls_receiver, tls_files, password=SMTP_PASSWORD)
 
     channel.send(make_alert())
 
@@ -172,15 +179,7 @@ def test_smtp_starttls_and_login(smtp_tls_receiver: SmtpReceiver, tls_files: Tls
 def test_smtp_wrong_password_fails_without_the_password(
     smtp_tls_receiver: SmtpReceiver, tls_files: TlsFiles
 ) -> None:
-    channel = SmtpEmailChannel(
-        smtp_tls_receiver.host,
-        port=smtp_tls_receiver.port,
-        sender=SENDER,
-        to=[ONCALL],
-        username=SMTP_USER,
-        password="wrong-password-value",
-        ssl_context=ssl.create_default_context(cafile=str(tls_files.ca_file)),
-    )
+    channel = login_channel(smtp_tls_receiver, tls_files, password="wrong-password-value")
     with pytest.raises(DeliveryError) as info:
         channel.send(make_alert())
     assert not info.value.transient

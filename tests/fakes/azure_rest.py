@@ -51,19 +51,17 @@ Only GET is served; other methods answer 405.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import json
 import operator
 import re
-import socket
 import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -72,6 +70,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .local_server import LocalHttpServer
 
 __all__ = [
     "ARM_LIST_PATHS",
@@ -167,6 +167,12 @@ class TlsFiles:
     ca_file: Path
     cert_file: Path
     key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        """A server-side TLS context with the certificate and its key."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
 
 
 def make_tls_files(directory: Path) -> TlsFiles:
@@ -338,39 +344,24 @@ class AzureRestServer:
         self._failures: dict[str, _Failure] = {}
         self._lock = threading.Lock()
         self._servers: list[_Server] = []
-        self._threads: list[threading.Thread] = []
         self.arm_endpoint = ""
         self.graph_endpoint = ""
 
     # -- lifecycle --
     def start(self) -> AzureRestServer:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
-        arm = _Server(self, "arm")
-        arm.socket = context.wrap_socket(arm.socket, server_side=True)
+        arm = _Server(self, "arm", self.tls.server_context())
         graph = _Server(self, "graph")
         self._servers = [arm, graph]
-        self.arm_endpoint = f"https://127.0.0.1:{arm.server_address[1]}"
-        self.graph_endpoint = f"http://127.0.0.1:{graph.server_address[1]}{_GRAPH_VERSION}"
+        self.arm_endpoint = arm.url
+        self.graph_endpoint = f"{graph.url}{_GRAPH_VERSION}"
         for server in self._servers:
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fake-{server.service}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+            server.start()
         return self
 
     def close(self) -> None:
         for server in self._servers:
-            server.shutdown()
-            server.close_connections()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers, self._threads = [], []
+            server.stop()
+        self._servers = []
 
     def __enter__(self) -> AzureRestServer:
         return self.start()
@@ -826,34 +817,13 @@ def _graph_error(status: int, code: str | None, message: str | None) -> _Answer:
     )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True
-
-    def __init__(self, owner: AzureRestServer, service: Service) -> None:
+class _Server(LocalHttpServer):
+    def __init__(
+        self, owner: AzureRestServer, service: Service, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.owner = owner
         self.service: Service = service
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Unblock handler threads still waiting on a keep-alive connection."""
-        with self._connections_lock:
-            open_now = list(self._connections)
-        for connection in open_now:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
+        super().__init__(_Handler, name=f"fake-{service}", ssl_context=ssl_context)
 
 
 class _Handler(BaseHTTPRequestHandler):

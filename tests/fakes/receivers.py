@@ -16,17 +16,14 @@ LOGIN) with one of those user/password pairs. :meth:`SmtpReceiver.fail` makes th
 
 from __future__ import annotations
 
-import contextlib
 import email
 import email.policy
 import json
-import socket
-import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +31,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from .azure_rest import TlsFiles
+from .local_server import LocalHttpServer
 
 __all__ = [
     "SMTP_PASSWORD",
@@ -83,36 +81,19 @@ class HttpReceiver:
         self._script: list[_Script] = []
         self._lock = threading.Lock()
         self._server: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
         self.url = ""
 
     def start(self) -> HttpReceiver:
         server = _HttpServer(self)
-        scheme = "http"
-        if self.tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
-            server.socket = context.wrap_socket(server.socket, server_side=True)
-            scheme = "https"
         self._server = server
-        self.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-http-receiver",
-            daemon=True,
-        )
-        self._thread.start()
+        self.url = server.url
+        server.start()
         return self
 
     def close(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.close_connections()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> HttpReceiver:
         return self.start()
@@ -150,33 +131,11 @@ class HttpReceiver:
             self.requests.append(request)
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True
-
+class _HttpServer(LocalHttpServer):
     def __init__(self, owner: HttpReceiver) -> None:
         self.owner = owner
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _HttpHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Unblock handler threads still waiting on a keep-alive connection."""
-        with self._connections_lock:
-            open_now = list(self._connections)
-        for connection in open_now:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        context = None if owner.tls is None else owner.tls.server_context()
+        super().__init__(_HttpHandler, name="fake-http-receiver", ssl_context=context)
 
 
 class _HttpHandler(BaseHTTPRequestHandler):
@@ -294,9 +253,7 @@ class SmtpReceiver:
     def start(self) -> SmtpReceiver:
         kwargs: dict[str, Any] = {}
         if self.tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
-            kwargs.update(tls_context=context, require_starttls=True)
+            kwargs.update(tls_context=self.tls.server_context(), require_starttls=True)
         if self.users:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
         controller = _Controller(

@@ -19,6 +19,7 @@ from driftkeeper.config import Settings
 from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.runtime import Runtime
 from driftkeeper.store import Cursors, Ledger
+from tests.fakes.alerts import RecordingAlerts
 from tests.fakes.azure_rest import AzureRestServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,24 +27,10 @@ DRIFTED = json.loads((ROOT / "examples/tenant-drifted.json").read_text())
 SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
 
 
-class Memory:
-    """Alerts kept in memory (channels are tested in tests/alerts)."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def alert(self, record: Any, baseline: Any, transition: Any) -> list[dict[str, Any]]:
-        self.sent.append(record.rule)
-        return [{"channel": "memory", "ok": True, "attempts": 1, "error": ""}]
-
-    def publish(self, records: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def timer_app(
     azure_rest_server: AzureRestServer, token_credential: Any, azurite: str
-) -> Iterator[tuple[Runtime, AzureRestServer, Memory]]:
+) -> Iterator[tuple[Runtime, AzureRestServer, RecordingAlerts]]:
     server = azure_rest_server
     server.data = {
         f"{group}.{name}": value
@@ -68,7 +55,7 @@ def timer_app(
         subscriptions=(SUB,),
     )
     service = TableServiceClient.from_connection_string(azurite)
-    memory = Memory()
+    memory = RecordingAlerts()
     rt = Runtime(
         settings,
         {},
@@ -100,7 +87,7 @@ def timer() -> func.TimerRequest:
 
 
 def test_audit_poll_judges_new_records_once(
-    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, Memory]
+    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, RecordingAlerts]
 ) -> None:
     rt, server, memory = timer_app
     server.data["graph.directoryAudits"][0]["activityDateTime"] = (
@@ -113,7 +100,7 @@ def test_audit_poll_judges_new_records_once(
     # the policy went report-only: its baseline drifts, and the MFA guard fails at once
     drift = ["ca001-require-mfa-for-administrators-c0ffee00", "guard:ca-mfa-privileged-roles"]
     assert sorted(r.rule for r in rows if r.outcome == "drift") == drift
-    assert sorted(memory.sent) == drift
+    assert sorted(memory.rules) == drift
     cursor = Cursors(rt.table(rt.settings.cursors_table)).get("directoryAudits")
     assert cursor is not None
     assert "IPCGraph_c0a1b2c3-0004-4000-8000-000000000004" in cursor
@@ -121,7 +108,7 @@ def test_audit_poll_judges_new_records_once(
 
 
 def test_reconcile_reads_the_tenant_and_records_every_setting(
-    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, Memory]
+    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, RecordingAlerts]
 ) -> None:
     rt, _, memory = timer_app
     functions["reconcile"].get_user_function()(timer())
@@ -134,12 +121,12 @@ def test_reconcile_reads_the_tenant_and_records_every_setting(
         "ca001-require-mfa-for-administrators-c0ffee00",
         "subscription-6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607",
     }
-    assert sorted(memory.sent) == sorted(drift)
+    assert sorted(memory.rules) == sorted(drift)
     assert sum(1 for r in rows if r.outcome == "compliant") > 10
 
 
 def test_graph_throttling_then_outage_fails_the_poll_and_keeps_the_cursor(
-    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, Memory]
+    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, RecordingAlerts]
 ) -> None:
     rt, server, _ = timer_app
     server.fail("/auditLogs/directoryAudits", 503, times=None, retry_after=None)

@@ -13,64 +13,16 @@ from driftkeeper import InputError, ReadError, TransientReadError
 from driftkeeper.intake import parse_events
 from driftkeeper.live import AuditLogReader
 from driftkeeper.signals import Signal
+from tests.fakes.audit_records import CA_POLICY, GA, MEMBER, ca_update, role_added
 from tests.fakes.azure_rest import AzureRestServer, directory_audit
 from tests.fakes.credentials import StaticAsyncTokenCredential, StaticTokenCredential
 
 AUDITS = "/auditLogs/directoryAudits"
-CA_POLICY = "c0ffee00-1111-4222-8333-444455556666"
-GA = "62e90394-69f5-4237-9190-012177145e10"
-MEMBER = "3f2e1d0c-9b8a-4765-8432-10fedcba9801"
 SINCE = datetime(2026, 11, 22, 2, 50, 0, 500_000, tzinfo=UTC)
 FILTER = (
     "activityDateTime ge 2026-11-22T02:50:00Z"
     " and (category eq 'RoleManagement' or category eq 'Policy')"
 )
-
-
-def ca_update(ident: str, when: str) -> dict[str, Any]:
-    return directory_audit(
-        ident,
-        when,
-        category="Policy",
-        activity="Update conditional access policy",
-        service="Conditional Access",
-        target={
-            "id": CA_POLICY,
-            "displayName": "CA001: Require MFA for administrators",
-            "type": "Policy",
-            "modifiedProperties": [
-                {
-                    "displayName": "ConditionalAccessPolicy",
-                    "oldValue": '{"state":"enabled"}',
-                    "newValue": '{"state":"enabledForReportingButNotEnforced"}',
-                }
-            ],
-        },
-    )
-
-
-def role_added(ident: str, when: str) -> dict[str, Any]:
-    return directory_audit(
-        ident,
-        when,
-        category="RoleManagement",
-        activity="Add member to role",
-        operation="Assign",
-        target={
-            "id": MEMBER,
-            "displayName": "Eve",
-            "type": "User",
-            "userPrincipalName": "eve@contoso.example",
-            "modifiedProperties": [
-                {"displayName": "Role.TemplateId", "oldValue": None, "newValue": f'"{GA}"'},
-                {
-                    "displayName": "Role.DisplayName",
-                    "oldValue": None,
-                    "newValue": '"Global Administrator"',
-                },
-            ],
-        },
-    )
 
 
 def user_updated(ident: str, when: str) -> dict[str, Any]:

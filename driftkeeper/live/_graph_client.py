@@ -1,0 +1,238 @@
+"""The msgraph-sdk plumbing every Graph read shares: building the client, the session that
+keeps it on a loop thread of its own, and judging a failed call.
+
+The httpx client speaks HTTP/1.1 only: over HTTP/2, the ``hpack`` library logs every header,
+``Authorization`` included, at DEBUG level. kiota's RetryHandler retries 429/503/504 and
+honours ``Retry-After``; ``max_retries`` / ``retry_delay`` set its ``RetryHandlerOption``
+(``None``: kiota's defaults, 3 retries and a 3 s base delay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._errors import ReadError, TransientReadError
+from ._failures import Refused, describe_failure, is_transient
+
+if TYPE_CHECKING:
+    import httpx
+    from azure.core.credentials import TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+__all__ = [
+    "BadNextLinkError",
+    "GraphSession",
+    "GraphSettings",
+    "aclose",
+    "call_graph",
+    "graph_client",
+    "graph_http",
+    "sdk_deprecations_silenced",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """How to reach Microsoft Graph: the credential, ``endpoint`` (no trailing ``/``), the
+    token ``scope``, TLS verification and kiota's retry option."""
+
+    credential: TokenCredential | AsyncTokenCredential = field(repr=False)
+    endpoint: str
+    scope: str
+    connection_verify: str | bool
+    max_retries: int | None
+    retry_delay: float | None
+
+    @classmethod
+    def for_endpoint(
+        cls,
+        endpoint: str,
+        credential: TokenCredential | AsyncTokenCredential,
+        *,
+        connection_verify: str | bool,
+        max_retries: int | None,
+        retry_delay: float | None,
+    ) -> GraphSettings:
+        """Settings for ``endpoint`` as configured (a trailing ``/`` is dropped; tokens are
+        asked for ``<endpoint origin>/.default``)."""
+        from . import _default_scope
+
+        return cls(
+            credential,
+            endpoint.rstrip("/"),
+            _default_scope(endpoint),
+            connection_verify,
+            max_retries,
+            retry_delay,
+        )
+
+
+class BadNextLinkError(Exception):
+    """Graph answered a ``@odata.nextLink`` we will not follow (the token would go along)."""
+
+
+def graph_http(settings: GraphSettings) -> httpx.AsyncClient:
+    """The httpx client a Graph client is built on (HTTP/1.1; see the module notes)."""
+    import httpx
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(100, connect=30),
+        verify=_ssl_verify(settings.connection_verify),
+        http2=False,
+    )
+
+
+def graph_client(settings: GraphSettings, http: httpx.AsyncClient) -> Any:
+    """A ``GraphServiceClient`` on ``http`` with msgraph's middleware and the retry option."""
+    with sdk_deprecations_silenced():
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from kiota_http.middleware.options import RetryHandlerOption
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph.graph_request_adapter import options as msgraph_options
+        from msgraph.graph_service_client import GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+    options = dict(msgraph_options)
+    max_retries, retry_delay = settings.max_retries, settings.retry_delay
+    if max_retries is not None or retry_delay is not None:
+        options[RetryHandlerOption.get_key()] = RetryHandlerOption(
+            delay=RetryHandlerOption.DEFAULT_DELAY if retry_delay is None else retry_delay,
+            max_retries=RetryHandlerOption.DEFAULT_MAX_RETRIES
+            if max_retries is None
+            else min(max_retries, RetryHandlerOption.MAX_MAX_RETRIES),
+        )
+    GraphClientFactory.create_with_default_middleware(client=http, options=options)
+    adapter = GraphRequestAdapter(
+        AzureIdentityAuthenticationProvider(settings.credential, scopes=[settings.scope]),
+        client=http,
+    )
+    adapter.base_url = settings.endpoint
+    with sdk_deprecations_silenced():
+        return GraphServiceClient(request_adapter=adapter)
+
+
+class GraphSession:
+    """One ``GraphServiceClient`` and its httpx client, on an event loop thread of their own.
+
+    An httpx ``AsyncClient`` is bound to the loop it first ran on, so one long-lived loop lets
+    every read, from whichever thread, share the client and its connection pool. ``prepare``
+    navigates the request builders the reads will use: that imports them, with their
+    import-time DeprecationWarnings, once here, so reads never touch the process-wide warning
+    filters.
+    """
+
+    def __init__(self, settings: GraphSettings, *, prepare: Callable[[Any], object]) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="driftkeeper-graph", daemon=True
+        )
+        self._thread.start()
+        self._http: httpx.AsyncClient | None = None
+        try:
+            self.client = self.run(self._connect(settings, prepare))
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the session's loop and wait for it (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    async def _connect(self, settings: GraphSettings, prepare: Callable[[Any], object]) -> Any:
+        self._http = graph_http(settings)
+        client = graph_client(settings, self._http)
+        with sdk_deprecations_silenced():
+            prepare(client)
+        return client
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            if self._http is not None:
+                self.run(aclose(self._http))
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+
+
+async def call_graph(where: str, read: Callable[[], Awaitable[T]]) -> T | Refused:
+    """Run a Graph SDK call; return a permanent failure, raise a transient one."""
+    import httpx
+    from azure.core.exceptions import ClientAuthenticationError
+    from kiota_abstractions.api_error import APIError
+
+    try:
+        return await read()
+    except APIError as exc:
+        status = exc.response_status_code
+        error = getattr(exc, "error", None)  # ODataError carries the Graph error body
+        code = getattr(error, "code", None)
+        message = getattr(error, "message", None) or exc.message
+        if status is None:
+            raise ReadError(f"{where}: Microsoft Graph call failed: {message}") from exc
+        text = describe_failure(status, code, message)
+        if is_transient(status):
+            raise TransientReadError(f"{where}: {text} (after retries)") from exc
+        return Refused(status, code, text)
+    except BadNextLinkError as exc:
+        return Refused(0, None, str(exc))
+    except httpx.TransportError as exc:
+        raise TransientReadError(
+            f"{where}: no response from Microsoft Graph ({type(exc).__name__}, after retries)"
+        ) from exc
+    except ClientAuthenticationError as exc:
+        first_line = (exc.message or "").strip().splitlines()[:1]
+        raise ReadError(
+            f"{where}: could not get an access token for Microsoft Graph: "
+            f"{type(exc).__name__}: {' '.join(first_line)}"
+        ) from exc
+
+
+def _ssl_verify(connection_verify: str | bool) -> ssl.SSLContext | bool:
+    if isinstance(connection_verify, str):  # a CA bundle; httpx wants it as an SSLContext
+        return ssl.create_default_context(cafile=connection_verify)
+    return connection_verify
+
+
+async def aclose(http: httpx.AsyncClient) -> None:
+    """Close ``http`` and the transports msgraph-core wrapped.
+
+    msgraph-core's ``AsyncGraphTransport`` (1.5) has no ``aclose``, so ``http.aclose()``
+    does not reach the connection pool it wraps; without this the sockets leak.
+    """
+    import httpx
+
+    wrappers = [http._transport, *http._mounts.values()]
+    await http.aclose()
+    for wrapper in wrappers:
+        inner = getattr(wrapper, "transport", None)
+        if isinstance(inner, httpx.AsyncBaseTransport):
+            await inner.aclose()
+
+
+@contextmanager
+def sdk_deprecations_silenced() -> Iterator[None]:
+    """Import msgraph-sdk request builders without their import-time DeprecationWarnings.
+
+    msgraph-sdk 1.x and kiota-abstractions define deprecated classes whose class bodies call
+    ``warnings.warn`` when their module is imported. Only those modules' DeprecationWarnings
+    are ignored, and only while the block runs (no network I/O happens inside it).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)(\.|$)"
+        )
+        yield
