@@ -90,6 +90,8 @@ _RESOURCE_SCOPE = re.compile(
 )
 CA_POLICIES = "/identity/conditionalAccess/policies"
 """The collection scope: ``read("conditional-access-policy", CA_POLICIES)`` reads them all."""
+_NO_PIM = frozenset({"aadpremiumlicenserequired"})
+"""Graph error codes that mean the tenant has no PIM (no Entra ID P2 license)."""
 _CA_POLICY = re.compile(rf"/identity/conditionalAccess/policies/(?P<id>{_GUID})", re.IGNORECASE)
 _DIRECTORY_ROLE = re.compile(
     rf"/roleManagement/directory/roleDefinitions/(?P<id>{_GUID})", re.IGNORECASE
@@ -428,8 +430,9 @@ class ResourceReader:
                 )
                 if not isinstance(found, Refused):
                     reads.sections[section] = found
-                elif section == _ELIGIBLE and found.status in (400, 403):
-                    # no Entra ID P2, or no permission to read PIM: not captured
+                elif section == _ELIGIBLE and (found.code or "").casefold() in _NO_PIM:
+                    # no Entra ID P2 license: PIM does not exist here, so "not captured";
+                    # any other refusal (a missing permission) is a failed read
                     _log.info(
                         "%s not captured for %s: %s",
                         section,
@@ -546,12 +549,11 @@ class CoalescingReader:
         with self._lock:
             now = self._clock()
             flight = self._flights.get(key)
-            leader = flight is None or (
-                flight.done.is_set()
-                and (
-                    now - flight.started >= self.window
-                    or (newer_than is not None and flight.began < newer_than)
-                )
+            leader = (
+                flight is None
+                or (flight.done.is_set() and now - flight.started >= self.window)
+                # done or still in flight, a read that began before the change cannot show it
+                or (newer_than is not None and flight.began < newer_than)
             )
             if leader:
                 self._forget_expired(now)

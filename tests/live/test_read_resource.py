@@ -367,12 +367,11 @@ def test_a_refused_read_names_its_section(
     assert len(server.requests_to(path)) == 1  # a 4xx is not retried
 
 
-@pytest.mark.parametrize("status", [400, 403])
-def test_refused_eligibility_is_not_captured(
-    server: AzureRestServer, reader: ResourceReader, status: int
+def test_eligibility_without_a_p2_license_is_not_captured(
+    server: AzureRestServer, reader: ResourceReader
 ) -> None:
-    # given a tenant without Entra ID P2 (or without the permission to read PIM)
-    server.fail(ELIGIBILITY, status, times=None, retry_after=None)
+    # given a tenant without Entra ID P2: PIM does not exist there
+    server.fail(ELIGIBILITY, 400, times=None, retry_after=None, code="AadPremiumLicenseRequired")
 
     snapshot = reader.read("directory-role", GA_SCOPE)
 
@@ -382,6 +381,57 @@ def test_refused_eligibility_is_not_captured(
     assert get_kind("directory-role").notices(snapshot) == [
         "directory-role: PIM eligibility not captured; active members only"
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "Authorization_RequestDenied"), (400, "BadRequest")]
+)
+def test_a_refused_eligibility_read_is_a_failed_read(
+    server: AzureRestServer, reader: ResourceReader, status: int, code: str
+) -> None:
+    # given driftkeeper lacks the permission to read PIM (or Graph refuses the request)
+    server.fail(ELIGIBILITY, status, times=None, retry_after=None, code=code)
+
+    snapshot = reader.read("directory-role", GA_SCOPE)
+
+    # then eligible members are not assumed away: the section failed
+    assert snapshot.status("graph.directoryRoleEligibilitySchedules") == "failed"
+    assert code in snapshot.read_errors["graph.directoryRoleEligibilitySchedules"]
+
+
+def test_a_change_during_an_in_flight_read_gets_its_own_read() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from driftkeeper.live import CoalescingReader
+
+    started = threading.Event()
+    release = threading.Event()
+
+    class Slow:
+        calls = 0
+
+        def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+            Slow.calls += 1
+            if Slow.calls == 1:
+                started.set()
+                release.wait(5)
+            return Snapshot.from_dict({"schema": "driftkeeper.snapshot/1"})
+
+    wall = [datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)]
+    reader = CoalescingReader(Slow(), window=60, wall_clock=lambda: wall[0])
+    scope = "/policies/identitySecurityDefaultsEnforcementPolicy"
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(reader.read, "security-defaults", scope, newer_than=wall[0])
+        started.wait(5)
+        # a change that happened after the in-flight read began must not join it
+        wall[0] += timedelta(seconds=3)
+        second = pool.submit(
+            reader.read, "security-defaults", scope, newer_than=wall[0] - timedelta(seconds=1)
+        )
+        second.result(5)
+        release.set()
+        first.result(5)
+    assert Slow.calls == 2
 
 
 # --- input checks ----------------------------------------------------------------------------
