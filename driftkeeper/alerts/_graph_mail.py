@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._email import email_html, email_subject, is_email_address, recipients_for
@@ -108,7 +106,9 @@ class GraphMailChannel:
         from azure.core.exceptions import ClientAuthenticationError
         from kiota_abstractions.api_error import APIError
 
-        with _sdk_deprecations_silenced():
+        from ..live._graph_client import sdk_deprecations_silenced
+
+        with sdk_deprecations_silenced():
             from kiota_abstractions.base_request_configuration import RequestConfiguration
             from kiota_http.middleware.options import RetryHandlerOption
             from msgraph.generated.models.body_type import BodyType
@@ -167,57 +167,20 @@ class GraphMailChannel:
             ) from None
 
 
-@contextmanager
-def _sdk_deprecations_silenced() -> Iterator[None]:
-    """Import msgraph-sdk request builders without their import-time DeprecationWarnings.
-
-    The same scoped filter as :mod:`driftkeeper.live._graph`: only msgraph and
-    kiota_abstractions modules, only while the block runs.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", category=DeprecationWarning, module=r"(msgraph|kiota_abstractions)(\.|$)"
-        )
-        yield
-
-
 def graph_mail_client(
     credential: Any, *, endpoint: str = "https://graph.microsoft.com/v1.0"
 ) -> tuple[Any, Callable[[], Coroutine[Any, Any, None]]]:
-    """A GraphServiceClient for ``endpoint`` (HTTP/1.1), and the coroutine function that
-    releases its connections (msgraph-core's transport wrapper does not close what it wraps).
-    ``credential`` is an async token credential."""
-    import warnings
-    from urllib.parse import urlsplit
+    """A GraphServiceClient for ``endpoint`` (HTTP/1.1, built as the live readers build
+    theirs), and the coroutine function that releases its connections. ``credential`` is
+    an async token credential."""
+    from ..live._graph_client import GraphSettings, aclose, graph_client, graph_http
 
-    import httpx
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # msgraph's builders warn on import
-        from kiota_authentication_azure.azure_identity_authentication_provider import (
-            AzureIdentityAuthenticationProvider,
-        )
-        from msgraph.graph_request_adapter import GraphRequestAdapter
-        from msgraph.graph_service_client import GraphServiceClient
-        from msgraph_core import GraphClientFactory
-
-    parts = urlsplit(endpoint)
-    scope = f"{parts.scheme}://{parts.netloc}/.default"
-    http = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=30), http2=False)
-    GraphClientFactory.create_with_default_middleware(client=http)
-    adapter = GraphRequestAdapter(
-        AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=http
+    settings = GraphSettings.for_endpoint(
+        endpoint, credential, connection_verify=True, max_retries=None, retry_delay=None
     )
-    adapter.base_url = endpoint.rstrip("/")
+    http = graph_http(settings)
 
-    async def aclose() -> None:
-        transports = [http._transport, *http._mounts.values()]
-        await http.aclose()
-        for transport in transports:
-            inner = getattr(transport, "transport", None)
-            if isinstance(inner, httpx.AsyncBaseTransport):
-                await inner.aclose()
+    async def release() -> None:
+        await aclose(http)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return GraphServiceClient(request_adapter=adapter), aclose
+    return graph_client(settings, http), release
