@@ -19,8 +19,9 @@ each row (the Table entities the real ledger would send). Reads never leave the 
   so every read is a cache hit (the steady state of a burst);
 - **uncached (every event reads)**: the per-resource reader itself. Like ``ResourceReader`` it
   answers with a partial snapshot: the one NSG, the subscription's role assignments (at or
-  below it), the one CA policy, the one directory role's members. Building that snapshot is
-  in the time; the ARM / Graph call and the SDK's deserialization are not;
+  below it), the one CA policy (every policy and security defaults for the tenant-wide CA
+  guards' read), the one directory role's members. Building that snapshot is in the time;
+  the ARM / Graph call and the SDK's deserialization are not;
 - **full tenant (snapshot_reader)**: ``snapshot_reader`` over the whole tenant, as
   ``driftkeeper replay --state`` does (for information, on fewer events).
 
@@ -28,12 +29,14 @@ Event times are in the past (2025), so ``newer_than`` never forces a read here.
 
 **Reads per burst.** 1,000 NSG rule writes over 10 NSGs, in random order, through
 ``CoalescingReader(inner, window=5.0)`` over a reader that sleeps 20 ms per read (simulated
-ARM latency) and counts its reads; processed sequentially and from 8 threads. Event times:
-from before the burst (no ``newer_than`` effect), or stamped when the event is handed to the
-pipeline minus a delivery lag (1 s, 0 s), so the change is newer than reads begun earlier.
-"stale" counts events judged on a read that began before the event's time.
+ARM latency) and counts its reads; processed sequentially and from 8 threads. Arrivals:
+all at once with event times from before the burst (no ``newer_than`` effect), or paced at
+``--rate`` per second, each event's time being its arrival minus a delivery lag (1 s, 0 s),
+so a change can be newer than reads begun earlier. "stale" counts events judged on a read
+that began before the event's time.
 
-Usage: ``python bench/events.py [--sizes 1000,10000] [--events 1400] [--repeat 3] [--quick]``.
+Usage: ``python bench/events.py [--sizes 1000,10000] [--events 1400] [--repeat 3]
+[--rate 200] [--delay 0.02] [--quick]``.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ SEED = 20261123
 EPOCH = datetime(2025, 6, 1, 8, tzinfo=UTC)  # event times: before any read of this run
 AUTH_SUFFIX = "/providers/Microsoft.Authorization/roleAssignments/"
 RULE_OP = "Microsoft.Network/networkSecurityGroups/securityRules/write"
+CA_POLICIES = "/identity/conditionalAccess/policies"  # the collection: every policy
 
 # (label, share of the stream)
 MIX: tuple[tuple[str, float], ...] = (
@@ -398,6 +402,12 @@ class PartialReader:
                     for ra in self.assignments.get(sub, [])
                     if _covers(key, ra["properties"]["scope"].casefold())
                 ]
+            }
+        elif kind == "conditional-access-policy" and key == CA_POLICIES.casefold():
+            # the tenant-wide CA guards' read: every policy, and security defaults
+            sections = {
+                "graph.conditionalAccessPolicies": list(self.policies.values()),
+                "graph.securityDefaults": self.objects["security-defaults"][1],
             }
         elif kind == "conditional-access-policy":
             policy = self.policies.get(last)
