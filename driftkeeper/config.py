@@ -55,6 +55,7 @@ class Settings:
     incidents_table: str = "incidents"
     cursors_table: str = "cursors"
     coalesce_seconds: float = 5.0
+    settle_seconds: float = 1.0
     audit_overlap_minutes: float = 10.0
     arm_endpoint: str = "https://management.azure.com"
     graph_endpoint: str = "https://graph.microsoft.com/v1.0"
@@ -76,6 +77,7 @@ class Settings:
             incidents_table=_table(env, "DRIFTKEEPER_INCIDENTS_TABLE", "incidents"),
             cursors_table=_table(env, "DRIFTKEEPER_CURSORS_TABLE", "cursors"),
             coalesce_seconds=_number(env, "DRIFTKEEPER_COALESCE_SECONDS", 5.0, 0.0, 300.0),
+            settle_seconds=_number(env, "DRIFTKEEPER_SETTLE_SECONDS", 1.0, 0.0, 30.0),
             audit_overlap_minutes=_number(
                 env, "DRIFTKEEPER_AUDIT_OVERLAP_MINUTES", 10.0, 0.0, 1440.0
             ),

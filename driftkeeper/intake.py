@@ -259,6 +259,8 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if text.isprintable():  # the common case, without a loop in Python
+        return text[:2048]
     return "".join(c for c in text if c.isprintable())[:2048]
 
 

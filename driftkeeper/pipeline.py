@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from ._errors import InputError
 from ._model import EventRecord, Finding, Outcome
+from ._state import StateView
 from .baseline import Baseline, BaselineSet
 from .engine import evaluate, guard_findings, judge_all
 from .guards import all_guards
@@ -47,6 +49,8 @@ READ_ERROR = " (read error)"
 """Suffix of the incident rule that tracks a setting driftkeeper could not read."""
 FUTURE_SLACK = timedelta(minutes=15)
 """How far in the future an event time may be (clock skew) before it is refused."""
+VIEW_CACHE = 64
+"""Snapshots whose normalized views are kept (the coalescing reader's recent answers)."""
 _RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 SignalOutcome = Literal["evaluated", "ignored", "duplicate", "self", "invalid"]
@@ -126,6 +130,10 @@ class Pipeline:
     guards: Literal["default", "none"] = "default"
     clock: Any = field(default=lambda: datetime.now(UTC))
     _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _views: dict[int, tuple[Snapshot, StateView]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _views_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for baseline in self.baselines.baselines:
@@ -247,12 +255,13 @@ class Pipeline:
                 return self._errors(kind.name, touch, mine, reason)
             if status == "missing" and section in kind.sections:
                 return self._errors(kind.name, touch, mine, f"{section} not captured")
-        index = kind.index(snapshot)
+        view = self._view(snapshot)
+        index = view.index(kind.name)
         out: list[tuple[Finding, Baseline | None]] = [
             (evaluate(kind, b, index, snapshot), b) for b in mine
         ]
         if self.guards != "none":
-            out.extend(self._guards(kind.name, touch, snapshot, newer_than))
+            out.extend(self._guards(kind.name, touch, view, newer_than))
         return out
 
     @staticmethod
@@ -264,8 +273,21 @@ class Pipeline:
             return [(Finding(kind, touch.scope, "error", f"read:{kind}", "high", reason), None)]
         return [(Finding(kind, b.scope, "error", b.name, b.severity, reason), b) for b in mine]
 
+    def _view(self, snapshot: Snapshot) -> StateView:
+        """The normalized view of a snapshot, shared by every event a coalesced read serves
+        (a snapshot is indexed once, not once per event)."""
+        with self._views_lock:  # invocations share the pipeline across worker threads
+            cached = self._views.get(id(snapshot))
+            if cached is not None and cached[0] is snapshot:
+                return cached[1]
+            view = StateView(snapshot)
+            self._views[id(snapshot)] = (snapshot, view)
+            while len(self._views) > VIEW_CACHE:
+                self._views.pop(next(iter(self._views)))
+            return view
+
     def _guards(
-        self, kind: str, touch: Touch, snapshot: Snapshot, newer_than: datetime | None
+        self, kind: str, touch: Touch, view: StateView, newer_than: datetime | None
     ) -> list[tuple[Finding, Baseline | None]]:
         """Guards of the touched kind: local ones on the setting just read, tenant-wide ones
         on the kind's whole section (read, coalesced, for the purpose)."""
@@ -273,7 +295,7 @@ class Pipeline:
         local = [n for n, g in mine.items() if g.tenant_read is None]
         out: list[tuple[Finding, Baseline | None]] = [
             (f, None)
-            for f in guard_findings(snapshot, self.baselines, names=local)
+            for f in guard_findings(view, self.baselines, names=local)
             if f.resource.casefold() == touch.scope.casefold()
         ]
         reads: dict[tuple[str, str], list[str]] = {}
@@ -281,7 +303,7 @@ class Pipeline:
             if guard.tenant_read is not None:
                 reads.setdefault(guard.tenant_read, []).append(name)
         for (read_kind, read_scope), names in reads.items():
-            tenant = self.reader.read(read_kind, read_scope, newer_than=newer_than)
+            tenant = self._view(self.reader.read(read_kind, read_scope, newer_than=newer_than))
             out.extend((f, None) for f in guard_findings(tenant, self.baselines, names=names))
         return out
 

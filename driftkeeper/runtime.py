@@ -113,7 +113,11 @@ class Runtime:
                 graph_endpoint=self.settings.graph_endpoint,
                 connection_verify=self.settings.ca_bundle or True,
             )
-            self.reader = CoalescingReader(inner, window=self.settings.coalesce_seconds)
+            self.reader = CoalescingReader(
+                inner,
+                window=self.settings.coalesce_seconds,
+                settle=self.settings.settle_seconds,
+            )
         return self.reader
 
     def _alerts(self) -> AlertSink | None:

@@ -41,8 +41,14 @@ _KEY_ESCAPE = re.compile(r"[/\\#?~%\x00-\x1f\x7f-\x9f]|[\ud800-\udfff]")
 _EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)  # Edm.DateTime starts here
 
 
+_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*')
+"""ASCII text that JSON writes as is (no quote, backslash or control character)."""
+
+
 def utf16_units(text: str) -> int:
     """Length of ``text`` in UTF-16 code units (what the service counts)."""
+    if text.isascii():  # the common case, without a loop in Python
+        return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
@@ -138,7 +144,10 @@ def property_size(name: str, value: object) -> int:
     else:
         raise TypeError(f"unsupported property type for {name}: {type(value).__name__}")
     formula = 8 + utf16_units(name) * 2 + body
-    wire = len(json.dumps(name)) + len(json.dumps(value, default=str)) + 2
+    if isinstance(value, str) and value.isascii() and _PLAIN.fullmatch(value):
+        wire = len(name) + len(value) + 6  # both quoted, nothing escaped
+    else:
+        wire = len(json.dumps(name)) + len(json.dumps(value, default=str)) + 2
     if isinstance(value, (datetime, bytes)) or (isinstance(value, int) and body == 8):
         wire += len(json.dumps(f"{name}@odata.type")) + 20  # "Edm.DateTime" and the like
     return max(formula, wire)

@@ -738,3 +738,30 @@ def test_coalescing_never_shares_a_read_older_than_the_change() -> None:
     wall[0] += timedelta(seconds=2)
     reader.read("security-defaults", scope, newer_than=wall[0] - timedelta(seconds=1))
     assert Counting.calls == 2
+
+
+def test_settle_lets_the_changes_of_a_burst_share_one_read() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from driftkeeper.live import CoalescingReader
+
+    class Counting:
+        calls = 0
+
+        def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+            Counting.calls += 1
+            return Snapshot.from_dict({"schema": "driftkeeper.snapshot/1"})
+
+    wall = [datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)]
+    slept: list[float] = []
+    reader = CoalescingReader(
+        Counting(), window=60, wall_clock=lambda: wall[0], settle=2.0, sleep=slept.append
+    )
+    scope = "/policies/identitySecurityDefaultsEnforcementPolicy"
+    # a change at 10:00:00 is read after settling, so changes up to 10:00:02 share the read
+    reader.read("security-defaults", scope, newer_than=wall[0])
+    reader.read("security-defaults", scope, newer_than=wall[0] + timedelta(seconds=1.5))
+    assert (Counting.calls, slept) == (1, [2.0])
+    # a change after the read began needs a read of its own
+    reader.read("security-defaults", scope, newer_than=wall[0] + timedelta(seconds=3))
+    assert Counting.calls == 2
