@@ -636,11 +636,12 @@ def burst(
     rate: float,
     delay: float,
     window: float,
+    settle: float = 0.0,
 ) -> BurstRow:
     """Process a burst; ``lag=None``: all at once, event times from before the burst; else
     events arrive at ``rate`` per second, each changed ``lag`` seconds before it arrives."""
     inner = PartialReader(doc, delay=delay)
-    coalescing = CoalescingReader(inner, window=window)
+    coalescing = CoalescingReader(inner, window=window, settle=settle)
     stale = 0
     stale_lock = threading.Lock()
 
@@ -683,6 +684,8 @@ def burst(
         arrival = "all at once; changes older than the burst"
     else:
         arrival = f"{rate:,.0f}/s; each changed {lag * 1000:,.0f} ms before it arrives"
+    if settle:
+        arrival += f"; settle {settle:g} s"
     return BurstRow(
         threads, arrival, len(signals), inner.reads, seconds, max(1.0, seconds / window), stale
     )
@@ -759,9 +762,12 @@ def main(argv: list[str] | None = None) -> int:
     lags: list[float | None] = [None, 1.0, 0.0]
     rows = [
         burst(t.drifted, baselines, stream, threads=threads, lag=lag, rate=args.rate,
-              delay=args.delay, window=window)
+              delay=args.delay, window=window, settle=settle)
+        for settle in (0.0, 1.0)
         for lag in lags
         for threads in (1, 8)
+        # a settling leader blocks its thread: only concurrent processing (as a worker does)
+        if not settle or (lag is not None and threads > 1)
     ]  # fmt: skip
     print("### Reads per burst\n")
     print(burst_table(rows, len(stream.nsg_ids), args.delay, window), end="")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .kinds import Index, get_kind
 from .snapshot import SectionStatus, Snapshot
 
@@ -14,6 +16,9 @@ class StateView:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._indexes: dict[str, Index] = {}
+        self.memo: dict[tuple[str, ...], Any] = {}
+        """Results computed from this state (a baseline's or a guard's findings), reused by
+        every event a coalesced read serves."""
 
     def index(self, kind: str) -> Index:
         if kind not in self._indexes:

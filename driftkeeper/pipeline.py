@@ -257,9 +257,12 @@ class Pipeline:
                 return self._errors(kind.name, touch, mine, f"{section} not captured")
         view = self._view(snapshot)
         index = view.index(kind.name)
-        out: list[tuple[Finding, Baseline | None]] = [
-            (evaluate(kind, b, index, snapshot), b) for b in mine
-        ]
+        out: list[tuple[Finding, Baseline | None]] = []
+        for b in mine:
+            memo = ("baseline", b.kind, b.key, b.name)
+            if memo not in view.memo:
+                view.memo[memo] = evaluate(kind, b, index, snapshot)
+            out.append((view.memo[memo], b))
         if self.guards != "none":
             out.extend(self._guards(kind.name, touch, view, newer_than))
         return out
@@ -295,7 +298,7 @@ class Pipeline:
         local = [n for n, g in mine.items() if g.tenant_read is None]
         out: list[tuple[Finding, Baseline | None]] = [
             (f, None)
-            for f in guard_findings(view, self.baselines, names=local)
+            for f in _memo_guards(view, self.baselines, local)
             if f.resource.casefold() == touch.scope.casefold()
         ]
         reads: dict[tuple[str, str], list[str]] = {}
@@ -304,7 +307,7 @@ class Pipeline:
                 reads.setdefault(guard.tenant_read, []).append(name)
         for (read_kind, read_scope), names in reads.items():
             tenant = self._view(self.reader.read(read_kind, read_scope, newer_than=newer_than))
-            out.extend((f, None) for f in guard_findings(tenant, self.baselines, names=names))
+            out.extend((f, None) for f in _memo_guards(tenant, self.baselines, names))
         return out
 
     def _expected_actor(
@@ -416,6 +419,15 @@ def _when(text: str) -> datetime | None:
         return event_time(text)
     except (ValueError, OverflowError):
         return None
+
+
+def _memo_guards(view: StateView, baselines: BaselineSet, names: list[str]) -> list[Finding]:
+    """The findings of the named guards over ``view``, computed once per view."""
+    memo = ("guards", *sorted(names))
+    if memo not in view.memo:
+        view.memo[memo] = list(guard_findings(view, baselines, names=names))
+    found: list[Finding] = view.memo[memo]
+    return found
 
 
 def _alerted_at(alerted: Mapping[str, str], severity: str) -> bool:
