@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -399,42 +400,6 @@ def test_a_refused_eligibility_read_is_a_failed_read(
     assert code in snapshot.read_errors["graph.directoryRoleEligibilitySchedules"]
 
 
-def test_a_change_during_an_in_flight_read_gets_its_own_read() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from driftkeeper.live import CoalescingReader
-
-    started = threading.Event()
-    release = threading.Event()
-
-    class Slow:
-        calls = 0
-
-        def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
-            Slow.calls += 1
-            if Slow.calls == 1:
-                started.set()
-                release.wait(5)
-            return Snapshot.from_dict({"schema": "driftkeeper.snapshot/1"})
-
-    wall = [datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)]
-    reader = CoalescingReader(Slow(), window=60, wall_clock=lambda: wall[0])
-    scope = "/policies/identitySecurityDefaultsEnforcementPolicy"
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(reader.read, "security-defaults", scope, newer_than=wall[0])
-        started.wait(5)
-        # a change that happened after the in-flight read began must not join it
-        wall[0] += timedelta(seconds=3)
-        second = pool.submit(
-            reader.read, "security-defaults", scope, newer_than=wall[0] - timedelta(seconds=1)
-        )
-        second.result(5)
-        release.set()
-        first.result(5)
-    assert Slow.calls == 2
-
-
-# --- input checks ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kind", "scope"),
     [
@@ -714,54 +679,52 @@ def test_coalesced_live_reads_cost_one_get(server: AzureRestServer, reader: Reso
     assert coalesced.reads == 1
 
 
+# --- freshness: a change is never judged on a read that began before it -------------------
+SD_SCOPE = "/policies/identitySecurityDefaultsEnforcementPolicy"
+T0 = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
+
+
 def test_coalescing_never_shares_a_read_older_than_the_change() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from driftkeeper.live import CoalescingReader
-
-    class Counting:
-        calls = 0
-
-        def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
-            Counting.calls += 1
-            return Snapshot.from_dict({"schema": "driftkeeper.snapshot/1"})
-
-    wall = [datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)]
-    reader = CoalescingReader(Counting(), window=60, clock=lambda: 0.0, wall_clock=lambda: wall[0])
-    scope = "/policies/identitySecurityDefaultsEnforcementPolicy"
-    # given a read that began at 10:00:00
-    reader.read("security-defaults", scope, newer_than=wall[0] - timedelta(seconds=5))
-    # when a change from before the read arrives, it shares the read
-    reader.read("security-defaults", scope, newer_than=wall[0] - timedelta(seconds=1))
-    assert Counting.calls == 1
-    # when a change from after the read began arrives, it reads again
+    inner, wall = CountingReader(), [T0]
+    coalesced = CoalescingReader(inner, window=60, wall_clock=lambda: wall[0])
+    # given a read that began at 10:00:00, a change from before it shares it
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=T0 - timedelta(seconds=5))
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=T0 - timedelta(seconds=1))
+    assert len(inner.calls) == 1
+    # a change from after the read began reads again
     wall[0] += timedelta(seconds=2)
-    reader.read("security-defaults", scope, newer_than=wall[0] - timedelta(seconds=1))
-    assert Counting.calls == 2
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=wall[0] - timedelta(seconds=1))
+    assert len(inner.calls) == 2
+
+
+def test_a_change_during_an_in_flight_read_gets_its_own_read() -> None:
+    inner, wall = CountingReader(hold=True), [T0]
+    coalesced = CoalescingReader(inner, window=60, wall_clock=lambda: wall[0])
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(coalesced.read, "security-defaults", SD_SCOPE, newer_than=T0)
+        while not inner.calls:
+            time.sleep(0.01)
+        # a change made after the in-flight read began must not join it
+        wall[0] += timedelta(seconds=3)
+        later = wall[0] - timedelta(seconds=1)
+        second = pool.submit(coalesced.read, "security-defaults", SD_SCOPE, newer_than=later)
+        while len(inner.calls) < 2:
+            time.sleep(0.01)
+        inner.release.set()
+        first.result(5)
+        second.result(5)
+    assert len(inner.calls) == 2
 
 
 def test_settle_lets_the_changes_of_a_burst_share_one_read() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from driftkeeper.live import CoalescingReader
-
-    class Counting:
-        calls = 0
-
-        def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
-            Counting.calls += 1
-            return Snapshot.from_dict({"schema": "driftkeeper.snapshot/1"})
-
-    wall = [datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)]
-    slept: list[float] = []
-    reader = CoalescingReader(
-        Counting(), window=60, wall_clock=lambda: wall[0], settle=2.0, sleep=slept.append
+    inner, slept = CountingReader(), []
+    coalesced = CoalescingReader(
+        inner, window=60, wall_clock=lambda: T0, settle=2.0, sleep=slept.append
     )
-    scope = "/policies/identitySecurityDefaultsEnforcementPolicy"
-    # a change at 10:00:00 is read after settling, so changes up to 10:00:02 share the read
-    reader.read("security-defaults", scope, newer_than=wall[0])
-    reader.read("security-defaults", scope, newer_than=wall[0] + timedelta(seconds=1.5))
-    assert (Counting.calls, slept) == (1, [2.0])
+    # a change at 10:00:00 is read after settling: changes until 10:00:02 share the read
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=T0)
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=T0 + timedelta(seconds=1.5))
+    assert (len(inner.calls), slept) == (1, [2.0])
     # a change after the read began needs a read of its own
-    reader.read("security-defaults", scope, newer_than=wall[0] + timedelta(seconds=3))
-    assert Counting.calls == 2
+    coalesced.read("security-defaults", SD_SCOPE, newer_than=T0 + timedelta(seconds=3))
+    assert len(inner.calls) == 2
