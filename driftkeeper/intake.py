@@ -21,11 +21,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from .signals import Actor, Signal
 
-__all__ = ["Invalid", "Parsed", "parse_event", "parse_events"]
+__all__ = ["Invalid", "Parsed", "parse_event", "parse_events", "resource_success_types"]
 
 _UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 _NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
@@ -230,6 +231,21 @@ def _audit_record(item: Mapping[str, Any]) -> Parsed:
         ),
         category=_text(item.get("category")),
         targets=tuple(dict.fromkeys(targets)),
+    )
+
+
+@cache
+def resource_success_types() -> frozenset[str]:
+    """The ARM event types that mean a change was made (azure-eventgrid's names)."""
+    from azure.eventgrid import SystemEventNames
+
+    return frozenset(
+        str(name.value)
+        for name in (
+            SystemEventNames.ResourceWriteSuccessEventName,
+            SystemEventNames.ResourceDeleteSuccessEventName,
+            SystemEventNames.ResourceActionSuccessEventName,
+        )
     )
 
 

@@ -35,9 +35,6 @@ NSG_ID = re.compile(
     r"/providers/Microsoft\.Network/networkSecurityGroups/[-\w.]{1,80}$",
     re.IGNORECASE,
 )
-_WATCHED_TYPES = frozenset(
-    f"Microsoft.Resources.Resource{op}Success" for op in ("Write", "Delete", "Action")
-)
 
 _PAIRS = (
     ("sourceAddressPrefix", "sourceAddressPrefixes"),
@@ -157,7 +154,9 @@ class NsgRules(Kind):
         return out
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        if signal.type not in _WATCHED_TYPES:
+        from ..intake import resource_success_types
+
+        if signal.type not in resource_success_types():
             return []
         if not signal.operation.casefold().startswith("microsoft.network/networksecuritygroups/"):
             return []

@@ -130,7 +130,9 @@ class RoleAssignments(Kind):
         return Setting(key, spelled, spelled, state, below[0].labels)
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        if signal.category != "arm" or signal.status != "succeeded":
+        from ..intake import resource_success_types
+
+        if signal.category != "arm" or signal.type not in resource_success_types():
             return []
         if not signal.operation.casefold().startswith("microsoft.authorization/roleassignments/"):
             return []
