@@ -1,15 +1,12 @@
 """The Graph sections of a live snapshot, read with msgraph-sdk (async, kiota).
 
 Lists follow every ``@odata.nextLink``; the client, its retries and how a failed call is
-judged are :mod:`._graph_client`'s. Each kiota model is written back to Graph JSON with kiota's
-``JsonSerializationWriter``. What that changes against the wire:
-
-- ``@odata.type`` is written for every object (Graph leaves it out for the base type);
-- properties that were ``null`` are left out;
-- timestamps come back as Python ``isoformat`` with at most 6 fraction digits
-  (``2022-01-26T10:47:26.6044384Z`` becomes ``2022-01-26T10:47:26.604438+00:00``);
-- unknown properties are kept (kiota's ``additional_data``); ``@odata.context`` (response
-  metadata) is removed.
+judged are :mod:`._graph_client`'s. Requests are built by msgraph-sdk's request builders and
+sent through its adapter (authentication, retries, error mapping), but bodies are kept as the
+JSON Graph sent, objects exactly as Graph v1.0 returns them: a round trip through kiota's
+models would drop what they cannot write back (multi-value enums such as
+``guestOrExternalUserTypes`` or ``authenticationStrength.allowedCombinations``) and hide
+drift. ``@odata.context`` (response metadata) is removed from single objects.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ from ._graph_client import (
     sdk_deprecations_silenced,
 )
 
-__all__ = ["graph_json", "read_graph"]
+__all__ = ["read_graph"]
 
 _log = logging.getLogger(__name__)
 
@@ -81,10 +78,10 @@ def _lister(builder: Any, endpoint: str, config: Any = None) -> Callable[[], Awa
     async def list_all() -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
-        page = await builder.get(request_configuration=config)
+        page = await _raw_get(builder, config)
         while page is not None:
-            items.extend(graph_json(model) for model in page.value or ())
-            next_link = page.odata_next_link
+            items.extend(v for v in page.get("value") or () if isinstance(v, dict))
+            next_link = page.get("@odata.nextLink")
             if not next_link:
                 break
             if urlsplit(next_link).netloc != urlsplit(endpoint).netloc:
@@ -92,7 +89,7 @@ def _lister(builder: Any, endpoint: str, config: Any = None) -> Callable[[], Awa
             if next_link in seen:
                 raise BadNextLinkError("@odata.nextLink repeats a page already read")
             seen.add(next_link)
-            page = await builder.with_url(next_link).get()
+            page = await _raw_get(builder.with_url(next_link))
         return items
 
     return list_all
@@ -100,10 +97,29 @@ def _lister(builder: Any, endpoint: str, config: Any = None) -> Callable[[], Awa
 
 def _getter(builder: Any) -> Callable[[], Awaitable[Any]]:
     async def get() -> dict[str, Any] | None:
-        model = await builder.get()
-        return None if model is None else graph_json(model)
+        value = await _raw_get(builder)
+        if value is not None:
+            value.pop("@odata.context", None)
+        return value
 
     return get
+
+
+async def _raw_get(builder: Any, config: Any = None) -> dict[str, Any] | None:
+    """GET through the builder's request (auth, retries, middleware), the body kept as the
+    JSON Graph sent: kiota's models drop what they cannot write back (multi-value enums
+    such as ``guestOrExternalUserTypes``), which would hide drift."""
+    with sdk_deprecations_silenced():
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    request = builder.to_get_request_information(config)
+    content = await builder.request_adapter.send_primitive_async(
+        request, "bytes", {"XXX": ODataError}
+    )
+    if not content:
+        return None
+    value = json.loads(content)
+    return value if isinstance(value, dict) else None
 
 
 async def _read_section(
@@ -120,14 +136,3 @@ async def _read_section(
     count = len(value) if isinstance(value, list) else 1
     _log.info("read %s: %d objects", section, count, extra={"section": section})
     reads.sections[section] = value
-
-
-def graph_json(model: Any) -> dict[str, Any]:
-    """A kiota model as Graph JSON (camelCase, ``@odata.type``; see the module notes)."""
-    from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
-
-    writer = JsonSerializationWriter()
-    writer.write_object_value(None, model)
-    value: dict[str, Any] = json.loads(writer.get_serialized_content())
-    value.pop("@odata.context", None)
-    return value
