@@ -7,7 +7,14 @@ from typing import Any
 
 from .._state import StateView
 
-__all__ = ["enabled_policies", "security_defaults_on", "unconditional"]
+__all__ = [
+    "enabled_policies",
+    "excludes_groups_or_roles",
+    "grant_controls",
+    "includes",
+    "security_defaults_on",
+    "unconditional",
+]
 
 
 def security_defaults_on(view: StateView) -> bool:
@@ -29,15 +36,29 @@ def _get(policy: Mapping[str, Any], *path: str) -> Any:
     return value
 
 
-def unconditional(policy: Mapping[str, Any]) -> bool:
-    """Whether a policy applies to every app, platform, location, client and risk level."""
+_NARROWING = (
+    ("signInRiskLevels",),
+    ("userRiskLevels",),
+    ("servicePrincipalRiskLevels",),
+    ("insiderRiskLevels",),
+    ("authenticationFlows",),
+    ("clientApplications",),
+    ("devices", "deviceFilter"),
+    ("applications", "applicationFilter"),
+    ("applications", "excludeApplications"),
+    ("applications", "includeUserActions"),
+    ("applications", "includeAuthenticationContextClassReferences"),
+)
+"""Conditions that make a policy apply to only part of the sign-ins it targets."""
+
+
+def unconditional(policy: Mapping[str, Any], *, clients: bool = True) -> bool:
+    """Whether a policy applies to every app, platform, location, device, risk level and
+    (with ``clients``) client app type."""
     if "all" not in (_get(policy, "conditions", "applications", "includeApplications") or []):
         return False
-    if _get(policy, "conditions", "applications", "excludeApplications"):
+    if any(_get(policy, "conditions", *path) for path in _NARROWING):
         return False
-    for risk in ("signInRiskLevels", "userRiskLevels", "servicePrincipalRiskLevels"):
-        if _get(policy, "conditions", risk):
-            return False
     platforms = _get(policy, "conditions", "platforms")
     if platforms and (
         "all" not in (platforms.get("includePlatforms") or []) or platforms.get("excludePlatforms")
@@ -48,8 +69,10 @@ def unconditional(policy: Mapping[str, Any]) -> bool:
         "all" not in (locations.get("includeLocations") or []) or locations.get("excludeLocations")
     ):
         return False
-    clients = set(_get(policy, "conditions", "clientAppTypes") or ["all"])
-    return "all" in clients or {"browser", "mobileappsanddesktopclients"} <= clients
+    if not clients:
+        return True
+    types = set(_get(policy, "conditions", "clientAppTypes") or ["all"])
+    return "all" in types or {"browser", "mobileappsanddesktopclients"} <= types
 
 
 def includes(policy: Mapping[str, Any], *, role: str | None = None) -> bool:
@@ -62,10 +85,21 @@ def includes(policy: Mapping[str, Any], *, role: str | None = None) -> bool:
     return role is not None and role in (users.get("includeRoles") or [])
 
 
+def excludes_groups_or_roles(policy: Mapping[str, Any]) -> bool:
+    users = _get(policy, "conditions", "users") or {}
+    return bool(users.get("excludeRoles") or users.get("excludeGroups"))
+
+
 def grant_controls(policy: Mapping[str, Any]) -> tuple[str, list[str], bool]:
+    """(operator, the alternatives that grant access, whether an authentication strength is
+    one of them). Terms of use and custom factors are alternatives too: with operator OR,
+    accepting the terms alone would grant access."""
     grant = policy.get("grantControls") or {}
+    alternatives = list(grant.get("builtInControls") or [])
+    alternatives += [f"termsOfUse:{t}" for t in grant.get("termsOfUse") or []]
+    alternatives += [f"custom:{c}" for c in grant.get("customAuthenticationFactors") or []]
     return (
         str(grant.get("operator") or "or"),
-        list(grant.get("builtInControls") or []),
+        alternatives,
         bool(grant.get("authenticationStrength")),
     )

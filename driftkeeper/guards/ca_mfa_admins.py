@@ -28,13 +28,14 @@ RESOURCE = "/identity/conditionalAccess/policies"
 
 
 def requires_mfa(policy: Mapping[str, Any]) -> bool:
-    operator, controls, strength = grant_controls(policy)
-    if "block" in controls:
+    """MFA (or an authentication strength) is required: with AND it is one of the controls;
+    with OR every alternative is MFA (terms of use or a device alone would do otherwise)."""
+    operator, alternatives, strength = grant_controls(policy)
+    if "block" in alternatives:
         return False
-    factors = ("mfa" in controls) + strength
-    if not factors:
+    if not ("mfa" in alternatives or strength):
         return False
-    return operator == "and" or len(controls) + strength == 1
+    return operator == "and" or all(a == "mfa" for a in alternatives)
 
 
 @register

@@ -15,7 +15,14 @@ from typing import Any
 from .._model import Change
 from .._state import StateView
 from . import Guard, Verdict, register
-from ._ca import enabled_policies, grant_controls, includes, security_defaults_on
+from ._ca import (
+    enabled_policies,
+    excludes_groups_or_roles,
+    grant_controls,
+    includes,
+    security_defaults_on,
+    unconditional,
+)
 
 __all__ = ["LegacyAuthBlocked"]
 
@@ -24,11 +31,17 @@ _LEGACY = {"exchangeactivesync", "other"}
 
 
 def blocks_legacy(policy: Mapping[str, Any]) -> bool:
-    conditions = policy.get("conditions") or {}
-    clients = set(conditions.get("clientAppTypes") or [])
-    apps = (conditions.get("applications") or {}).get("includeApplications") or []
+    """Blocks exchangeActiveSync and other clients for all users (break-glass users may be
+    excluded, roles and groups may not) and all apps, with no narrowing condition."""
+    clients = set((policy.get("conditions") or {}).get("clientAppTypes") or [])
     _, controls, _ = grant_controls(policy)
-    return clients >= _LEGACY and "all" in apps and includes(policy) and "block" in controls
+    return (
+        clients >= _LEGACY
+        and unconditional(policy, clients=False)
+        and includes(policy)
+        and not excludes_groups_or_roles(policy)
+        and "block" in controls
+    )
 
 
 @register

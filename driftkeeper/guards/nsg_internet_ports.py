@@ -2,7 +2,7 @@
 
 Sources: CIS Microsoft Azure Foundations Benchmark v2.x, section 6 (Networking): "Ensure
 that RDP access from the Internet is evaluated and restricted" (6.1), "... SSH access ..."
-(6.2), "... UDP access ..." (6.3); Azure Policy built-ins "Management ports should be closed
+(6.2); Azure Policy built-ins "Management ports should be closed
 on your virtual machines" and "All network ports should be restricted on network security
 groups associated to your virtual machine".
 
@@ -95,7 +95,7 @@ class InternetManagementPorts(Guard):
     name = "nsg-internet-management-ports"
     kind = "nsg"
     title = "Inbound Allow from the internet to management or database ports"
-    source = "CIS Microsoft Azure Foundations Benchmark 6.1-6.3; Azure Policy built-ins"
+    source = "CIS Microsoft Azure Foundations Benchmark 6.1-6.2; Azure Policy built-ins"
     default_severity = "critical"
     sections = ("arm.networkSecurityGroups",)
     params_schema = {

@@ -52,6 +52,15 @@ WEAK_MFA = {
     ),
     "risky sign-ins only": lambda p: p["conditions"].update(signInRiskLevels=["high"]),
     "browser only": lambda p: p["conditions"].update(clientAppTypes=["browser"]),
+    "mfa OR terms of use": lambda p: p["grantControls"].update(termsOfUse=["tou-1"]),
+    "mfa OR custom factor": lambda p: p["grantControls"].update(customAuthenticationFactors=["x"]),
+    "device filter": lambda p: p["conditions"].update(
+        devices={"deviceFilter": {"mode": "exclude", "rule": 'device.displayName -eq "SAW"'}}
+    ),
+    "insider risk only": lambda p: p["conditions"].update(insiderRiskLevels="elevated"),
+    "app filter": lambda p: p["conditions"]["applications"].update(
+        applicationFilter={"mode": "exclude", "rule": "CustomSecurityAttribute.x -eq 'y'"}
+    ),
 }
 
 
@@ -86,6 +95,29 @@ def test_security_defaults_satisfy_both_ca_guards() -> None:
     doc = healthy(conditionalAccessPolicies=[], securityDefaults={"isEnabled": True})
     assert guard(doc, "ca-mfa-privileged-roles") == []
     assert guard(doc, "ca-legacy-auth-blocked") == []
+
+
+WEAK_LEGACY = {
+    "excludes Exchange Online": lambda p: p["conditions"]["applications"].update(
+        excludeApplications=["00000002-0000-0ff1-ce00-000000000000"]
+    ),
+    "outside trusted locations only": lambda p: p["conditions"].update(
+        locations={"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}
+    ),
+    "high risk only": lambda p: p["conditions"].update(signInRiskLevels=["high"]),
+    "excludes a role": lambda p: p["conditions"]["users"].update(
+        excludeRoles=["62e90394-69f5-4237-9190-012177145e10"]
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", WEAK_LEGACY.values(), ids=WEAK_LEGACY.keys())
+def test_legacy_auth_guard_catches_narrowed_policies(edit: Any) -> None:
+    policy = copy.deepcopy(legacy_block_policy())
+    edit(policy)
+    assert guard(
+        healthy(conditionalAccessPolicies=[mfa_policy(), policy]), "ca-legacy-auth-blocked"
+    )
 
 
 def test_legacy_auth_guard() -> None:
