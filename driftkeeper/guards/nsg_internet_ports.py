@@ -14,6 +14,7 @@ covers that port first.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,8 +34,30 @@ DEFAULT_PORTS = (
 _PROTOCOLS = ("*", "Tcp", "Udp")
 
 
-def _from_internet(rule: Mapping[str, Any]) -> bool:
-    return any(net.is_internet(p) for p in rule.get("sourceAddressPrefixes") or ["*"])
+_WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+def internet_families(prefixes: Iterable[str]) -> frozenset[int]:
+    """The IP versions (4, 6) whose whole internet a rule's source prefixes admit.
+
+    ``*`` and ``Internet`` admit both; CIDRs admit a version when together they cover its
+    whole address space (``0.0.0.0/1`` + ``128.0.0.0/1`` is ``0.0.0.0/0``). No prefix at all
+    means the rule matches application security groups: not the internet.
+    """
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for prefix in prefixes:
+        if prefix in ("*", "Internet"):
+            return frozenset(_WHOLE)
+        try:
+            network = ipaddress.ip_network(prefix, strict=False)
+        except ValueError:
+            continue  # another service tag: a part of Azure, not the internet
+        networks[network.version].append(network)
+    return frozenset(
+        version
+        for version, found in networks.items()
+        if found and list(ipaddress.collapse_addresses(found)) == [_WHOLE[version]]
+    )
 
 
 def _ports(rule: Mapping[str, Any]) -> net.PortSet:
@@ -44,13 +67,15 @@ def _ports(rule: Mapping[str, Any]) -> net.PortSet:
         return net.ALL_PORTS  # unreadable ports: assume the worst
 
 
-def _deny_covers(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
-    if deny["protocol"] not in ("*", allow["protocol"]):
-        return False
-    if not _from_internet(deny):
-        return False
-    deny_dest = set(deny.get("destinationAddressPrefixes") or ["*"])
-    return "*" in deny_dest or set(allow.get("destinationAddressPrefixes") or ["*"]) <= deny_dest
+def _same_destination(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool:
+    """Whether the Deny's destination contains the Allow's (prefixes, or the same ASGs)."""
+    deny_dest = set(deny.get("destinationAddressPrefixes") or [])
+    allow_dest = set(allow.get("destinationAddressPrefixes") or [])
+    if deny_dest:
+        return "*" in deny_dest or (bool(allow_dest) and allow_dest <= deny_dest)
+    deny_asgs = set(deny.get("destinationApplicationSecurityGroups") or [])
+    allow_asgs = set(allow.get("destinationApplicationSecurityGroups") or [])
+    return not allow_dest and bool(allow_asgs) and allow_asgs <= deny_asgs
 
 
 def _covered(port: int, spans: net.PortSet) -> bool:
@@ -60,7 +85,10 @@ def _covered(port: int, spans: net.PortSet) -> bool:
 def exposed_ports(
     rules: Mapping[str, Mapping[str, Any]], watched: Iterable[int]
 ) -> list[tuple[str, Mapping[str, Any], list[int]]]:
-    """(rule key, rule, ports) for every rule that opens a watched port to the internet."""
+    """(rule key, rule, ports) for every rule that opens a watched port to the internet.
+
+    Each IP version is judged on its own: a Deny from ``::/0`` leaves IPv4 open.
+    """
     inbound = sorted(
         (
             (key, rule)
@@ -74,19 +102,26 @@ def exposed_ports(
     for i, (key, rule) in enumerate(inbound):
         if rule["access"] != "Allow" or rule["protocol"] not in _PROTOCOLS:
             continue
-        if not _from_internet(rule):
-            continue
+        families = internet_families(rule.get("sourceAddressPrefixes") or [])
         spans = _ports(rule)
-        ports = [p for p in watched if _covered(p, spans)]
-        for _, deny in inbound[:i]:
-            if not ports:
-                break
-            denies_first = deny["access"] == "Deny" and deny["priority"] < rule["priority"]
-            if denies_first and _deny_covers(deny, rule):
-                deny_spans = _ports(deny)
-                ports = [p for p in ports if not _covered(p, deny_spans)]
-        if ports:
-            found.append((key, rule, ports))
+        exposed: set[int] = set()
+        for family in families:
+            ports = [p for p in watched if _covered(p, spans)]
+            for _, deny in inbound[:i]:
+                if not ports:
+                    break
+                if (
+                    deny["access"] == "Deny"
+                    and deny["priority"] < rule["priority"]
+                    and deny["protocol"] in ("*", rule["protocol"])
+                    and family in internet_families(deny.get("sourceAddressPrefixes") or [])
+                    and _same_destination(deny, rule)
+                ):
+                    deny_spans = _ports(deny)
+                    ports = [p for p in ports if not _covered(p, deny_spans)]
+            exposed.update(ports)
+        if exposed:
+            found.append((key, rule, sorted(exposed)))
     return found
 
 

@@ -167,3 +167,41 @@ def test_any_range_containing_a_watched_port_is_found(port: int, lo: int, span: 
     rules = [rule("r", sourceAddressPrefix="Internet", destinationPortRange=f"{lo}-{hi}")]
     found = guard_findings(rules, {"ports": [port]})
     assert bool(found) == (lo <= port <= hi)
+
+
+def test_a_deny_covers_only_the_ip_version_it_names() -> None:
+    # ::/0 denied first: IPv4 stays open through Internet
+    v6_deny = rule(
+        "deny-v6", 100, access="Deny", sourceAddressPrefix="::/0", destinationPortRange="22"
+    )
+    allow = rule("allow-ssh", 200, sourceAddressPrefix="Internet", destinationPortRange="22")
+    assert guard_findings([v6_deny, allow], {"ports": [22]})
+    # and both versions denied: closed
+    both = rule("deny-both", 100, access="Deny", sourceAddressPrefix=None,
+                sourceAddressPrefixes=["0.0.0.0/0", "::/0"], destinationPortRange="22")  # fmt: skip
+    assert guard_findings([both, allow], {"ports": [22]}) == []
+
+
+def test_halves_of_the_address_space_are_the_internet() -> None:
+    halves = ["0.0.0.0/1", "128.0.0.0/1"]
+    halves = rule(
+        "halves", 100, sourceAddressPrefix=None, sourceAddressPrefixes=halves,
+        destinationPortRange="3389",
+    )  # fmt: skip
+    assert guard_findings([halves], {"ports": [3389]})
+
+
+def test_application_security_groups_are_not_the_internet() -> None:
+    asg = {"id": "/subscriptions/x/providers/Microsoft.Network/applicationSecurityGroups/jump"}
+    # an Allow from an ASG is not exposure
+    from_asg = rule(
+        "from-jump", 100, sourceAddressPrefix=None, sourceApplicationSecurityGroups=[asg],
+        destinationPortRange="22",
+    )  # fmt: skip
+    assert guard_findings([from_asg], {"ports": [22]}) == []
+    # a Deny to an ASG does not cover an Allow to every destination
+    deny_to_asg = rule("deny-db", 100, access="Deny", sourceAddressPrefix="Internet",
+                       destinationAddressPrefix=None, destinationApplicationSecurityGroups=[asg],
+                       destinationPortRange="22")  # fmt: skip
+    allow_all = rule("allow-all", 200, sourceAddressPrefix="Internet", destinationPortRange="22")
+    assert guard_findings([deny_to_asg, allow_all], {"ports": [22]})
