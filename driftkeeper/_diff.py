@@ -28,12 +28,15 @@ def fold(
     value: Any,
     *,
     drop: frozenset[str] = frozenset(),
+    drop_anywhere: frozenset[str] = frozenset(),
     casefold: Callable[[str], bool] = lambda key: False,
     key: str = "",
 ) -> Any:
     """Fold what the API treats alike: null / [] / {} / "" / false / absent all vanish.
 
     ``drop`` names volatile top-level keys to remove (nested ids are settings: kept);
+    ``drop_anywhere`` names volatile keys removed at any depth (timestamps); OData metadata
+    keys (``@odata.type``, ``x@odata.context``) are removed everywhere;
     ``casefold(key)`` says whether the string values under ``key`` are case-insensitive enums
     or ids. Lists of scalars are sorted
     and de-duplicated; lists of objects are sorted by their canonical JSON.
@@ -41,14 +44,14 @@ def fold(
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if k in drop or k.startswith("@odata."):
+            if k in drop or k in drop_anywhere or "@odata." in k:
                 continue
-            folded = fold(v, casefold=casefold, key=k)
+            folded = fold(v, drop_anywhere=drop_anywhere, casefold=casefold, key=k)
             if not _is_empty(folded):
                 out[k] = folded
         return out
     if isinstance(value, list | tuple):
-        items = [fold(v, casefold=casefold, key=key) for v in value]
+        items = [fold(v, drop_anywhere=drop_anywhere, casefold=casefold, key=key) for v in value]
         items = [v for v in items if not _is_empty(v)]
         if all(isinstance(v, str | int | float | bool) for v in items):
             return sorted(set(items), key=lambda v: (type(v).__name__, v))

@@ -23,9 +23,9 @@ from ._base import Index, Kind, Setting, Touch, list_delta, short_value, slugify
 __all__ = ["ConditionalAccessPolicy", "normalize_policy", "policy_body"]
 
 PREFIX = "/identity/conditionalAccess/policies/"
-_VOLATILE = frozenset(
-    {"id", "createdDateTime", "modifiedDateTime", "templateId", "deletedDateTime"}
-)
+_VOLATILE = frozenset({"id", "templateId"})
+_TIMESTAMPS = frozenset({"createdDateTime", "modifiedDateTime", "deletedDateTime"})
+"""Dropped at any depth (an authentication strength carries its own)."""
 _REPORT_ONLY = "enabledForReportingButNotEnforced"
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -36,14 +36,14 @@ def _case_insensitive(key: str) -> bool:
 
 def policy_body(policy: Mapping[str, Any]) -> dict[str, Any]:
     """The policy as written in a baseline: volatile fields dropped, empties folded."""
-    body = fold(dict(policy), drop=_VOLATILE)
+    body = fold(dict(policy), drop=_VOLATILE, drop_anywhere=_TIMESTAMPS)
     assert isinstance(body, dict)
     return body
 
 
 def normalize_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     """The comparable form of a policy (also case-folded)."""
-    body = fold(dict(policy), drop=_VOLATILE, casefold=_case_insensitive)
+    body = fold(dict(policy), drop=_VOLATILE, drop_anywhere=_TIMESTAMPS, casefold=_case_insensitive)
     assert isinstance(body, dict)
     return body
 

@@ -115,7 +115,8 @@ class AuthenticationMethods(Kind):
         return self._state(methods)
 
     def to_expected(self, setting: Setting) -> dict[str, Any]:
-        return {"methods": dict(sorted(setting.raw.items(), key=lambda kv: kv[0].casefold()))}
+        methods = sorted(setting.raw.items(), key=lambda kv: kv[0].casefold())
+        return {"methods": {k: str(v).casefold() for k, v in methods}}
 
     def slug(self, setting: Setting) -> str:
         return "authentication-methods"

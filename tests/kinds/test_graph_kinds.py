@@ -29,6 +29,9 @@ CA_SAME = {
         {"@odata.etag": "x", "modifiedDateTime": "2027-01-01T00:00:00Z"}
     ),
     "null session controls vs absent": lambda p: p.pop("sessionControls"),
+    "nested timestamps and odata keys": lambda p: p["grantControls"].update(
+        {"authenticationStrength@odata.context": "https://graph.microsoft.com/v1.0/$metadata#x"}
+    ),
 }
 
 
@@ -37,6 +40,28 @@ def test_ca_equivalent_forms_never_drift(edit: Any) -> None:
     after = copy.deepcopy(mfa_policy())
     edit(after)
     assert drift(with_policy(mfa_policy()), with_policy(after)) == []
+
+
+def test_ca_authentication_strength_timestamps_are_volatile() -> None:
+    def strength(created: str) -> dict[str, Any]:
+        policy = mfa_policy()
+        policy["grantControls"]["authenticationStrength"] = {
+            "id": "00000000-0000-0000-0000-000000000002",
+            "createdDateTime": created,
+            "modifiedDateTime": created,
+            "allowedCombinations": ["password,sms", "fido2"],
+        }
+        return policy
+
+    captured = strength("2022-01-26T10:47:26.6044384Z")
+    assert (
+        drift(with_policy(captured), with_policy(strength("2022-01-26T10:47:26.604438+00:00")))
+        == []
+    )
+    weaker = strength("2022-01-26T10:47:26.6044384Z")
+    weaker["grantControls"]["authenticationStrength"]["allowedCombinations"].append("password")
+    [finding] = drift(with_policy(captured), with_policy(weaker))
+    assert "allowedCombinations: added password" in finding.message
 
 
 def test_ca_report_only_is_drift_in_words() -> None:
