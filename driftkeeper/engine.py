@@ -54,6 +54,10 @@ def judge_all(
             continue
         index = view.index(name)
         skipped.extend(kind.notices(snapshot))
+        unread = [b for b in mine if not snapshot.covers_subscription(b.scope)]
+        if unread:
+            skipped.append(f"{name}: {len(unread)} baseline(s) of subscriptions not read")
+            mine = [b for b in mine if snapshot.covers_subscription(b.scope)]
         outcomes.extend(evaluate(kind, b, index, snapshot) for b in mine)
         covered = {b.key for b in mine}
         unbaselined.extend(f"{name}: {scope}" for scope in kind.uncovered(index, covered))

@@ -10,13 +10,17 @@ A snapshot is JSON::
       "graph": {"conditionalAccessPolicies": [...], "directoryRoleAssignments": [...],
                 "directoryRoleEligibilitySchedules": [...], "directoryRoleDefinitions": [...],
                 "securityDefaults": {...}, "authenticationMethodsPolicy": {...}},
-      "readErrors": {"graph.directoryRoleEligibilitySchedules": "403 Forbidden: ..."}
+      "readErrors": {"graph.directoryRoleEligibilitySchedules": "403 Forbidden: ..."},
+      "subscriptions": ["<id>", ...]
     }
 
 ARM objects are kept exactly as ARM REST returns them (``properties``-wrapped); Graph objects
 as Graph v1.0 returns them. A section that is absent was *not captured*: the kinds reading it
 are skipped with a notice. An empty list means "none exist". A section named in
 ``readErrors`` was attempted and failed: the kinds reading it report an error finding.
+``subscriptions``, when present, lists the subscriptions the ARM sections were read from:
+baselines of other subscriptions are skipped, never read as deleted. Without it (a snapshot
+built from ``az`` output, say) every subscription counts as read.
 
 The flattened shapes printed by ``az network nsg list``, ``az role assignment list`` and
 ``az role definition list`` are accepted too and converted to the REST shape on load, as are
@@ -70,6 +74,14 @@ class Snapshot:
     sections: Mapping[str, Any]
     read_errors: Mapping[str, str] = field(default_factory=dict)
     source: str = "<snapshot>"
+    subscriptions: tuple[str, ...] | None = None
+    """Subscriptions the ARM sections cover (casefolded); None: unknown, all of them."""
+
+    def covers_subscription(self, scope: str) -> bool:
+        """Whether an ARM ``scope`` lies in a subscription this snapshot read."""
+        if self.subscriptions is None or not scope.casefold().startswith("/subscriptions/"):
+            return True
+        return scope.split("/")[2].casefold() in self.subscriptions
 
     @classmethod
     def from_file(cls, path: str | Path) -> Snapshot:
@@ -110,12 +122,18 @@ class Snapshot:
                 if name in part:
                     key = f"{group}.{name}"
                     sections[key] = _section_value(source, key, part[name])
+        subs = doc.get("subscriptions")
+        if subs is not None and not (
+            isinstance(subs, list) and all(isinstance(x, str) for x in subs)
+        ):
+            raise SnapshotError(source, "subscriptions", "expected a list of subscription ids")
         errors = doc.get("readErrors") or {}
         if not isinstance(errors, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in errors.items()
         ):
             raise SnapshotError(source, "readErrors", "expected an object of section: message")
-        return cls(tenant, captured, sections, dict(errors), source)
+        read = None if subs is None else tuple(x.casefold() for x in subs)
+        return cls(tenant, captured, sections, dict(errors), source, read)
 
     def status(self, section: str) -> SectionStatus:
         """Whether ``section`` was captured, not captured, or attempted and failed."""
@@ -145,6 +163,8 @@ class Snapshot:
             doc.setdefault(group, {})[name] = value
         if self.read_errors:
             doc["readErrors"] = dict(self.read_errors)
+        if self.subscriptions is not None:
+            doc["subscriptions"] = list(self.subscriptions)
         return doc
 
 

@@ -63,3 +63,25 @@ def test_json_shape() -> None:
             "actual": {"principalId": "eve", "directoryScopeId": "/"},
         }
     ]
+
+
+def test_baselines_of_subscriptions_not_read_are_skipped_not_deleted() -> None:
+    from tests.builders import SUB, assignment, nsg, rule
+
+    other = "/subscriptions/00000000-0000-0000-0000-00000000bbbb"
+    other_nsg = f"{other}/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/b"
+    both = document(
+        networkSecurityGroups=[nsg([rule("a")]), nsg([rule("b")], other_nsg)],
+        roleAssignments=[assignment("o1"), assignment("o2", scope=other)],
+    )
+    only_first = document(
+        networkSecurityGroups=[nsg([rule("a")])], roleAssignments=[assignment("o1")]
+    )
+    only_first["subscriptions"] = [SUB.rsplit("/", 1)[-1]]
+    report = scan(Snapshot.from_dict(only_first), baselines_of(both), guards="none")
+    assert report.drift == 0
+    assert "nsg: 1 baseline(s) of subscriptions not read" in report.skipped
+    assert "role-assignments: 1 baseline(s) of subscriptions not read" in report.skipped
+    # without the list, every subscription counts as read: the other one is gone
+    del only_first["subscriptions"]
+    assert scan(Snapshot.from_dict(only_first), baselines_of(both), guards="none").drift == 2

@@ -113,7 +113,8 @@ def read_snapshot(
         len(errors),
         extra={"tenant_id": tenant_id},
     )
-    return Snapshot(tenant_id, captured_at, ordered, errors, source="live")
+    read = tuple(s.casefold() for s in subscriptions) if include_arm and subscriptions else None
+    return Snapshot(tenant_id, captured_at, ordered, errors, source="live", subscriptions=read)
 
 
 def _check_subscription_ids(subscriptions: Sequence[str]) -> None:
