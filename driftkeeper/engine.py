@@ -133,7 +133,8 @@ def guard_findings(
             notices.append(f"guard:{name}: turned off in {settings.file}")
             continue
         severity: Severity = (settings.severity if settings else None) or guard.default_severity
-        status, section = view.status(guard.sections)
+        params = guard.params(settings.params if settings else {})
+        status, section = view.status(guard.required_sections(params))
         rule = f"guard:{name}"
         if status == "missing":
             notices.append(f"{rule}: {section} not captured")
@@ -143,7 +144,6 @@ def guard_findings(
             message = f"could not read {section}: {reason}"
             yield Finding(guard.kind, section, "error", rule, severity, message)
             continue
-        params = guard.params(settings.params if settings else {})
         for verdict in guard.check(view, params):
             yield Finding(
                 kind=guard.kind,

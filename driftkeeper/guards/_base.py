@@ -45,6 +45,10 @@ class Guard(ABC):
     def params(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
         return {**self.defaults, **overrides}
 
+    def required_sections(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The sections the guard needs with these parameters (default: ``sections``)."""
+        return self.sections
+
     @abstractmethod
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         """Judge every resource the guard covers."""

@@ -63,6 +63,11 @@ class GlobalAdminCount(Guard):
     params_schema = _bounds_schema(0)
     defaults = {"min": 2, "max": 4, "countEligible": False}
 
+    def required_sections(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        if params.get("countEligible"):
+            return (*self.sections, "graph.directoryRoleEligibilitySchedules")
+        return self.sections
+
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         key = (ROLE_PREFIX + GLOBAL_ADMINISTRATOR).casefold()
         setting = view.index("directory-role").get(key)

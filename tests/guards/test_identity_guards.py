@@ -178,3 +178,23 @@ def test_guard_turned_off_is_a_notice() -> None:
     report = scan(Snapshot.from_dict(doc), BaselineSet((), settings))
     assert report.findings == ()
     assert "guard:global-admin-count: turned off in baselines/ga.yaml" in report.skipped
+
+
+def test_counting_eligible_admins_needs_the_eligibility_read() -> None:
+    members = [member("ga-1"), member("ga-2")]
+    failed = healthy(directoryRoleAssignments=members)
+    failed["readErrors"] = {"graph.directoryRoleEligibilitySchedules": "403 Forbidden"}
+    [finding] = guard(failed, "global-admin-count", {"countEligible": True})
+    assert finding.status == "error"
+    settings = {
+        "global-admin-count": GuardSettings(
+            "global-admin-count", "g.yaml", params={"countEligible": True}
+        )
+    }
+    report = scan(
+        Snapshot.from_dict(healthy(directoryRoleAssignments=members)), BaselineSet((), settings)
+    )
+    assert (
+        "guard:global-admin-count: graph.directoryRoleEligibilitySchedules not captured"
+        in report.skipped
+    )

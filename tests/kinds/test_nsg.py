@@ -193,3 +193,14 @@ def test_az_cli_flattened_nsg_matches_rest_shape() -> None:
     # then nothing drifts
     assert report.findings == ()
     assert report.compliant == 1
+
+
+def test_an_unreadable_live_rule_is_not_captured_and_shows_as_drift(tmp_path: Any) -> None:
+    from driftkeeper.baseline import load_baselines
+    from driftkeeper.capture import capture_baselines
+
+    doc = document(networkSecurityGroups=[nsg([rule("ok"), rule("odd", protocol="Gre")])])
+    capture_baselines(Snapshot.from_dict(doc), tmp_path)
+    loaded = load_baselines(tmp_path)  # the written file loads
+    [finding] = scan(Snapshot.from_dict(doc), loaded, guards="none").findings
+    assert [c.path for c in finding.changes] == ["rules[odd]"]
