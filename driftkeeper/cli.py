@@ -239,15 +239,9 @@ def _events(args: argparse.Namespace, out: IO[str]) -> int:
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:
     from azure.identity import DefaultAzureCredential
 
-    from .live import ResourceReader
+    from .runtime import resource_reader
 
-    return ResourceReader(
-        DefaultAzureCredential(),
-        subscriptions=list(subscriptions) or list(settings.subscriptions),
-        arm_endpoint=settings.arm_endpoint,
-        graph_endpoint=settings.graph_endpoint,
-        connection_verify=settings.ca_bundle or True,
-    )
+    return resource_reader(settings, DefaultAzureCredential(), subscriptions)
 
 
 def main(

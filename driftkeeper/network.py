@@ -9,8 +9,8 @@ reports false drift:
   ``10.0.0.1/32`` and ``10.0.0.1``; IPv6 in any spelling;
 - enums (protocol, access, direction) in any case; protocol ``Any`` is ``*``.
 
-``Internet``, ``*`` and ``0.0.0.0/0`` stay distinct values (they are different rules), but
-:func:`is_internet` says each of them admits traffic from the internet.
+``Internet``, ``*`` and ``0.0.0.0/0`` stay distinct values (they are different rules); the
+internet-exposure guard treats each of them as the internet.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ __all__ = [
     "canonical_prefix",
     "canonical_prefixes",
     "canonical_protocol",
-    "is_internet",
     "merged_values",
 ]
 
@@ -162,15 +161,3 @@ def canonical_prefix(value: str) -> str:
 def canonical_prefixes(values: Sequence[str]) -> list[str]:
     found = {canonical_prefix(v) for v in values}
     return ["*"] if "*" in found else sorted(found)
-
-
-def is_internet(prefix: str) -> bool:
-    """Whether a canonical prefix admits traffic from anywhere on the internet."""
-    if prefix in ("*", "Internet"):
-        return True
-    if "/" in prefix:
-        try:
-            return ipaddress.ip_network(prefix, strict=False).prefixlen == 0
-        except ValueError:
-            return False
-    return False

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from .config import Settings
 
 if TYPE_CHECKING:
     from .baseline import BaselineSet
+    from .live import ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
 
 __all__ = ["Runtime", "current", "install"]
@@ -50,8 +51,6 @@ class Runtime:
     alerts: AlertSink | None = None
     credential: Any = None
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
-    alert_config_error: str = ""
-    """Why the alert settings are unusable (empty when fine); /api/health reports it."""
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _build_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _audit_reader: Any = field(default=None, init=False, repr=False)
@@ -103,16 +102,10 @@ class Runtime:
         return self.credential
 
     def _reader(self) -> StateReader:
-        from .live import CoalescingReader, ResourceReader
+        from .live import CoalescingReader
 
         if self.reader is None:
-            inner = ResourceReader(
-                self._credential(),
-                subscriptions=list(self.settings.subscriptions),
-                arm_endpoint=self.settings.arm_endpoint,
-                graph_endpoint=self.settings.graph_endpoint,
-                connection_verify=self.settings.ca_bundle or True,
-            )
+            inner = resource_reader(self.settings, self._credential())
             self.reader = CoalescingReader(
                 inner,
                 window=self.settings.coalesce_seconds,
@@ -128,8 +121,7 @@ class Runtime:
                 self.alerts = build_alerts(self.environ, credential=self._credential)
             except InputError as exc:
                 # Bad alert settings must not stop the recording: rows are still written
-                # (and /api/health fails), but nobody can be alerted until they are fixed.
-                self.alert_config_error = str(exc)
+                # (and /api/health, which checks them, fails), but nobody is alerted.
                 log.error("alerts are off, the alert settings are unusable: %s", exc)
         return self.alerts
 
@@ -194,6 +186,21 @@ class Runtime:
             overlap=timedelta(minutes=self.settings.audit_overlap_minutes),
         )
         return poller.poll()
+
+
+def resource_reader(
+    settings: Settings, credential: Any, subscriptions: Sequence[str] = ()
+) -> ResourceReader:
+    """The per-setting live reader for these settings (``subscriptions`` override them)."""
+    from .live import ResourceReader
+
+    return ResourceReader(
+        credential,
+        subscriptions=list(subscriptions) or list(settings.subscriptions),
+        arm_endpoint=settings.arm_endpoint,
+        graph_endpoint=settings.graph_endpoint,
+        connection_verify=settings.ca_bundle or True,
+    )
 
 
 def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> AlertSink | None:

@@ -11,7 +11,7 @@ import pytest
 
 from driftkeeper import Snapshot
 from driftkeeper.cli import main
-from tests.builders import healthy, member, nsg, rule
+from tests.builders import healthy, member, rule
 
 
 def write_state(path: Path, doc: dict) -> str:
@@ -132,7 +132,3 @@ def test_schema_and_guards_commands() -> None:
     code, out = run("guards")
     assert code == 0
     assert "source: CIS Microsoft 365 Foundations Benchmark 1.1.3" in out
-
-
-def test_unused_nsg_builder_is_compatible() -> None:
-    assert nsg([])["properties"]["securityRules"] == []

@@ -27,11 +27,10 @@ import logging
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ._errors import AlertConfigError, DeliveryError
 from ._http import is_transient_status, parse_retry_after, status_text
-from ._model import Alert
+from ._model import Alert, endpoint_host
 from ._text import clean
 
 if TYPE_CHECKING:
@@ -100,13 +99,10 @@ class EventGridChannel:
         timeout: float = 30.0,
     ) -> None:
         try:
-            parts = urlsplit(endpoint)
-            host = parts.hostname or ""
-            _ = parts.port
+            _, host = endpoint_host(endpoint)
         except ValueError:
             raise AlertConfigError("Event Grid endpoint", endpoint, "is not a URL") from None
-        loopback = host in ("127.0.0.1", "::1", "localhost")
-        if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        if not host:
             raise AlertConfigError("Event Grid endpoint", endpoint, "must be an https URL")
         if not source_name or not set(source_name) <= _SOURCE_NAME_CHARS:
             raise AlertConfigError(

@@ -42,6 +42,18 @@ _ARM_ID = re.compile(
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f\"'<>\\^`{|}]")
 
 
+def endpoint_host(url: str) -> tuple[str, str]:
+    """(scheme, host) of a channel endpoint; host is empty unless the URL is https, or plain
+    http to a loopback address (local tests). Raises ValueError for what is not a URL."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    _ = parts.port  # raises ValueError for a bad port
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    if parts.scheme == "https" or (parts.scheme == "http" and loopback):
+        return parts.scheme, host
+    return parts.scheme, ""
+
+
 def arm_portal_url(resource: str) -> str | None:
     """The Azure portal page of an ARM resource id, or ``None`` when it is not a strict ARM id."""
     if len(resource) > 2048 or not _ARM_ID.fullmatch(resource):

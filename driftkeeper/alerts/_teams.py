@@ -18,11 +18,10 @@ import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ._errors import AlertConfigError, DeliveryError
 from ._http import is_transient_status, parse_retry_after, status_text
-from ._model import Alert
+from ._model import Alert, endpoint_host
 from ._text import MESSAGE_LIMIT, alert_title, change_lines, clean, facts
 
 if TYPE_CHECKING:
@@ -165,15 +164,12 @@ class TeamsChannel:
     ) -> None:
         # The URL itself is a secret: errors say what is wrong, never echo it.
         try:
-            parts = urlsplit(webhook_url)
-            host = parts.hostname or ""
-            _ = parts.port
+            scheme, host = endpoint_host(webhook_url)
         except ValueError:
             raise AlertConfigError("Teams webhook URL", "<URL>", "is not a URL") from None
-        loopback = host in ("127.0.0.1", "::1", "localhost")
-        if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        if not host:
             raise AlertConfigError(
-                "Teams webhook URL", f"<{parts.scheme or 'no scheme'} URL>", "must be https"
+                "Teams webhook URL", f"<{scheme or 'no scheme'} URL>", "must be https"
             )
         if re.search(r"[\x00-\x20\x7f]", webhook_url):
             raise AlertConfigError(

@@ -32,7 +32,7 @@ from ._arm import arm_client_options, read_arm
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
 from ._graph import read_graph
 from ._graph_client import GraphSettings
-from ._resource import CoalescingReader, ResourceReader, StateReader, snapshot_reader
+from ._resource import CoalescingReader, ResourceReader, snapshot_reader
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -43,7 +43,6 @@ __all__ = [
     "AuditLogReader",
     "CoalescingReader",
     "ResourceReader",
-    "StateReader",
     "read_snapshot",
     "snapshot_reader",
 ]

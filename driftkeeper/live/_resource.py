@@ -49,7 +49,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from .._errors import InputError
@@ -64,7 +64,9 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-__all__ = ["CoalescingReader", "ResourceReader", "StateReader", "snapshot_reader"]
+    from ..pipeline import StateReader
+
+__all__ = ["CoalescingReader", "ResourceReader", "snapshot_reader"]
 
 _log = logging.getLogger(__name__)
 
@@ -186,13 +188,6 @@ def _gone(reads: SectionReads, section: str, scope: str, refusal: Refused) -> No
 
 
 # --- the reader ------------------------------------------------------------------------------
-class StateReader(Protocol):
-    """What the pipeline's read stage needs: the current state of one setting."""
-
-    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
-        """A snapshot holding (at least) the sections that judge ``scope`` of ``kind``,
-        read at or after ``newer_than`` when given."""
-        ...
 
 
 class ResourceReader:
