@@ -48,7 +48,7 @@ FIRST_EVENT = (  # what runtime.pipeline(), load_baselines, parse_events and an 
     "azure.core.messaging",
     "azure.data.tables",
     "azure.identity",
-    "azure.mgmt.network",
+    "azure.mgmt.core",
     "jsonschema",
 )
 TARGETS: dict[str, tuple[str, ...]] = {

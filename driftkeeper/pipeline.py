@@ -295,18 +295,19 @@ class Pipeline:
         """Guards of the touched kind: local ones on the setting just read, tenant-wide ones
         on the kind's whole section (read, coalesced, for the purpose)."""
         mine = {n: g for n, g in all_guards().items() if g.kind == kind}
-        local = [n for n, g in mine.items() if g.tenant_read is None]
+        local = [n for n, g in mine.items() if not g.tenant_reads]
         out: list[tuple[Finding, Baseline | None]] = [
             (f, None)
             for f in _memo_guards(view, self.baselines, local)
             if f.resource.casefold() == touch.scope.casefold()
         ]
-        reads: dict[tuple[str, str], list[str]] = {}
+        reads: dict[tuple[tuple[str, str], ...], list[str]] = {}
         for name, guard in mine.items():
-            if guard.tenant_read is not None:
-                reads.setdefault(guard.tenant_read, []).append(name)
-        for (read_kind, read_scope), names in reads.items():
-            tenant = self._view(self.reader.read(read_kind, read_scope, newer_than=newer_than))
+            if guard.tenant_reads:
+                reads.setdefault(guard.tenant_reads, []).append(name)
+        for plan, names in reads.items():
+            read = [self.reader.read(k, s, newer_than=newer_than) for k, s in plan]
+            tenant = self._view(read[0] if len(read) == 1 else Snapshot.merge(read))
             out.extend((f, None) for f in _memo_guards(tenant, self.baselines, names))
         return out
 

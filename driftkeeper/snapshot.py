@@ -22,47 +22,41 @@ are skipped with a notice. An empty list means "none exist". A section named in
 baselines of other subscriptions are skipped, never read as deleted. Without it (a snapshot
 built from ``az`` output, say) every subscription counts as read.
 
-The flattened shapes printed by ``az network nsg list``, ``az role assignment list`` and
-``az role definition list`` are accepted too and converted to the REST shape on load, as are
-raw list responses (``{"value": [...]}``).
+The sections are the ones the watched kinds declare (``Kind.reads``; :func:`sections`): a
+new kind's section is read, stored and loaded with no change here. A section no kind declares
+is kept in ``unknown`` and reported, never silently dropped. The flattened shapes ``az``
+prints (``az network nsg list``, ``az role assignment list`` ...) are accepted where the
+section declares a converter, as are raw list responses (``{"value": [...]}``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import SnapshotError
 
-__all__ = [
-    "ARM_SECTIONS",
-    "GRAPH_SECTIONS",
-    "SCHEMA_ID",
-    "SECTIONS",
-    "SectionStatus",
-    "Snapshot",
-]
+if TYPE_CHECKING:
+    from .kinds import Section
+
+__all__ = ["GROUPS", "SCHEMA_ID", "SectionStatus", "Snapshot", "declared_sections"]
 
 SCHEMA_ID = "driftkeeper.snapshot/1"
-
-ARM_SECTIONS: tuple[str, ...] = ("networkSecurityGroups", "roleAssignments", "roleDefinitions")
-GRAPH_SECTIONS: tuple[str, ...] = (
-    "conditionalAccessPolicies",
-    "directoryRoleAssignments",
-    "directoryRoleEligibilitySchedules",
-    "directoryRoleDefinitions",
-    "securityDefaults",
-    "authenticationMethodsPolicy",
-)
-_OBJECT_SECTIONS = frozenset({"graph.securityDefaults", "graph.authenticationMethodsPolicy"})
-SECTIONS: tuple[str, ...] = tuple(f"arm.{s}" for s in ARM_SECTIONS) + tuple(
-    f"graph.{s}" for s in GRAPH_SECTIONS
-)
+GROUPS = ("arm", "graph")
+"""The services a section is read from: its name is ``<group>.<name>``."""
 
 SectionStatus = Literal["captured", "missing", "failed"]
+
+
+def declared_sections() -> dict[str, Section]:
+    """Every section of the snapshot document, as the kinds declare them, in order."""
+    from .kinds import all_sections
+
+    found = all_sections()
+    return {name: found[name] for group in GROUPS for name in found if name.startswith(group + ".")}
 
 
 @dataclass(frozen=True)
@@ -76,6 +70,8 @@ class Snapshot:
     source: str = "<snapshot>"
     subscriptions: tuple[str, ...] | None = None
     """Subscriptions the ARM sections cover (casefolded); None: unknown, all of them."""
+    unknown: tuple[str, ...] = ()
+    """Sections of the document that no kind declares (``arm.keyVaults``): not judged."""
 
     def covers_subscription(self, scope: str) -> bool:
         """Whether an ARM ``scope`` lies in a subscription this snapshot read."""
@@ -111,17 +107,22 @@ class Snapshot:
         for key, value in (("tenantId", tenant), ("capturedAt", captured)):
             if not isinstance(value, str):
                 raise SnapshotError(source, key, f"expected a string, got {_type(value)}")
-        sections: dict[str, Any] = {}
-        for group, names in (("arm", ARM_SECTIONS), ("graph", GRAPH_SECTIONS)):
+        declared = declared_sections()
+        found: dict[str, Any] = {}
+        unknown: list[str] = []
+        for group in GROUPS:
             part = doc.get(group)
             if part is None:
                 continue
             if not isinstance(part, dict):
                 raise SnapshotError(source, group, f"expected an object, got {_type(part)}")
-            for name in names:
-                if name in part:
-                    key = f"{group}.{name}"
-                    sections[key] = _section_value(source, key, part[name])
+            for name, value in part.items():
+                key = f"{group}.{name}"
+                if key in declared:
+                    found[key] = _section_value(source, declared[key], value)
+                else:
+                    unknown.append(key)
+        ordered = {name: found[name] for name in declared if name in found}
         subs = doc.get("subscriptions")
         if subs is not None and not (
             isinstance(subs, list) and all(isinstance(x, str) for x in subs)
@@ -133,7 +134,7 @@ class Snapshot:
         ):
             raise SnapshotError(source, "readErrors", "expected an object of section: message")
         read = None if subs is None else tuple(x.casefold() for x in subs)
-        return cls(tenant, captured, sections, dict(errors), source, read)
+        return cls(tenant, captured, ordered, dict(errors), source, read, tuple(unknown))
 
     def status(self, section: str) -> SectionStatus:
         """Whether ``section`` was captured, not captured, or attempted and failed."""
@@ -150,6 +151,25 @@ class Snapshot:
         """The single object of an object section, ``None`` when not captured."""
         value = self.sections.get(section)
         return value if isinstance(value, dict) else None
+
+    @classmethod
+    def merge(cls, snapshots: Sequence[Snapshot]) -> Snapshot:
+        """One snapshot of what several partial reads captured (sections and failures united;
+        the earliest capture time)."""
+        first = snapshots[0]
+        return cls(
+            first.tenant_id,
+            min(s.captured_at for s in snapshots),
+            {k: v for s in snapshots for k, v in s.sections.items()},
+            {k: v for s in snapshots for k, v in s.read_errors.items()},
+            " + ".join(dict.fromkeys(s.source for s in snapshots)),
+            first.subscriptions,
+            tuple(dict.fromkeys(n for s in snapshots for n in s.unknown)),
+        )
+
+    def notices(self) -> list[str]:
+        """What people should know about the document itself (sections no kind reads)."""
+        return [f"{name}: no watched kind reads this section; not judged" for name in self.unknown]
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a ``driftkeeper.snapshot/1`` document."""
@@ -174,8 +194,9 @@ def _type(value: object) -> str:
     )
 
 
-def _section_value(source: str, key: str, value: Any) -> Any:
-    if key in _OBJECT_SECTIONS:
+def _section_value(source: str, section: Section, value: Any) -> Any:
+    key = section.name
+    if section.shape == "object":
         if not isinstance(value, dict):
             raise SnapshotError(source, key, f"expected an object, got {_type(value)}")
         return value
@@ -186,51 +207,7 @@ def _section_value(source: str, key: str, value: Any) -> Any:
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise SnapshotError(source, f"{key}[{index}]", f"expected an object, got {_type(item)}")
-    converter = _AZ_CONVERTERS.get(key)
+    converter = getattr(section, "from_az", None)
     if converter is None:
         return value
     return [item if "properties" in item else converter(item) for item in value]
-
-
-# --- az CLI flattened shapes -> ARM REST shapes ------------------------------------------------
-_ENVELOPE = ("id", "name", "type", "etag", "location", "tags")
-_AZ_ONLY = ("resourceGroup",)
-
-
-def _wrap(item: dict[str, Any], rename: Mapping[str, str] | None = None) -> dict[str, Any]:
-    outer = {k: item[k] for k in _ENVELOPE if k in item}
-    inner: dict[str, Any] = {}
-    for key, value in item.items():
-        if key in _ENVELOPE or key in _AZ_ONLY:
-            continue
-        inner[(rename or {}).get(key, key)] = value
-    outer["properties"] = inner
-    return outer
-
-
-def _az_nsg(item: dict[str, Any]) -> dict[str, Any]:
-    nsg = _wrap(item)
-    props = nsg["properties"]
-    for rules in ("securityRules", "defaultSecurityRules"):
-        if isinstance(props.get(rules), list):
-            props[rules] = [
-                r if not isinstance(r, dict) or "properties" in r else _wrap(r)
-                for r in props[rules]
-            ]
-    return nsg
-
-
-def _az_role_assignment(item: dict[str, Any]) -> dict[str, Any]:
-    return _wrap(item)
-
-
-def _az_role_definition(item: dict[str, Any]) -> dict[str, Any]:
-    # az prints the role's type (BuiltInRole / CustomRole) as roleType, the resource type as type.
-    return _wrap(item, {"roleType": "type"})
-
-
-_AZ_CONVERTERS = {
-    "arm.networkSecurityGroups": _az_nsg,
-    "arm.roleAssignments": _az_role_assignment,
-    "arm.roleDefinitions": _az_role_definition,
-}

@@ -66,5 +66,5 @@ def test_make_demo_runs_the_whole_loop() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert "5 alert(s) reached the Teams webhook" in out
-    assert "state reads: 5 for 28 events" in out
+    assert "state reads: 6 for 28 events" in out
     assert "Azurite and the webhook stopped." in out

@@ -166,8 +166,8 @@ def test_a_burst_costs_one_read_per_resource() -> None:
     p = Pipeline(load_baselines(ROOT / "baselines"), reader, MemoryLedger(), MemoryIncidents())
     p.process(parse_events(events()))
     # nsg-web-prod, nsg-data-prod, the subscription's assignments, one CA policy, and all
-    # CA policies for the tenant-wide MFA and legacy-auth guards
-    assert reader.reads == 5
+    # CA policies and security defaults for the tenant-wide MFA and legacy-auth guards
+    assert reader.reads == 6
 
 
 def test_a_failed_read_is_an_error_row_not_compliant(pipeline: Pipeline) -> None:

@@ -36,10 +36,11 @@ class Guard(ABC):
     default_severity: ClassVar[Severity]
     sections: ClassVar[tuple[str, ...]]
     params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
-    tenant_read: ClassVar[tuple[str, str] | None] = None
-    """For a guard that judges the whole tenant from one kind's full section (e.g. "does any
-    CA policy require MFA?"): the (kind, scope) the event pipeline reads to judge it. Guards
-    without it judge one resource from the partial state read for the event."""
+    tenant_reads: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """For a guard that judges the whole tenant (e.g. "does any CA policy require MFA, or
+    are security defaults on?"): every (kind, scope) the event pipeline reads to judge it,
+    fetched with the event's own read. Guards without them judge one resource from the
+    partial state read for the event."""
     defaults: ClassVar[Mapping[str, Any]] = {}
 
     def params(self, overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._state import StateView
+from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
+from ..kinds.tenant_policies import SECURITY_DEFAULTS, SecurityDefaults
 
 __all__ = [
+    "CA_TENANT_READS",
     "enabled_policies",
     "excludes_groups_or_roles",
     "grant_controls",
@@ -15,6 +18,13 @@ __all__ = [
     "security_defaults_on",
     "unconditional",
 ]
+
+
+CA_TENANT_READS = (
+    (ConditionalAccessPolicy.name, POLICIES.path),
+    (SecurityDefaults.name, SECURITY_DEFAULTS.path),
+)
+"""What the tenant-wide CA guards judge: every policy, and whether security defaults are on."""
 
 
 def security_defaults_on(view: StateView) -> bool:

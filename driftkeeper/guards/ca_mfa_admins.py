@@ -20,7 +20,14 @@ from .._model import Change
 from .._state import StateView
 from ..kinds.directory_roles import PRIVILEGED_ROLES
 from . import Guard, Verdict, register
-from ._ca import enabled_policies, grant_controls, includes, security_defaults_on, unconditional
+from ._ca import (
+    CA_TENANT_READS,
+    enabled_policies,
+    grant_controls,
+    includes,
+    security_defaults_on,
+    unconditional,
+)
 
 __all__ = ["MfaForPrivilegedRoles", "requires_mfa"]
 
@@ -46,7 +53,7 @@ class MfaForPrivilegedRoles(Guard):
     source = "CIS Microsoft 365 Foundations Benchmark 5.2.2.1; CA template 'Require MFA for admins'"
     default_severity = "critical"
     sections = ("graph.conditionalAccessPolicies",)
-    tenant_read = ("conditional-access-policy", RESOURCE)
+    tenant_reads = CA_TENANT_READS
     params_schema = {
         "type": "object",
         "additionalProperties": False,

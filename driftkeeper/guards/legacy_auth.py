@@ -16,6 +16,7 @@ from .._model import Change
 from .._state import StateView
 from . import Guard, Verdict, register
 from ._ca import (
+    CA_TENANT_READS,
     enabled_policies,
     excludes_groups_or_roles,
     grant_controls,
@@ -54,7 +55,7 @@ class LegacyAuthBlocked(Guard):
     )
     default_severity = "high"
     sections = ("graph.conditionalAccessPolicies",)
-    tenant_read = ("conditional-access-policy", RESOURCE)
+    tenant_reads = CA_TENANT_READS
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         if security_defaults_on(view):

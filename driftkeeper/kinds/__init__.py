@@ -1,7 +1,9 @@
 """The registry of watched kinds, found by the name baselines use (``kind: nsg``).
 
 A kind is one module in this package that defines a :class:`Kind` subclass decorated with
-:func:`register`. Modules are discovered on first use, so adding a kind touches no other code.
+:func:`register`. Modules are discovered on first use, so adding a kind touches no other code:
+its sections (:func:`all_sections`) join the snapshot document, the live readers and the test
+stand-in through the declarations in ``Kind.reads``.
 """
 
 from __future__ import annotations
@@ -9,17 +11,28 @@ from __future__ import annotations
 from typing import TypeVar
 
 from .._registry import Registry
-from ._base import FieldError, Index, Kind, Setting, Touch
+from ._base import ARM_CHANGES, FieldError, Index, Kind, Setting, Signals, Touch
+from ._reads import ArmSection, GraphSection, PathTemplate, Request, Section, az_wrap
 
 __all__ = [
+    "ARM_CHANGES",
+    "ArmSection",
     "FieldError",
+    "GraphSection",
     "Index",
     "Kind",
+    "PathTemplate",
+    "Request",
+    "Section",
     "Setting",
+    "Signals",
     "Touch",
     "all_kinds",
+    "all_sections",
+    "az_wrap",
     "get_kind",
     "register",
+    "section_owner",
 ]
 
 _KINDS: Registry[Kind] = Registry(__name__, __path__, "kind")
@@ -38,3 +51,32 @@ def all_kinds() -> dict[str, Kind]:
 
 def get_kind(name: str) -> Kind:
     return _KINDS.get(name)
+
+
+def all_sections() -> dict[str, Section]:
+    """Every snapshot section any kind reads, by name (``arm.networkSecurityGroups``), in the
+    order of the kinds and their declarations."""
+    sections: dict[str, Section] = {}
+    for owner, kind in _section_owners().items():
+        for section in all_kinds()[kind].reads:
+            if section.name == owner:
+                sections[owner] = section
+    return sections
+
+
+def section_owner(name: str) -> str:
+    """The name of the kind that declares section ``name`` (KeyError when none does)."""
+    return _section_owners()[name]
+
+
+def _section_owners() -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for kind in all_kinds().values():
+        for section in kind.reads:
+            if section.name in owners:
+                raise RuntimeError(
+                    f"section {section.name!r} is declared by {owners[section.name]!r} "
+                    f"and {kind.name!r}"
+                )
+            owners[section.name] = kind.name
+    return owners

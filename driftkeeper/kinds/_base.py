@@ -9,15 +9,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._errors import InputError
 from .._model import Change, Severity
 from ..signals import Signal
 from ..snapshot import Snapshot
+from ._reads import Request, Section
 
 __all__ = [
+    "ARM_CHANGES",
     "FieldError",
     "Index",
     "Kind",
     "Setting",
+    "Signals",
     "Touch",
     "item_key",
     "keyed",
@@ -58,6 +62,63 @@ class Setting:
 Index = Mapping[str, Setting]
 
 
+ARM_CHANGES = (
+    "Microsoft.Resources.ResourceWriteSuccess",
+    "Microsoft.Resources.ResourceDeleteSuccess",
+    "Microsoft.Resources.ResourceActionSuccess",
+)
+"""The Event Grid types of ARM changes that were made (azure-eventgrid's system event names)."""
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The signals that may touch a kind, as data: what the Event Grid subscription filters
+    on, what the audit poll asks for, and a cheap first test before a kind routes."""
+
+    event_types: tuple[str, ...] = ()
+    """Event Grid / CloudEvents types (ARM changes, Graph change notifications)."""
+    resource_types: tuple[str, ...] = ()
+    """ARM resource types whose changes touch the kind (their operations start with them)."""
+    audit_categories: tuple[str, ...] = ()
+    """Entra ``directoryAudit`` categories (``RoleManagement``, ``Policy``); empty: any."""
+    audit_activities: tuple[str, ...] = ()
+    """Words an audit record's activity contains (``conditional access``); empty: any.
+    A kind with neither takes no audit records."""
+
+    def may_touch(self, signal: Signal) -> bool:
+        """Whether ``signal`` is one of these (pure; the kind's ``route`` decides the rest)."""
+        if signal.source == "audit":
+            if not (self.audit_categories or self.audit_activities):
+                return False
+            category = signal.category.casefold()
+            if self.audit_categories and not any(
+                c.casefold() == category for c in self.audit_categories
+            ):
+                return False
+            activity = signal.operation.casefold()
+            return not self.audit_activities or any(
+                a.casefold() in activity for a in self.audit_activities
+            )
+        if signal.type not in self.event_types:
+            return False
+        if signal.category != "arm":
+            return True
+        operation = signal.operation.casefold()
+        return any(operation.startswith(t.casefold() + "/") for t in self.resource_types)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            name: list(values)
+            for name, values in (
+                ("eventTypes", self.event_types),
+                ("resourceTypes", self.resource_types),
+                ("auditCategories", self.audit_categories),
+                ("auditActivities", self.audit_activities),
+            )
+            if values
+        }
+
+
 @dataclass(frozen=True)
 class Touch:
     """A setting a signal touches: read ``scope`` of ``kind``, judge what covers ``key``."""
@@ -73,15 +134,45 @@ class Kind(ABC):
     name: ClassVar[str]
     """The name used in baseline YAML (``kind: nsg``)."""
     title: ClassVar[str]
+    reads: ClassVar[tuple[Section, ...]]
+    """The snapshot sections the kind owns and where each is read (see :mod:`._reads`)."""
+    signals: ClassVar[Signals] = Signals()
+    """The signals that may touch the kind."""
     sections: ClassVar[tuple[str, ...]]
-    """Snapshot sections the kind cannot do without."""
+    """Sections the kind cannot do without (derived from ``reads``)."""
     optional_sections: ClassVar[tuple[str, ...]] = ()
     """Sections used when captured and skipped when not captured; when their read *failed*,
-    the kind's baselines are errors (never judged on partial state)."""
+    the kind's baselines are errors (never judged on partial state). Derived from ``reads``."""
     default_severity: ClassVar[Severity] = "high"
     expected_schema: ClassVar[dict[str, Any]]
     """JSON Schema of the baseline's ``expected`` block."""
     scope_schema: ClassVar[dict[str, Any]] = {"type": "string", "minLength": 1}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        reads = cls.__dict__.get("reads")
+        if reads is not None:
+            cls.sections = tuple(s.name for s in reads if s.need == "required")
+            cls.optional_sections = tuple(s.name for s in reads if s.need == "optional")
+
+    # --- reading live state ----------------------------------------------------------------
+    def requests(self, scope: str, *, subscriptions: Sequence[str] = ()) -> list[Request]:
+        """The GETs that read the setting at ``scope`` (the event pipeline's read).
+
+        By default: one item of the first section whose ``get_path`` fits ``scope``, or a
+        whole Graph collection or object whose path is ``scope``. Raises
+        :class:`~driftkeeper.InputError` for a scope that is none of these, before any call.
+        """
+        wanted = scope.strip().rstrip("/").casefold()
+        for section in self.reads:
+            if section.need == "labels":
+                continue
+            request = section.get_request(scope)
+            if request is not None:
+                return [request]
+            if section.api == "graph" and section.path.casefold() == wanted:
+                return [section.collection_request()]
+        raise InputError(f"not a {self.name} scope: {scope!r}")
 
     # --- reading ---------------------------------------------------------------------------
     @abstractmethod

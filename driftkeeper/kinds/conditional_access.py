@@ -18,11 +18,17 @@ from .._model import Change
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import Index, Kind, Setting, Touch, list_delta, short_value, slugify
+from ._base import Index, Kind, Setting, Signals, Touch, list_delta, short_value, slugify
+from ._reads import GraphSection
 
-__all__ = ["ConditionalAccessPolicy", "normalize_policy", "policy_body"]
+__all__ = ["POLICIES", "ConditionalAccessPolicy", "normalize_policy", "policy_body"]
 
 PREFIX = "/identity/conditionalAccess/policies/"
+POLICIES = GraphSection(
+    "graph.conditionalAccessPolicies",
+    "/identity/conditionalAccess/policies",
+    get_path=PREFIX + "{id}",
+)
 _VOLATILE = frozenset({"id", "templateId"})
 _TIMESTAMPS = frozenset({"createdDateTime", "modifiedDateTime", "deletedDateTime"})
 """Dropped at any depth (an authentication strength carries its own)."""
@@ -52,7 +58,8 @@ def normalize_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
 class ConditionalAccessPolicy(Kind):
     name = "conditional-access-policy"
     title = "Conditional Access policy"
-    sections = ("graph.conditionalAccessPolicies",)
+    reads = (POLICIES,)
+    signals = Signals(audit_activities=("conditional access",))
     default_severity = "high"
     expected_schema = {
         "type": "object",
@@ -82,7 +89,7 @@ class ConditionalAccessPolicy(Kind):
         return out
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        if signal.source != "audit" or "conditional access" not in signal.operation.casefold():
+        if not self.signals.may_touch(signal):
             return []
         return [
             Touch(self.name, PREFIX + pid, self.scope_key(PREFIX + pid))

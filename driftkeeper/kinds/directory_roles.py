@@ -8,19 +8,57 @@ baselines are labels for people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._errors import InputError
 from .._model import Change
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, Touch, item_key, keyed, require_list, slugify
+from ._base import (
+    FieldError,
+    Index,
+    Kind,
+    Setting,
+    Signals,
+    Touch,
+    item_key,
+    keyed,
+    require_list,
+    slugify,
+)
+from ._reads import GraphSection, PathTemplate, Request
 from .conditional_access import GUID
 
-__all__ = ["GLOBAL_ADMINISTRATOR", "PRIVILEGED_ROLES", "DirectoryRoleMembers"]
+__all__ = [
+    "ACTIVE",
+    "DEFINITIONS",
+    "ELIGIBLE",
+    "GLOBAL_ADMINISTRATOR",
+    "PRIVILEGED_ROLES",
+    "DirectoryRoleMembers",
+]
 
 PREFIX = "/roleManagement/directory/roleDefinitions/"
+_ROLE = PathTemplate(PREFIX + "{id}")
+ACTIVE = GraphSection(
+    "graph.directoryRoleAssignments",
+    "/roleManagement/directory/roleAssignments",
+    query=(("$expand", "principal"),),
+    expand=("principal",),
+)
+ELIGIBLE = GraphSection(
+    "graph.directoryRoleEligibilitySchedules",
+    "/roleManagement/directory/roleEligibilitySchedules",
+    need="optional",
+    # no Entra ID P2 license: PIM does not exist here, so "not captured"; any other refusal
+    # (a missing permission) is a failed read
+    absent=frozenset({"aadpremiumlicenserequired"}),
+)
+DEFINITIONS = GraphSection(
+    "graph.directoryRoleDefinitions", "/roleManagement/directory/roleDefinitions", need="labels"
+)
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 # The administrator roles of Microsoft's "Require MFA for administrators" CA template.
 PRIVILEGED_ROLES = {
@@ -39,7 +77,7 @@ PRIVILEGED_ROLES = {
     "7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
     "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
 }
-_ELIGIBILITY = "graph.directoryRoleEligibilitySchedules"
+_ELIGIBILITY = ELIGIBLE.name
 
 
 def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -52,8 +90,15 @@ def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
 class DirectoryRoleMembers(Kind):
     name = "directory-role"
     title = "Directory role"
-    sections = ("graph.directoryRoleAssignments",)
-    optional_sections = (_ELIGIBILITY,)
+    reads = (ACTIVE, ELIGIBLE, DEFINITIONS)
+    signals = Signals(
+        event_types=tuple(
+            f"Microsoft.Graph.{what}{change}"
+            for what in ("User", "Group")
+            for change in ("Updated", "Deleted")
+        ),
+        audit_categories=("RoleManagement",),
+    )
     default_severity = "critical"
     _member_schema: dict[str, Any] = {
         "type": "array",
@@ -110,7 +155,17 @@ class DirectoryRoleMembers(Kind):
             )
         return out
 
+    def requests(self, scope: str, *, subscriptions: Sequence[str] = ()) -> list[Request]:
+        """The role's active members (with their principal) and its PIM eligibility."""
+        found = _ROLE.match(scope)
+        if found is None:
+            raise InputError(f"not a directory role: {scope!r}")
+        only_role = ("$filter", f"roleDefinitionId eq '{found['id']}'")
+        return [ACTIVE.collection_request(only_role), ELIGIBLE.collection_request(only_role)]
+
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if not self.signals.may_touch(signal):
+            return []
         if signal.source == "graph-notification":
             # a user or group changed: judge every baselined role that lists them
             who = set(signal.targets_of("user", "group"))

@@ -18,25 +18,46 @@ from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
 from ._base import (
+    ARM_CHANGES,
     FieldError,
     Index,
     Kind,
     Setting,
+    Signals,
     Touch,
     item_key,
     keyed,
     require_list,
     short_value,
 )
+from ._reads import ArmSection, az_wrap
 
-__all__ = ["NSG_ID", "NsgRules", "normalize_rule", "rule_words"]
+__all__ = ["NSGS", "NsgRules", "normalize_rule", "rule_words"]
 
 log = logging.getLogger(__name__)
 
-NSG_ID = re.compile(
-    r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}"
-    r"/providers/Microsoft\.Network/networkSecurityGroups/[-\w.]{1,80}$",
-    re.IGNORECASE,
+
+def _from_az(item: dict[str, Any]) -> dict[str, Any]:
+    """``az network nsg list`` prints NSGs and their rules flat."""
+    nsg = az_wrap(item)
+    props = nsg["properties"]
+    for rules in ("securityRules", "defaultSecurityRules"):
+        if isinstance(props.get(rules), list):
+            props[rules] = [
+                r if not isinstance(r, dict) or "properties" in r else az_wrap(r)
+                for r in props[rules]
+            ]
+    return nsg
+
+
+NSGS = ArmSection(
+    "arm.networkSecurityGroups",
+    resource_type="Microsoft.Network/networkSecurityGroups",
+    api_version="2024-05-01",
+    list_path="/subscriptions/{subscription}/providers/Microsoft.Network/networkSecurityGroups",
+    get_path="/subscriptions/{subscription}/resourceGroups/{resourceGroup}"
+    "/providers/Microsoft.Network/networkSecurityGroups/{name}",
+    from_az=_from_az,
 )
 
 _PAIRS = (
@@ -125,7 +146,11 @@ def rule_words(rule: Mapping[str, Any]) -> str:
 class NsgRules(Kind):
     name = "nsg"
     title = "NSG"
-    sections = ("arm.networkSecurityGroups",)
+    reads = (NSGS,)
+    signals = Signals(
+        event_types=ARM_CHANGES,
+        resource_types=(NSGS.resource_type, f"{NSGS.resource_type}/securityRules"),
+    )
     default_severity = "high"
     expected_schema = {
         "type": "object",
@@ -157,14 +182,10 @@ class NsgRules(Kind):
         return out
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        from ..intake import resource_success_types
-
-        if signal.type not in resource_success_types():
-            return []
-        if not signal.operation.casefold().startswith("microsoft.network/networksecuritygroups/"):
+        if not self.signals.may_touch(signal):
             return []
         nsg_id = re.split(r"/securityRules/", signal.resource, maxsplit=1, flags=re.IGNORECASE)[0]
-        if not NSG_ID.match(nsg_id):
+        if NSGS.get_request(nsg_id) is None:
             return []
         return [Touch(self.name, nsg_id, self.scope_key(nsg_id))]
 

@@ -11,26 +11,59 @@ createdBy/updatedBy. ``role`` and ``principalType`` in baselines are labels for 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+from urllib.parse import quote
 
+from .._errors import InputError
 from .._model import Change
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
 from ._base import (
+    ARM_CHANGES,
     FieldError,
     Index,
     Kind,
     Setting,
+    Signals,
     Touch,
     item_key,
     keyed,
     require_list,
     short_value,
 )
+from ._reads import ArmSection, Request, az_wrap
 
-__all__ = ["BUILTIN_ROLES", "OWNER_ROLE_ID", "RoleAssignments", "role_guid"]
+__all__ = [
+    "ASSIGNMENTS",
+    "BUILTIN_ROLES",
+    "DEFINITIONS",
+    "OWNER_ROLE_ID",
+    "RoleAssignments",
+    "role_guid",
+]
+
+ASSIGNMENTS = ArmSection(
+    "arm.roleAssignments",
+    resource_type="Microsoft.Authorization/roleAssignments",
+    api_version="2022-04-01",
+    list_path="/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments",
+    scoped=True,
+    from_az=az_wrap,
+)
+"""Every assignment a subscription sees: at, above (management groups, root) and below it."""
+DEFINITIONS = ArmSection(
+    "arm.roleDefinitions",
+    resource_type="Microsoft.Authorization/roleDefinitions",
+    api_version="2022-04-01",
+    list_path="/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions",
+    need="labels",
+    # az prints the role's type (BuiltInRole / CustomRole) as roleType, the resource type as type
+    from_az=lambda item: az_wrap(item, {"roleType": "type"}),
+)
+"""Role names for people; never compared."""
 
 OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 BUILTIN_ROLES = {
@@ -66,7 +99,8 @@ def _assignment(props: Mapping[str, Any], default_scope: str) -> tuple[str, dict
 class RoleAssignments(Kind):
     name = "role-assignments"
     title = "Role assignments at"
-    sections = ("arm.roleAssignments",)
+    reads = (ASSIGNMENTS, DEFINITIONS)
+    signals = Signals(event_types=ARM_CHANGES, resource_types=(ASSIGNMENTS.resource_type,))
     default_severity = "high"
     expected_schema = {
         "type": "object",
@@ -129,12 +163,35 @@ class RoleAssignments(Kind):
             spelled = below[0].scope[: len(key)] if key != "/" else "/"
         return Setting(key, spelled, spelled, state, below[0].labels)
 
-    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        from ..intake import resource_success_types
+    def requests(self, scope: str, *, subscriptions: Sequence[str] = ()) -> list[Request]:
+        """Every assignment at or below ``scope``: a subscription's own listing; for ``/``
+        each of ``subscriptions``; a management group's with ``atScope()`` (nothing is scoped
+        below one but itself); a resource group's or resource's listing of its scope (a 404
+        there means it is gone, so are its assignments)."""
+        target = _arm_scope(scope)
+        keep = target.keeps
+        if target.level == "root":
+            if not subscriptions:
+                raise InputError("reading the assignments below '/' needs subscriptions")
+            listings = ASSIGNMENTS.tenant_requests(s.casefold() for s in subscriptions)
+            return [replace(r, keep=keep) for r in listings]
+        if target.level == "subscription":
+            return [ASSIGNMENTS.list_request(target.subscription, keep=keep)]
+        query = (("$filter", "atScope()"),) if target.level == "managementGroup" else ()
+        return [
+            Request(
+                ASSIGNMENTS.name,
+                "arm",
+                target.quoted() + ASSIGNMENTS.provider_path,
+                query=query,
+                api_version=ASSIGNMENTS.api_version,
+                gone="empty",
+                keep=keep,
+            )
+        ]
 
-        if signal.category != "arm" or signal.type not in resource_success_types():
-            return []
-        if not signal.operation.casefold().startswith("microsoft.authorization/roleassignments/"):
+    def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
+        if not self.signals.may_touch(signal):
             return []
         scope, found, _ = signal.resource.casefold().partition(_ASSIGNMENTS)
         if not found or not _SCOPE.match(scope or "/"):
@@ -231,3 +288,65 @@ def _covers(baseline_key: str, key: str) -> bool:
 def _ancestors(key: str) -> list[str]:
     parts = key.split("/")
     return ["/"] + ["/".join(parts[:n]) for n in range(2, len(parts) + 1)]
+
+
+# --- scopes ----------------------------------------------------------------------------------
+_GUID = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
+_SUB = rf"/subscriptions/(?P<sub>{_GUID})"
+_RG = r"/resourceGroups/(?P<rg>[\w().-]{0,89}[\w()-])"  # 1-90 characters, no final "."
+_NAME = r"(?!\.+(?:/|$))[\w().-]{1,260}"  # ARM name characters; never "." or ".."
+_NAMESPACE = r"[a-z][a-z0-9]*(?:\.[a-z0-9]+)+"
+_TYPE = r"[a-z][a-z0-9]*"
+_MG_SCOPE = re.compile(
+    r"/providers/Microsoft\.Management/managementGroups/[\w().-]{1,90}", re.IGNORECASE
+)
+_SUB_SCOPE = re.compile(_SUB, re.IGNORECASE)
+_RG_SCOPE = re.compile(_SUB + _RG, re.IGNORECASE)
+_RESOURCE_SCOPE = re.compile(
+    rf"{_SUB}(?:{_RG})?/providers/(?P<ns>{_NAMESPACE})(?:/{_TYPE}/{_NAME})+", re.IGNORECASE
+)
+_ScopeLevel = Literal["root", "managementGroup", "subscription", "resourceGroup", "resource"]
+
+
+@dataclass(frozen=True)
+class _ArmScope:
+    text: str
+    """The scope as given, without a trailing ``/`` (``/`` for the root)."""
+    level: _ScopeLevel
+    subscription: str = ""
+
+    def covers(self, scope: str) -> bool:
+        """Whether ``scope`` is this scope or below it (case-insensitive)."""
+        mine, theirs = self.text.casefold(), scope.rstrip("/").casefold() or "/"
+        return mine == "/" or theirs == mine or theirs.startswith(mine + "/")
+
+    def keeps(self, item: Mapping[str, Any]) -> bool:
+        """Whether a listed assignment lies at or below this scope."""
+        return self.covers(str((item.get("properties") or {}).get("scope") or "/"))
+
+    def quoted(self) -> str:
+        """The scope with each segment percent-encoded."""
+        return "/".join(quote(part, safe="()") for part in self.text.split("/"))
+
+
+def _arm_scope(scope: str) -> _ArmScope:
+    """Parse an ARM scope for role assignments; raise :class:`InputError` for anything else."""
+    text = scope.strip()
+    if text.rstrip("/") == "":
+        return _ArmScope("/", "root")
+    text = text.rstrip("/")
+    if _MG_SCOPE.fullmatch(text):
+        return _ArmScope(text, "managementGroup")
+    levels: tuple[tuple[re.Pattern[str], _ScopeLevel], ...] = (
+        (_SUB_SCOPE, "subscription"),
+        (_RG_SCOPE, "resourceGroup"),
+        (_RESOURCE_SCOPE, "resource"),
+    )
+    for pattern, level in levels:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        if level == "resource" and match["ns"].casefold() == "microsoft.authorization":
+            break  # a role assignment or definition id: not a scope assignments are made at
+        return _ArmScope(text, level, match["sub"].casefold())
+    raise InputError(f"not an ARM scope for role assignments: {scope!r}")

@@ -14,20 +14,28 @@ from .._model import Change
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
-from ._base import FieldError, Index, Kind, Setting, Touch, item_key, keyed
+from ._base import FieldError, Index, Kind, Setting, Signals, Touch, item_key, keyed
+from ._reads import GraphSection
 
 __all__ = ["AuthenticationMethods", "SecurityDefaults"]
 
 _SECURITY_DEFAULTS_ID = "00000000-0000-0000-0000-000000000005"
+SECURITY_DEFAULTS = GraphSection(
+    "graph.securityDefaults", "/policies/identitySecurityDefaultsEnforcementPolicy", shape="object"
+)
+AUTHENTICATION_METHODS = GraphSection(
+    "graph.authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy", shape="object"
+)
 
 
 @register
 class SecurityDefaults(Kind):
     name = "security-defaults"
     title = "Security defaults"
-    sections = ("graph.securityDefaults",)
+    reads = (SECURITY_DEFAULTS,)
+    signals = Signals(audit_categories=("Policy",))
     default_severity = "high"
-    SCOPE = "/policies/identitySecurityDefaultsEnforcementPolicy"
+    SCOPE = SECURITY_DEFAULTS.path
     expected_schema = {
         "type": "object",
         "required": ["isEnabled"],
@@ -46,7 +54,7 @@ class SecurityDefaults(Kind):
         }
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        if signal.source != "audit" or signal.category.casefold() != "policy":
+        if not self.signals.may_touch(signal):
             return []
         if _SECURITY_DEFAULTS_ID in signal.targets_of("policy", "object") or (
             "security defaults" in signal.operation.casefold()
@@ -71,9 +79,10 @@ class SecurityDefaults(Kind):
 class AuthenticationMethods(Kind):
     name = "authentication-methods"
     title = "Authentication methods policy"
-    sections = ("graph.authenticationMethodsPolicy",)
+    reads = (AUTHENTICATION_METHODS,)
+    signals = Signals(audit_activities=("authentication method",))
     default_severity = "medium"
-    SCOPE = "/policies/authenticationMethodsPolicy"
+    SCOPE = AUTHENTICATION_METHODS.path
     expected_schema = {
         "type": "object",
         "required": ["methods"],
@@ -104,7 +113,7 @@ class AuthenticationMethods(Kind):
         return {keyed("methods", k.casefold()): str(v).casefold() for k, v in methods.items()}
 
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:
-        if signal.source != "audit" or "authentication method" not in signal.operation.casefold():
+        if not self.signals.may_touch(signal):
             return []
         return [Touch(self.name, self.SCOPE, self.SCOPE.casefold())]
 

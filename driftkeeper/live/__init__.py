@@ -1,5 +1,10 @@
 """Read a live :class:`~driftkeeper.snapshot.Snapshot` from ARM and Microsoft Graph.
 
+What is read is what the kinds declare (``Kind.reads``): every ARM section listed in each
+subscription, every Graph section read once. ARM goes through azure-mgmt-core's
+``ARMPipelineClient`` (:mod:`._arm`), Graph through msgraph-sdk's client (:mod:`._graph_client`);
+both keep the JSON the service sent.
+
 Also: :class:`ResourceReader` reads one setting (the pipeline's read stage) and
 :class:`AuditLogReader` lists Entra audit records (the audit poll).
 
@@ -18,21 +23,18 @@ Failures, section by section:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .._errors import InputError
-from ..snapshot import SECTIONS, Snapshot
-from ._arm import arm_client_options, read_arm
+from ..snapshot import Snapshot, declared_sections
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
-from ._graph import read_graph
-from ._graph_client import GraphSettings
-from ._resource import CoalescingReader, ResourceReader, snapshot_reader
+from ._fetch import run_requests
+from ._resource import CoalescingReader, LiveClients, ResourceReader, snapshot_reader
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -42,6 +44,7 @@ __all__ = [
     "AUDIT_CATEGORIES",
     "AuditLogReader",
     "CoalescingReader",
+    "LiveClients",
     "ResourceReader",
     "read_snapshot",
     "snapshot_reader",
@@ -72,48 +75,45 @@ def read_snapshot(
     ``max_retries`` and ``retry_delay`` (seconds; the base delay when the service sends no
     ``Retry-After``) override the SDKs' retry settings; ``None`` keeps their defaults.
 
-    ARM sections are read only when ``subscriptions`` is not empty. The Graph part runs
-    with :func:`asyncio.run`, so call this from synchronous code (or a worker thread).
+    ARM sections are read only when ``subscriptions`` is not empty. Call this from
+    synchronous code (Graph runs on a loop thread of its own).
     """
     _check_subscription_ids(subscriptions)
     captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sections: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-
-    if include_arm and subscriptions:
-        options = arm_client_options(
-            arm_endpoint,
-            connection_verify=connection_verify,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-        )
-        arm = read_arm(credential, list(subscriptions), options=options)
-        sections.update(arm.sections)
-        errors.update(arm.errors)
-    elif include_arm:
+    read_arm = include_arm and bool(subscriptions)
+    if include_arm and not subscriptions:
         _log.warning("no subscriptions given: the ARM sections are not captured")
-
-    if include_graph:
-        settings = GraphSettings.for_endpoint(
-            graph_endpoint,
-            async_credential or credential,
-            connection_verify=connection_verify,
-            max_retries=max_retries,
-            retry_delay=retry_delay,
-        )
-        graph = asyncio.run(read_graph(settings))
-        sections.update(graph.sections)
-        errors.update(graph.errors)
-
-    ordered = {name: sections[name] for name in SECTIONS if name in sections}
+    requests = [
+        request
+        for section in declared_sections().values()
+        if (read_arm if section.api == "arm" else include_graph)
+        for request in section.tenant_requests(s.casefold() for s in subscriptions)
+    ]
+    clients = LiveClients(
+        credential,
+        async_credential=async_credential,
+        arm_endpoint=arm_endpoint,
+        graph_endpoint=graph_endpoint,
+        connection_verify=connection_verify,
+        max_retries=max_retries,
+        retry_delay=retry_delay,
+        owner="snapshot reader",
+    )
+    try:
+        reads = run_requests(requests, clients, scope="tenant")
+    finally:
+        clients.close()
     _log.info(
         "live snapshot read: %d sections captured, %d failed",
-        len(ordered),
-        len(errors),
+        len(reads.sections),
+        len(reads.errors),
         extra={"tenant_id": tenant_id},
     )
-    read = tuple(s.casefold() for s in subscriptions) if include_arm and subscriptions else None
-    return Snapshot(tenant_id, captured_at, ordered, errors, source="live", subscriptions=read)
+    read = tuple(s.casefold() for s in subscriptions) if read_arm else None
+    ordered = {name: reads.sections[name] for name in declared_sections() if name in reads.sections}
+    return Snapshot(
+        tenant_id, captured_at, ordered, reads.errors, source="live", subscriptions=read
+    )
 
 
 def _check_subscription_ids(subscriptions: Sequence[str]) -> None:

@@ -1,161 +1,151 @@
-"""The ARM sections of a live snapshot, read with the Azure management SDKs.
+"""Azure Resource Manager through one generic client that keeps the JSON ARM sends.
 
-Per subscription: every NSG (``network_security_groups.list_all``), every role assignment the
-subscription sees, including those inherited from management groups and the root
-(``role_assignments.list_for_subscription``), and the role definitions at the subscription
-scope. The SDK pagers follow every ``nextLink``; the SDK pipelines retry 408/429/5xx and
-honour ``Retry-After``. Objects are converted back to the ARM REST JSON shape and
-de-duplicated by (case-insensitive) id across subscriptions.
+:class:`ArmClient` sends the GETs the kinds declare (:class:`~driftkeeper.kinds.Request`:
+path, api-version, query) through azure-mgmt-core's ``ARMPipelineClient``: ARM bearer
+authentication (with claims challenges), retries of 408/429/5xx that honour
+``Retry-After``, and ARM's logging policy, which never logs the ``Authorization`` header. The
+typed management SDKs are not used: their models drop fields they do not know and nulls,
+and rewrite timestamps, and a drift detector must see every field Azure returns.
 
-What the conversion keeps:
-
-- azure-mgmt-network (33.x, TypeSpec models): the model holds the REST JSON as received, and
-  ``as_dict()`` returns it unchanged, unknown fields included.
-- azure-mgmt-authorization (4.x, msrest models, API 2022-04-01): ``serialize(keep_readonly=
-  True)`` writes only the fields the model knows, so a field ARM adds later is dropped, a
-  ``null`` is dropped, and timestamps are re-written with at most 6 fraction digits
-  (``...46.4341990Z`` becomes ``...46.434199Z``).
+Listings follow every ``nextLink`` (only on the ARM endpoint's own host, never the same page
+twice). The provider registration policy of the management SDKs is left out: a monitor
+with Reader rights never writes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ReadError, TransientReadError
-from ..snapshot import ARM_SECTIONS
-from ._failures import Refused, SectionReads, describe_failure, is_transient
+from ._failures import Refused, describe_failure, is_transient
+from ._graph_client import BadNextLinkError, check_next_link
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-__all__ = ["arm_client_options", "call_arm", "read_arm", "rest_json"]
+    from ..kinds import Request
+
+__all__ = ["ArmClient"]
 
 _log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
-def arm_client_options(
-    endpoint: str,
-    *,
-    connection_verify: str | bool,
-    max_retries: int | None,
-    retry_delay: float | None,
-) -> dict[str, Any]:
-    """The mgmt clients' options: ``endpoint`` and its token scope, TLS verification, and the
-    retry policy (``retry_total`` / ``retry_status`` / ``retry_backoff_factor``; ``None`` keeps
-    the SDK's default)."""
-    from . import _default_scope
+class ArmClient:
+    """Sends declared ARM reads for one endpoint; thread-safe; :meth:`close` releases it.
 
-    options: dict[str, Any] = {
-        "base_url": endpoint.rstrip("/"),
-        "connection_verify": connection_verify,
-        "credential_scopes": [_default_scope(endpoint)],
-    }
-    if max_retries is not None:
-        options.update(retry_total=max_retries, retry_status=max_retries)
-    if retry_delay is not None:
-        options["retry_backoff_factor"] = retry_delay
-    return options
-
-
-def read_arm(
-    credential: TokenCredential,
-    subscriptions: Sequence[str],
-    *,
-    options: Mapping[str, Any],
-) -> SectionReads:
-    """Read the ARM sections for ``subscriptions``; raise on a transient failure.
-
-    ``options`` go to the mgmt clients as they are (see :func:`arm_client_options`).
+    ``connection_verify`` is ``True``, ``False`` or a CA bundle; ``max_retries`` and
+    ``retry_delay`` (seconds, the base delay when ARM sends no ``Retry-After``) override
+    azure-core's retry settings (``None`` keeps its defaults).
     """
-    from azure.mgmt.authorization import AuthorizationManagementClient
-    from azure.mgmt.network import NetworkManagementClient
 
-    reads = SectionReads()
-    found: dict[str, dict[str, dict[str, Any]]] = {f"arm.{name}": {} for name in ARM_SECTIONS}
-    for subscription in subscriptions:
-        with (
-            NetworkManagementClient(credential, subscription, **options) as network,
-            AuthorizationManagementClient(credential, subscription, **options) as authorization,
-        ):
-            listings: dict[str, Callable[[], Iterable[Any]]] = {
-                "arm.networkSecurityGroups": network.network_security_groups.list_all,
-                "arm.roleAssignments": authorization.role_assignments.list_for_subscription,
-                "arm.roleDefinitions": partial(
-                    authorization.role_definitions.list, f"/subscriptions/{subscription}"
-                ),
-            }
-            for section, list_all in listings.items():
-                failure = _list_into(found[section], list_all, section, subscription)
-                if failure is not None:
-                    reads.fail(section, f"subscription {subscription}: {failure}")
-    for section, items in found.items():
-        if section not in reads.errors:
-            reads.sections[section] = list(items.values())
-    return reads
+    def __init__(
+        self,
+        credential: TokenCredential,
+        *,
+        endpoint: str = "https://management.azure.com",
+        connection_verify: str | bool = True,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
+    ) -> None:
+        from azure.core.pipeline import policies
+        from azure.core.pipeline.transport import RequestsTransport
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
 
+        from . import _default_scope
 
-def _list_into(
-    found: dict[str, dict[str, Any]],
-    list_all: Callable[[], Iterable[Any]],
-    section: str,
-    subscription: str,
-) -> str | None:
-    """Add every listed object to ``found`` (keyed by lower-cased id); return a failure text.
+        retry: dict[str, Any] = {}
+        if max_retries is not None:
+            retry.update(retry_total=max_retries, retry_status=max_retries)
+        if retry_delay is not None:
+            retry["retry_backoff_factor"] = retry_delay
+        self.endpoint = endpoint.rstrip("/")
+        self._client: Any = ARMPipelineClient(
+            base_url=self.endpoint,
+            policies=[
+                policies.RequestIdPolicy(),
+                policies.HeadersPolicy(),
+                policies.UserAgentPolicy(sdk_moniker="driftkeeper"),
+                policies.ProxyPolicy(),
+                policies.ContentDecodePolicy(),
+                policies.RedirectPolicy(),
+                policies.RetryPolicy(**retry),
+                ARMChallengeAuthenticationPolicy(credential, _default_scope(endpoint)),
+                policies.CustomHookPolicy(),
+                policies.NetworkTraceLoggingPolicy(),
+                policies.DistributedTracingPolicy(),
+                ARMHttpLoggingPolicy(),
+            ],
+            transport=RequestsTransport(connection_verify=connection_verify),
+        )
 
-    Permanent failures are returned, transient ones raised.
-    """
-    where = f"{section} (subscription {subscription})"
+    def fetch(self, request: Request) -> Any:
+        """The answer to ``request``: a list (every page) or an object, or :class:`Refused`.
 
-    def add_all() -> int:
-        count = 0
-        for model in list_all():
-            item = rest_json(model)
-            found.setdefault(str(item.get("id") or f"<no id {len(found)}>").lower(), item)
-            count += 1
-        return count
+        Raises :class:`TransientReadError` when a retry later may help and
+        :class:`ReadError` when no token can be had.
+        """
+        where = f"{request.section} {request.path}"
+        params = {"api-version": request.api_version, **dict(request.query)}
+        try:
+            page = self._get(where, self.endpoint + request.path, params)
+            if isinstance(page, Refused) or not request.many:
+                return page
+            items: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            while True:
+                items.extend(v for v in page.get("value") or () if isinstance(v, dict))
+                next_link = page.get("nextLink")
+                if not next_link:
+                    return items
+                check_next_link(str(next_link), self.endpoint, seen)
+                page = self._get(where, str(next_link), None)
+                if isinstance(page, Refused):
+                    return page
+        except BadNextLinkError as exc:
+            return Refused(0, None, str(exc))
 
-    count = call_arm(where, add_all)
-    if isinstance(count, Refused):
-        _log.warning("cannot read %s: %s", where, count.text, extra={"section": section})
-        return count.text
-    _log.info("read %s: %d objects", where, count, extra={"section": section})
-    return None
+    def _get(self, where: str, url: str, params: dict[str, str] | None) -> Any:
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+        from azure.core.rest import HttpRequest
 
-
-def call_arm(where: str, call: Callable[[], T]) -> T | Refused:
-    """Run an ARM SDK call; return a permanent failure, raise a transient one."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    try:
-        return call()
-    except HttpResponseError as exc:
-        status = exc.status_code
-        if status is None:  # no response at all: the credential could not give a token
+        try:
+            response = self._client.send_request(HttpRequest("GET", url, params=params))
+        except ClientAuthenticationError as exc:
             first_line = (exc.message or "").strip().splitlines()[:1]
             raise ReadError(
                 f"{where}: could not get an access token for ARM: "
                 f"{type(exc).__name__}: {' '.join(first_line)}"
             ) from exc
-        error = exc.error
-        code = error.code if error else None
-        text = describe_failure(status, code, error.message if error else exc.reason)
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise TransientReadError(
+                f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
+            ) from exc
+        status = response.status_code
+        if status == 200:
+            body = _json(response)
+            return body if isinstance(body, dict) else {}
+        body = _json(response)
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        message = error.get("message") if isinstance(error.get("message"), str) else None
+        text = describe_failure(status, code, message or response.reason)
         if is_transient(status):
-            raise TransientReadError(f"{where}: {text} (after retries)") from exc
+            raise TransientReadError(f"{where}: {text} (after retries)")
         return Refused(status, code, text)
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        raise TransientReadError(
-            f"{where}: no response from ARM ({type(exc).__name__}, after retries)"
-        ) from exc
+
+    def close(self) -> None:
+        self._client.close()
 
 
-def rest_json(model: Any) -> dict[str, Any]:
-    """An ARM SDK model as ARM REST JSON (``properties``-wrapped, camelCase)."""
-    if isinstance(model, Mapping):  # TypeSpec models (azure-mgmt-network >= 30) hold the JSON
-        as_dict: dict[str, Any] = model.as_dict()  # type: ignore[attr-defined]
-        return as_dict
-    serialized: dict[str, Any] = model.serialize(keep_readonly=True)  # msrest models
-    return serialized
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

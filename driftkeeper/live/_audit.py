@@ -8,8 +8,7 @@ on::
     $orderby=activityDateTime asc
 
 follows every ``@odata.nextLink`` and returns the records as Graph JSON, oldest first (sorted
-here as well, so the order never depends on the service). The kiota models are written back
-as the snapshot reader writes them (see ``_graph``), which
+here as well, so the order never depends on the service), kept as the JSON Graph sent, which
 :func:`~driftkeeper.intake.parse_events` reads. The filter is built only from checked values:
 an aware ``datetime`` (written in UTC, whole seconds, rounded down so nothing at ``since`` is
 missed) and category names of letters only.
@@ -31,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import InputError, ReadError
 from ._clients import ClientCache
 from ._failures import Refused
-from ._graph import _lister
-from ._graph_client import GraphSession, GraphSettings, call_graph
+from ._graph_client import GraphSession, GraphSettings
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -91,25 +89,19 @@ class AuditLogReader:
         only (before any call), :class:`TransientReadError` when a retry later may help and
         :class:`ReadError` when Graph refuses (the status and error code say why).
         """
+        from ..kinds import Request
+
         query = _audit_filter(since, categories)
-        session = self._graph_session()
-
-        async def read() -> list[dict[str, Any]] | Refused:
-            from kiota_abstractions.base_request_configuration import RequestConfiguration
-
-            builder = session.client.audit_logs.directory_audits
-            config = RequestConfiguration(
-                query_parameters=builder.DirectoryAuditsRequestBuilderGetQueryParameters(
-                    filter=query, orderby=["activityDateTime asc"]
-                )
-            )
-            endpoint = self._graph_settings.endpoint
-            return await call_graph(_SECTION, _lister(builder, endpoint, config))
-
-        found = session.run(read())
-        if isinstance(found, Refused):
-            raise ReadError(f"{_SECTION}: {found.text}")
-        found.sort(key=_activity_time)
+        request = Request(
+            _SECTION,
+            "graph",
+            "/auditLogs/directoryAudits",
+            query=(("$filter", query), ("$orderby", "activityDateTime asc")),
+        )
+        answer = self._graph_session().fetch(request)
+        if isinstance(answer, Refused):
+            raise ReadError(f"{_SECTION}: {answer.text}")
+        found: list[dict[str, Any]] = sorted(answer, key=_activity_time)
         _log.info(
             "read %s since %s: %d records",
             _SECTION,
@@ -130,14 +122,7 @@ class AuditLogReader:
         self.close()
 
     def _graph_session(self) -> GraphSession:
-        return self._clients.get(
-            "graph", lambda: GraphSession(self._graph_settings, prepare=_prepare_graph)
-        )
-
-
-def _prepare_graph(client: Any) -> None:
-    """Navigate (so import) the request builder the reader lists with."""
-    client.audit_logs.directory_audits  # noqa: B018
+        return self._clients.get("graph", lambda: GraphSession(self._graph_settings))
 
 
 def _audit_filter(since: datetime, categories: Sequence[str]) -> str:

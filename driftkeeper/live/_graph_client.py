@@ -1,5 +1,5 @@
-"""The msgraph-sdk plumbing every Graph read shares: building the client, the session that
-keeps it on a loop thread of its own, and judging a failed call.
+"""The msgraph-sdk plumbing every Graph call shares: building the client, the session that
+keeps it on a loop thread and sends declared reads, and judging a failed call.
 
 The httpx client speaks HTTP/1.1 only: over HTTP/2, the ``hpack`` library logs every header,
 ``Authorization`` included, at DEBUG level. kiota's RetryHandler retries 429/503/504 and
@@ -9,14 +9,14 @@ honours ``Retry-After``; ``max_retries`` / ``retry_delay`` set its ``RetryHandle
 
 from __future__ import annotations
 
-import asyncio
+import json
 import ssl
-import threading
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
 
 from .._errors import ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
@@ -26,12 +26,15 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
+    from ..kinds import Request
+
 __all__ = [
     "BadNextLinkError",
     "GraphSession",
     "GraphSettings",
     "aclose",
     "call_graph",
+    "check_next_link",
     "graph_client",
     "graph_http",
     "sdk_deprecations_silenced",
@@ -123,49 +126,101 @@ def graph_client(settings: GraphSettings, http: httpx.AsyncClient) -> Any:
 
 
 class GraphSession:
-    """One ``GraphServiceClient`` and its httpx client, on an event loop thread of their own.
+    """One ``GraphServiceClient`` and its httpx client, on one event loop thread
+    (:class:`~driftkeeper._loop.LoopThread`), for every Graph read.
 
     An httpx ``AsyncClient`` is bound to the loop it first ran on, so one long-lived loop lets
-    every read, from whichever thread, share the client and its connection pool. ``prepare``
-    navigates the request builders the reads will use: that imports them, with their
-    import-time DeprecationWarnings, once here, so reads never touch the process-wide warning
-    filters.
+    every read, from whichever thread, share the client and its connection pool.
+    :meth:`fetch` sends one declared :class:`~driftkeeper.kinds.Request` through the
+    client's request adapter (authentication, retries, error mapping) and keeps the body as
+    the JSON Graph sent.
     """
 
-    def __init__(self, settings: GraphSettings, *, prepare: Callable[[Any], object]) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="driftkeeper-graph", daemon=True
-        )
-        self._thread.start()
+    def __init__(self, settings: GraphSettings) -> None:
+        from .._loop import LoopThread
+
+        self.settings = settings
+        self._loop = LoopThread("driftkeeper-graph")
         self._http: httpx.AsyncClient | None = None
         try:
-            self.client = self.run(self._connect(settings, prepare))
+            self.client = self.run(self._connect())
         except BaseException:
             self.close()
             raise
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         """Run ``work`` on the session's loop and wait for it (from any other thread)."""
-        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+        return self._loop.run(work)
 
-    async def _connect(self, settings: GraphSettings, prepare: Callable[[Any], object]) -> Any:
-        self._http = graph_http(settings)
-        client = graph_client(settings, self._http)
+    def fetch(self, request: Request) -> Any:
+        """The answer to ``request``: a list (every page), an object (``None`` for an empty
+        body), or :class:`Refused`; a transient failure raises."""
+        where = f"{request.section} {request.path}"
+        return self.run(call_graph(where, lambda: self._fetch(request)))
+
+    async def _connect(self) -> Any:
+        self._http = graph_http(self.settings)
+        return graph_client(self.settings, self._http)
+
+    async def _fetch(self, request: Request) -> Any:
+        url = self.settings.endpoint + request.path
+        if request.query:
+            url += "?" + urlencode(request.query, quote_via=quote, safe="$,()'")
+        if not request.many:
+            return await self._get(url)
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        page = await self._get(url)
+        while page is not None:
+            items.extend(v for v in page.get("value") or () if isinstance(v, dict))
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                break
+            check_next_link(str(next_link), self.settings.endpoint, seen)
+            page = await self._get(str(next_link))
+        return items
+
+    async def _get(self, url: str) -> dict[str, Any] | None:
+        """GET ``url`` through the adapter; the body as the JSON Graph sent (kiota's models
+        drop what they cannot write back, such as multi-value enums, which would hide
+        drift). ``@odata.context`` (response metadata) is dropped."""
         with sdk_deprecations_silenced():
-            prepare(client)
-        return client
+            from kiota_abstractions.method import Method
+            from kiota_abstractions.request_information import RequestInformation
+            from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        info = RequestInformation()
+        info.http_method = Method.GET
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        content = await self.client.request_adapter.send_primitive_async(
+            info, "bytes", {"XXX": ODataError}
+        )
+        if not content:
+            return None
+        value = json.loads(content)
+        if not isinstance(value, dict):
+            return None
+        value.pop("@odata.context", None)
+        return value
 
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
         try:
             if self._http is not None:
-                self.run(aclose(self._http))
+                http, self._http = self._http, None
+                self.run(aclose(http))
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
             self._loop.close()
+
+
+def check_next_link(link: str, endpoint: str, seen: set[str]) -> None:
+    """Refuse a next link that leaves ``endpoint``'s host (the token would go along) or
+    repeats a page already read (a loop); ``seen`` collects the links followed."""
+    if urlsplit(link).netloc.casefold() != urlsplit(endpoint).netloc.casefold():
+        raise BadNextLinkError(f"next link leaves {urlsplit(endpoint).netloc}")
+    if link in seen:
+        raise BadNextLinkError("next link repeats a page already read")
+    seen.add(link)
 
 
 async def call_graph(where: str, read: Callable[[], Awaitable[T]]) -> T | Refused:

@@ -8,11 +8,14 @@
 - **Graph over plain http** (kiota exempts localhost from its https rule). Point msgraph-sdk at
   ``server.graph_endpoint`` (it ends in ``/v1.0``).
 
+What it serves is derived from the kinds' declarations (``Kind.reads``): every ARM section's
+provider path, every Graph section's path. A new kind's section is served with no change here.
+
 What it follows of the REST contracts:
 
 - ``data`` maps snapshot section names (``"arm.roleAssignments"``, ``"graph.securityDefaults"``
   ...) to the objects to serve: a list for list sections (a raw ``{"value": [...]}`` response
-  is accepted too), an object for the two Graph object sections. A list section that is not in
+  is accepted too), an object for Graph object sections. A list section that is not in
   ``data`` is served as an empty list; an object section that is not there answers 404.
 - ARM lists are filtered by subscription: an item is listed under ``/subscriptions/{sub}/...``
   when its id starts with ``/subscriptions/{sub}/``, or when its id is not under any
@@ -20,9 +23,10 @@ What it follows of the REST contracts:
   item (and is not in ``subscriptions``) answers 404 ``SubscriptionNotFound``, a resource group
   that holds no item 404 ``ResourceGroupNotFound``. Any ARM item, and any NSG's (default)
   security rule, can also be read by its id (404 ``ResourceNotFound`` when there is none).
-- Role assignments are listed at any scope (``{scope}/providers/Microsoft.Authorization/
-  roleAssignments``: root, management group, subscription, resource group, resource) as ARM
-  does: those at, above and below the scope, judged by ``properties.scope``; a management group
+- Scoped (extension) types such as role assignments are listed at any scope
+  (``{scope}/providers/<type>``: root, management group, subscription, resource group,
+  resource) as ARM does: those at, above and below the scope, judged by
+  ``properties.scope``; a management group
   counts as above every subscription. ``$filter=atScope()`` keeps those at or above the scope,
   ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter`` answers 400.
 - Graph lists take ``$filter`` clauses ``<property> eq '<value>'`` joined by `` and ``
@@ -30,8 +34,8 @@ What it follows of the REST contracts:
   400 ``BadRequest``. Any Graph list item can be read by its id (``.../policies/{id}``).
 - Lists are paged with ``page_size`` items per page: ARM answers ``nextLink``, Graph
   ``@odata.nextLink``; both are absolute URLs carrying a ``$skiptoken`` and the original query.
-- ``/roleManagement/directory/roleAssignments`` leaves out ``principal`` unless the request
-  says ``$expand=principal``, as Graph does.
+- A Graph section's declared ``expand`` properties (a directory role assignment's
+  ``principal``) are left out unless the request asks for them with ``$expand``, as Graph does.
 - ``/auditLogs/directoryAudits`` serves ``data["graph.directoryAudits"]`` (directoryAudit
   records). Its ``$filter`` is clauses joined by `` and ``: ``activityDateTime ge|gt|le|lt
   <ISO timestamp with Z or offset>``, ``<property> eq '<value>'``, or a parenthesized
@@ -71,6 +75,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from driftkeeper.kinds import Section
+
 from .local_server import LocalHttpServer
 
 __all__ = [
@@ -87,41 +93,38 @@ __all__ = [
 
 Service = Literal["arm", "graph"]
 
-# ARM provider paths under /subscriptions/{sub} -> section (lower-cased for matching).
+
+def _declared() -> dict[str, Section]:
+    from driftkeeper.snapshot import declared_sections
+
+    return declared_sections()
+
+
+# What the stand-in serves comes from the kinds' declarations (``Kind.reads``).
 ARM_LIST_PATHS: Mapping[str, str] = {
-    "/providers/microsoft.network/networksecuritygroups": "arm.networkSecurityGroups",
-    "/providers/microsoft.authorization/roleassignments": "arm.roleAssignments",
-    "/providers/microsoft.authorization/roledefinitions": "arm.roleDefinitions",
+    s.provider_path.lower(): s.name for s in _declared().values() if s.api == "arm"
 }
-# Graph paths (below /v1.0) -> (section, @odata.context fragment).
+"""ARM provider paths under /subscriptions/{sub} (or any scope, for scoped types) -> section."""
+SCOPED_LISTINGS: Mapping[str, str] = {
+    s.provider_path.lower(): s.name for s in _declared().values() if s.api == "arm" and s.scoped
+}
+"""Extension types listed below any scope (role assignments) -> section."""
 GRAPH_LIST_PATHS: Mapping[str, tuple[str, str]] = {
-    "/identity/conditionalaccess/policies": (
-        "graph.conditionalAccessPolicies",
-        "identity/conditionalAccess/policies",
-    ),
-    "/rolemanagement/directory/roleassignments": (
-        "graph.directoryRoleAssignments",
-        "roleManagement/directory/roleAssignments",
-    ),
-    "/rolemanagement/directory/roleeligibilityschedules": (
-        "graph.directoryRoleEligibilitySchedules",
-        "roleManagement/directory/roleEligibilitySchedules",
-    ),
-    "/rolemanagement/directory/roledefinitions": (
-        "graph.directoryRoleDefinitions",
-        "roleManagement/directory/roleDefinitions",
-    ),
+    s.path.lower(): (s.name, s.path.lstrip("/"))
+    for s in _declared().values()
+    if s.api == "graph" and s.shape == "list"
 }
+"""Graph collections (below /v1.0) -> (section, @odata.context fragment)."""
 GRAPH_OBJECT_PATHS: Mapping[str, tuple[str, str]] = {
-    "/policies/identitysecuritydefaultsenforcementpolicy": (
-        "graph.securityDefaults",
-        "policies/identitySecurityDefaultsEnforcementPolicy/$entity",
-    ),
-    "/policies/authenticationmethodspolicy": (
-        "graph.authenticationMethodsPolicy",
-        "policies/authenticationMethodsPolicy/$entity",
-    ),
+    s.path.lower(): (s.name, s.path.lstrip("/") + "/$entity")
+    for s in _declared().values()
+    if s.api == "graph" and s.shape == "object"
 }
+"""Graph objects (below /v1.0) -> (section, @odata.context fragment)."""
+_EXPANDED: Mapping[str, tuple[str, ...]] = {
+    s.name: s.expand for s in _declared().values() if s.api == "graph" and s.expand
+}
+"""Navigation properties served only when ``$expand`` asks for them, by section."""
 # Graph directoryAudit records: served with their own $filter / $orderby grammar.
 GRAPH_AUDIT_PATH = "/auditlogs/directoryaudits"
 _AUDIT_SECTION = "graph.directoryAudits"
@@ -500,9 +503,10 @@ class AzureRestServer:
                     "ResourceGroupNotFound",
                     f"Resource group '{path.split('/')[4]}' could not be found.",
                 )
-        if lower.endswith(_ROLE_ASSIGNMENTS):
-            scope = lower[: -len(_ROLE_ASSIGNMENTS)].rstrip("/") or "/"
-            return self._role_assignments(path, scope, query)
+        for provider, section in SCOPED_LISTINGS.items():
+            if lower.endswith(provider):
+                scope = lower[: -len(provider)].rstrip("/") or "/"
+                return self._scoped_listing(section, provider, path, scope, query)
         if len(parts) > 2 and parts[1] == "subscriptions":
             scope = "/".join(parts[:3])
             rest = lower[len(scope) :]
@@ -524,14 +528,25 @@ class AzureRestServer:
 
     def _known_resource_groups(self) -> set[str]:
         known = set()
-        for item in self._arm_items():
-            for where in (str(item.get("id", "")), _assignment_scope(item)):
-                parts = where.lower().split("/")
-                if len(parts) > 4 and parts[1] == "subscriptions" and parts[3] == "resourcegroups":
-                    known.add("/".join(parts[:5]))
+        scoped = {section: provider for provider, section in SCOPED_LISTINGS.items()}
+        for section in ARM_LIST_PATHS.values():
+            for item in self._items(section):
+                places = [str(item.get("id", ""))]
+                if section in scoped:
+                    places.append(_item_scope(item, scoped[section]))
+                for where in places:
+                    parts = where.lower().split("/")
+                    if (
+                        len(parts) > 4
+                        and parts[1] == "subscriptions"
+                        and parts[3] == "resourcegroups"
+                    ):
+                        known.add("/".join(parts[:5]))
         return known
 
-    def _role_assignments(self, path: str, scope: str, query: dict[str, list[str]]) -> _Answer:
+    def _scoped_listing(
+        self, section: str, provider: str, path: str, scope: str, query: dict[str, list[str]]
+    ) -> _Answer:
         at_or_above = False
         principal: str | None = None
         for text in query.get("$filter", []):
@@ -543,8 +558,8 @@ class AzureRestServer:
             else:
                 return _arm_error(400, "BadRequest", f"The $filter '{text}' is not supported.")
         items = []
-        for item in self._items("arm.roleAssignments"):
-            relation = _scope_relation(_assignment_scope(item), scope)
+        for item in self._items(section):
+            relation = _scope_relation(_item_scope(item, provider), scope)
             if relation is None or (at_or_above and relation == "below"):
                 continue
             props = item.get("properties") or {}
@@ -637,9 +652,8 @@ class AzureRestServer:
 
     @staticmethod
     def _graph_item(section: str, item: dict[str, Any], expand: set[str]) -> dict[str, Any]:
-        if section == "graph.directoryRoleAssignments" and "principal" not in expand:
-            return {k: v for k, v in item.items() if k != "principal"}
-        return item
+        hidden = {p for p in _EXPANDED.get(section, ()) if p.lower() not in expand}
+        return {k: v for k, v in item.items() if k not in hidden} if hidden else item
 
     def _context(self, fragment: str) -> str:
         return f"{self.graph_endpoint}/$metadata#{fragment}"
@@ -680,18 +694,17 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-_ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments"
 _PRINCIPAL_FILTER = re.compile(r"principalId\s+eq\s+'([^']*)'", re.IGNORECASE)
 _GRAPH_CLAUSE = re.compile(r"\s*(\w+)\s+eq\s+'([^']*)'\s*")
 _MANAGEMENT_GROUPS = "/providers/microsoft.management/managementgroups/"
 
 
-def _assignment_scope(item: Mapping[str, Any]) -> str:
-    """An assignment's scope, lower-cased: ``properties.scope``, else taken from its id."""
+def _item_scope(item: Mapping[str, Any], provider: str) -> str:
+    """An extension resource's scope, lower-cased: ``properties.scope``, else from its id."""
     props = item.get("properties")
     scope = props.get("scope") if isinstance(props, dict) else None
     if not scope:
-        scope = str(item.get("id", "")).lower().partition(_ROLE_ASSIGNMENTS + "/")[0]
+        scope = str(item.get("id", "")).lower().partition(provider + "/")[0]
     return str(scope).lower().rstrip("/") or "/"
 
 
