@@ -65,19 +65,20 @@ from bench.scan import baseline_set, tenant
 from driftkeeper._model import EventRecord
 from driftkeeper.baseline import BaselineSet
 from driftkeeper.intake import parse_event
-from driftkeeper.kinds import get_kind
+from driftkeeper.kinds import Request, get_kind
 from driftkeeper.live import CoalescingReader, snapshot_reader
+from driftkeeper.live._failures import Refused
+from driftkeeper.live._fetch import run_requests
 from driftkeeper.memory import MemoryIncidents, MemoryLedger
 from driftkeeper.pipeline import Pipeline, StateReader
 from driftkeeper.signals import Signal
-from driftkeeper.snapshot import Snapshot
+from driftkeeper.snapshot import Snapshot, declared_sections
 from driftkeeper.store import record_entities
 
 SEED = 20261123
 EPOCH = datetime(2025, 6, 1, 8, tzinfo=UTC)  # event times: before any read of this run
 AUTH_SUFFIX = "/providers/Microsoft.Authorization/roleAssignments/"
 RULE_OP = "Microsoft.Network/networkSecurityGroups/securityRules/write"
-CA_POLICIES = "/identity/conditionalAccess/policies"  # the collection: every policy
 
 # (label, share of the stream)
 MIX: tuple[tuple[str, float], ...] = (
@@ -348,39 +349,70 @@ def make_stream(doc: dict[str, Any], count: int, seed: int) -> Stream:
 
 
 # --- readers ---------------------------------------------------------------------------------
+class TenantFetcher:
+    """Answers the GETs the kinds declare (``Kind.requests``) from a tenant document, in
+    memory: what ARM and Graph would send, without the network and the SDK."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = Snapshot.from_dict(doc)
+        self.sections = declared_sections()
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.by_subscription: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for name, section in self.sections.items():
+            for item in self.doc.items(name):
+                self.by_id[str(item.get("id", "")).casefold()] = item
+                if section.api == "arm":
+                    for sub in self._subscriptions_of(item):
+                        self.by_subscription[(name, sub)].append(item)
+        self._filtered: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    @staticmethod
+    def _subscriptions_of(item: dict[str, Any]) -> list[str]:
+        where = str((item.get("properties") or {}).get("scope") or item.get("id") or "")
+        parts = where.casefold().split("/")
+        return [parts[2]] if len(parts) > 2 and parts[1] == "subscriptions" else []
+
+    def fetch(self, request: Request) -> Any:
+        section = self.sections[request.section]
+        if not request.many and section.shape == "object":
+            return self.doc.object(request.section)
+        if not request.many:
+            found = self.by_id.get(request.path.casefold())
+            if found is None and section.api == "graph":
+                found = self.by_id.get(request.path.rsplit("/", 1)[-1].casefold())
+            return found if found is not None else Refused(404, "NotFound", "404 Not Found")
+        if section.api == "arm":
+            sub = request.path.split("/")[2].casefold()
+            return list(self.by_subscription.get((request.section, sub), []))
+        wanted = dict(request.query).get("$filter")
+        if wanted is None:
+            return self.doc.items(request.section)
+        prop, _, value = wanted.partition(" eq ")
+        key = (request.section, prop, value.strip("'").casefold())
+        if key not in self._filtered:
+            self._filtered[key] = [
+                i for i in self.doc.items(request.section)
+                if str(i.get(prop, "")).casefold() == key[2]
+            ]  # fmt: skip
+        return self._filtered[key]
+
+
 class PartialReader:
-    """Answers like ``ResourceReader``: a partial snapshot holding just the touched setting.
+    """Answers like ``ResourceReader``: each kind's declared requests (``Kind.requests``),
+    answered by :class:`TenantFetcher` and put into a partial snapshot by the same code the
+    live reader uses (``run_requests``).
 
     ``delay`` sleeps per read (simulated ARM / Graph latency). ``reads`` counts reads. The
     snapshot's ``captured_at`` is the wall-clock time the read began (microseconds).
     """
 
     def __init__(self, doc: dict[str, Any], *, delay: float = 0.0) -> None:
-        arm, graph = doc["arm"], doc["graph"]
         self.tenant_id = doc["tenantId"]
         self.delay = delay
         self.reads = 0
         self._lock = threading.Lock()
-        self.nsgs = {n["id"].casefold(): n for n in arm["networkSecurityGroups"]}
-        self.assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for ra in arm["roleAssignments"]:
-            scope = str(ra["properties"].get("scope") or "/").casefold()
-            if scope.startswith("/subscriptions/"):
-                self.assignments["/".join(scope.split("/")[:3])].append(ra)
-        self.policies = {p["id"].casefold(): p for p in graph["conditionalAccessPolicies"]}
-        self.active: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.eligible: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for entry in graph["directoryRoleAssignments"]:
-            self.active[entry["roleDefinitionId"].casefold()].append(entry)
-        for entry in graph["directoryRoleEligibilitySchedules"]:
-            self.eligible[entry["roleDefinitionId"].casefold()].append(entry)
-        self.objects = {
-            "security-defaults": ("graph.securityDefaults", graph["securityDefaults"]),
-            "authentication-methods": (
-                "graph.authenticationMethodsPolicy",
-                graph["authenticationMethodsPolicy"],
-            ),
-        }
+        self.fetcher = TenantFetcher(doc)
+        self.subscriptions = tuple(sorted({sub for _, sub in self.fetcher.by_subscription}))
 
     def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
         began = datetime.now(UTC)
@@ -388,46 +420,10 @@ class PartialReader:
             self.reads += 1
         if self.delay:
             time.sleep(self.delay)
-        key = get_kind(kind).scope_key(scope)
-        last = key.rsplit("/", 1)[-1]
-        sections: dict[str, Any]
-        if kind == "nsg":
-            nsg = self.nsgs.get(key)
-            sections = {"arm.networkSecurityGroups": [nsg] if nsg else []}
-        elif kind == "role-assignments":
-            sub = "/".join(key.split("/")[:3])
-            sections = {
-                "arm.roleAssignments": [
-                    ra
-                    for ra in self.assignments.get(sub, [])
-                    if _covers(key, ra["properties"]["scope"].casefold())
-                ]
-            }
-        elif kind == "conditional-access-policy" and key == CA_POLICIES.casefold():
-            # the tenant-wide CA guards' read: every policy, and security defaults
-            sections = {
-                "graph.conditionalAccessPolicies": list(self.policies.values()),
-                "graph.securityDefaults": self.objects["security-defaults"][1],
-            }
-        elif kind == "conditional-access-policy":
-            policy = self.policies.get(last)
-            sections = {"graph.conditionalAccessPolicies": [policy] if policy else []}
-        elif kind == "directory-role":
-            sections = {
-                "graph.directoryRoleAssignments": list(self.active.get(last, [])),
-                "graph.directoryRoleEligibilitySchedules": list(self.eligible.get(last, [])),
-            }
-        elif kind in self.objects:
-            section, value = self.objects[kind]
-            sections = {section: value}
-        else:
-            raise KeyError(kind)
+        requests = get_kind(kind).requests(scope, subscriptions=self.subscriptions)
+        reads = run_requests(requests, lambda _: self.fetcher, scope=scope)
         captured = began.isoformat().replace("+00:00", "Z")
-        return Snapshot(self.tenant_id, captured, sections, {}, "bench")
-
-
-def _covers(key: str, scope: str) -> bool:
-    return key == "/" or scope == key or scope.startswith(key + "/")
+        return Snapshot(self.tenant_id, captured, reads.sections, reads.errors, "bench")
 
 
 class CapturingLedger(MemoryLedger):
