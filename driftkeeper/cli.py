@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of baseline files")
     commands.add_parser("guards", help="list the built-in guards and their sources")
+    kinds = commands.add_parser(
+        "kinds", help="list the watched kinds: their sections, where they are read, signals"
+    )
+    kinds.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
@@ -155,6 +159,9 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
         return _replay(args, out)
     if args.command == "events":
         return _events(args, out)
+    if args.command == "kinds":
+        _print_kinds(args.format, out)
+        return 0
     if args.command == "schema":
         from .baseline import baseline_schema
 
@@ -169,6 +176,30 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
             file=out,
         )
     return 0
+
+
+def _print_kinds(fmt: str, out: IO[str]) -> None:
+    from .kinds import all_kinds
+
+    described = [kind.declaration() for kind in all_kinds().values()]
+    if fmt == "json":
+        json.dump(described, out, indent=2)
+        out.write("\n")
+        return
+    for kind in described:
+        print(f"{kind['name']}: {kind['title']}", file=out)
+        for section in kind["sections"]:
+            query = {"api-version": section.get("apiVersion", ""), **section.get("query", {})}
+            where = section.get("listPath") or section.get("path")
+            if any(query.values()):
+                where += "?" + "&".join(f"{k}={v}" for k, v in query.items() if v)
+            print(
+                f"  {section['name']} ({section['need']}): {section['api']} GET {where}", file=out
+            )
+            if section.get("getPath"):
+                print(f"      one: GET {section['getPath']}", file=out)
+        for name, values in kind["signals"].items():
+            print(f"  signals {name}: {', '.join(values)}", file=out)
 
 
 def _replay(args: argparse.Namespace, out: IO[str]) -> int:

@@ -34,7 +34,7 @@ def judge_all(
 ) -> tuple[list[Finding], list[str], list[str]]:
     """Every outcome (compliant ones too), the notices, and the unbaselined settings."""
     view = StateView(snapshot)
-    skipped: list[str] = []
+    skipped: list[str] = snapshot.notices()
     unbaselined: list[str] = []
     outcomes: list[Finding] = []
     for name, kind in all_kinds().items():

@@ -155,6 +155,15 @@ class Kind(ABC):
             cls.sections = tuple(s.name for s in reads if s.need == "required")
             cls.optional_sections = tuple(s.name for s in reads if s.need == "optional")
 
+    def declaration(self) -> dict[str, Any]:
+        """Name, sections (where each is read) and signals, for people (``driftkeeper kinds``)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "sections": [section.declaration() for section in self.reads],
+            "signals": self.signals.to_dict(),
+        }
+
     # --- reading live state ----------------------------------------------------------------
     def requests(self, scope: str, *, subscriptions: Sequence[str] = ()) -> list[Request]:
         """The GETs that read the setting at ``scope`` (the event pipeline's read).

@@ -189,6 +189,22 @@ class ArmSection:
             gone="empty",
         )
 
+    def declaration(self) -> dict[str, Any]:
+        """The declaration, for people (``driftkeeper kinds``)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "api": "arm",
+            "need": self.need,
+            "resourceType": self.resource_type,
+            "apiVersion": self.api_version,
+            "listPath": self.list_path,
+        }
+        if self.get_path:
+            out["getPath"] = self.get_path
+        if self.scoped:
+            out["scoped"] = True
+        return out
+
     def tenant_requests(self, subscriptions: Iterable[str]) -> list[Request]:
         """The whole section: every subscription's listing."""
         return [
@@ -244,6 +260,21 @@ class GraphSection:
         if template is None or found is None:
             return None
         return Request(self.name, "graph", template.fill(**found), many=False, gone="empty")
+
+    def declaration(self) -> dict[str, Any]:
+        """The declaration, for people (``driftkeeper kinds``)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "api": "graph",
+            "need": self.need,
+            "shape": self.shape,
+            "path": self.path,
+        }
+        if self.query:
+            out["query"] = dict(self.query)
+        if self.get_path:
+            out["getPath"] = self.get_path
+        return out
 
     def tenant_requests(self, subscriptions: Iterable[str]) -> list[Request]:
         """The whole section (Graph is tenant-wide: subscriptions play no part)."""
