@@ -28,7 +28,8 @@ def worked_example() -> tuple[str, str, dict[str, Any], str]:
     rest = text[module.end() :]
     snapshot = re.search(_BLOCK.format("json"), rest, re.S)
     baseline = re.search(_BLOCK.format("yaml"), rest, re.S)
-    assert snapshot is not None and baseline is not None
+    assert snapshot is not None
+    assert baseline is not None
     return module["path"], module["code"], json.loads(snapshot[1]), baseline[1]
 
 
@@ -40,7 +41,8 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT / "driftkeeper", root / "driftkeeper", ignore=shutil.ignore_patterns("__pycache__")
     )
     path, code, _, _ = worked_example()
-    assert path.startswith("driftkeeper/kinds/") and path.endswith(".py")
+    assert path.startswith("driftkeeper/kinds/")
+    assert path.endswith(".py")
     assert not (ROOT / path).exists(), "the example must be new to the package"
     (root / path).write_text(code, encoding="utf-8")
     return root
