@@ -28,13 +28,13 @@ CA_TENANT_READS = (
 
 
 def security_defaults_on(view: StateView) -> bool:
-    policy = view.snapshot.object("graph.securityDefaults")
+    policy = view.snapshot.object(SECURITY_DEFAULTS.name)
     return bool(policy and policy.get("isEnabled"))
 
 
 def enabled_policies(view: StateView) -> Iterable[tuple[str, Mapping[str, Any]]]:
     """(displayName, normalized policy) of every policy in state ``enabled`` (not report-only)."""
-    for setting in view.index("conditional-access-policy").values():
+    for setting in view.index(ConditionalAccessPolicy.name).values():
         if setting.state.get("state") == "enabled":
             yield setting.title, setting.state
 

@@ -18,7 +18,9 @@ from typing import Any
 
 from .._model import Change
 from .._state import StateView
+from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
 from ..kinds.directory_roles import PRIVILEGED_ROLES
+from ..kinds.tenant_policies import SECURITY_DEFAULTS
 from . import Guard, Verdict, register
 from ._ca import (
     CA_TENANT_READS,
@@ -31,7 +33,7 @@ from ._ca import (
 
 __all__ = ["MfaForPrivilegedRoles", "requires_mfa"]
 
-RESOURCE = "/identity/conditionalAccess/policies"
+RESOURCE = POLICIES.path
 
 
 def requires_mfa(policy: Mapping[str, Any]) -> bool:
@@ -48,11 +50,11 @@ def requires_mfa(policy: Mapping[str, Any]) -> bool:
 @register
 class MfaForPrivilegedRoles(Guard):
     name = "ca-mfa-privileged-roles"
-    kind = "conditional-access-policy"
+    kind = ConditionalAccessPolicy.name
     title = "MFA required for privileged directory roles"
     source = "CIS Microsoft 365 Foundations Benchmark 5.2.2.1; CA template 'Require MFA for admins'"
     default_severity = "critical"
-    sections = ("graph.conditionalAccessPolicies",)
+    sections = (POLICIES.name,)
     tenant_reads = CA_TENANT_READS
     params_schema = {
         "type": "object",
@@ -83,7 +85,7 @@ class MfaForPrivilegedRoles(Guard):
         )
         hint = (
             ""
-            if view.snapshot.status("graph.securityDefaults") == "captured"
+            if view.snapshot.status(SECURITY_DEFAULTS.name) == "captured"
             else (" (security defaults not captured)")
         )
         yield Verdict(

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._model import Change
 from .._state import StateView
+from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
 from . import Guard, Verdict, register
 from ._ca import (
     CA_TENANT_READS,
@@ -27,7 +28,7 @@ from ._ca import (
 
 __all__ = ["LegacyAuthBlocked"]
 
-RESOURCE = "/identity/conditionalAccess/policies"
+RESOURCE = POLICIES.path
 _LEGACY = {"exchangeactivesync", "other"}
 
 
@@ -48,13 +49,13 @@ def blocks_legacy(policy: Mapping[str, Any]) -> bool:
 @register
 class LegacyAuthBlocked(Guard):
     name = "ca-legacy-auth-blocked"
-    kind = "conditional-access-policy"
+    kind = ConditionalAccessPolicy.name
     title = "Legacy authentication blocked"
     source = (
         "CIS Microsoft 365 Foundations Benchmark 5.2.2.3; CA template 'Block legacy authentication'"
     )
     default_severity = "high"
-    sections = ("graph.conditionalAccessPolicies",)
+    sections = (POLICIES.name,)
     tenant_reads = CA_TENANT_READS
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:

@@ -22,7 +22,7 @@ from .. import network as net
 from .._model import Change
 from .._state import StateView
 from ..kinds._base import item_key
-from ..kinds.nsg import rule_words
+from ..kinds.nsg import NSGS, NsgRules, rule_words
 from . import Guard, Verdict, register
 
 __all__ = ["DEFAULT_PORTS", "InternetManagementPorts", "exposed_ports"]
@@ -128,11 +128,11 @@ def exposed_ports(
 @register
 class InternetManagementPorts(Guard):
     name = "nsg-internet-management-ports"
-    kind = "nsg"
+    kind = NsgRules.name
     title = "Inbound Allow from the internet to management or database ports"
     source = "CIS Microsoft Azure Foundations Benchmark 6.1-6.2; Azure Policy built-ins"
     default_severity = "critical"
-    sections = ("arm.networkSecurityGroups",)
+    sections = (NSGS.name,)
     params_schema = {
         "type": "object",
         "additionalProperties": False,
@@ -147,7 +147,7 @@ class InternetManagementPorts(Guard):
     defaults = {"ports": list(DEFAULT_PORTS)}
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
-        for setting in view.index("nsg").values():
+        for setting in view.index(self.kind).values():
             exposures = exposed_ports(setting.state, params["ports"])
             if not exposures:
                 yield Verdict(setting.scope, True, f"NSG {setting.title}: no exposed ports")

@@ -18,9 +18,9 @@ from typing import Any
 
 from .._model import Change
 from .._state import StateView
-from ..kinds.directory_roles import GLOBAL_ADMINISTRATOR
+from ..kinds.directory_roles import ACTIVE, ELIGIBLE, GLOBAL_ADMINISTRATOR, DirectoryRoleMembers
 from ..kinds.directory_roles import PREFIX as ROLE_PREFIX
-from ..kinds.role_assignments import OWNER_ROLE_ID
+from ..kinds.role_assignments import ASSIGNMENTS, OWNER_ROLE_ID, RoleAssignments
 from . import Guard, Verdict, register
 
 __all__ = ["GlobalAdminCount", "SubscriptionOwnerCount"]
@@ -55,22 +55,22 @@ def _verdict(resource: str, what: str, count: int, params: Mapping[str, Any]) ->
 @register
 class GlobalAdminCount(Guard):
     name = "global-admin-count"
-    kind = "directory-role"
+    kind = DirectoryRoleMembers.name
     title = "Between 2 and 4 Global Administrators"
     source = "CIS Microsoft 365 Foundations Benchmark 1.1.3"
     default_severity = "high"
-    sections = ("graph.directoryRoleAssignments",)
+    sections = (ACTIVE.name,)
     params_schema = _bounds_schema(0)
     defaults = {"min": 2, "max": 4, "countEligible": False}
 
     def required_sections(self, params: Mapping[str, Any]) -> tuple[str, ...]:
         if params.get("countEligible"):
-            return (*self.sections, "graph.directoryRoleEligibilitySchedules")
+            return (*self.sections, ELIGIBLE.name)
         return self.sections
 
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         key = (ROLE_PREFIX + GLOBAL_ADMINISTRATOR).casefold()
-        setting = view.index("directory-role").get(key)
+        setting = view.index(self.kind).get(key)
         groups = ("active[", "eligible[") if params["countEligible"] else ("active[",)
         members = {
             m["principalId"]
@@ -85,11 +85,11 @@ class GlobalAdminCount(Guard):
 @register
 class SubscriptionOwnerCount(Guard):
     name = "subscription-owner-count"
-    kind = "role-assignments"
+    kind = RoleAssignments.name
     title = "Between 2 and 3 subscription Owners"
     source = "Azure Policy built-ins: more than one owner / a maximum of 3 owners per subscription"
     default_severity = "high"
-    sections = ("arm.roleAssignments",)
+    sections = (ASSIGNMENTS.name,)
     params_schema = _bounds_schema(1)
     defaults = {"min": 2, "max": 3}
 
@@ -97,7 +97,7 @@ class SubscriptionOwnerCount(Guard):
         owners: dict[str, set[str]] = {}
         spelled: dict[str, str] = {}
         root: set[str] = set()
-        for key, setting in view.index("role-assignments").items():
+        for key, setting in view.index(self.kind).items():
             parts = key.split("/")
             if key.startswith("/subscriptions/"):
                 sub = "/".join(parts[:3])
