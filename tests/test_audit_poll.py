@@ -118,7 +118,7 @@ def test_the_first_poll_looks_back_and_finds_the_ca_drift(
 
     result = poller(log, cursors, pipeline).poll()
 
-    assert log.asked == [(at("2026-11-22T01:55:00Z"), ("RoleManagement", "Policy"))]
+    assert log.asked == [(at("2026-11-22T01:55:00Z"), ("Policy", "RoleManagement"))]
     assert result.records_read == 2
     assert [r.outcome for r in result.signals] == ["evaluated", "evaluated"]
     assert outcomes(result) == {CA_CHANGE["id"]: [CA_RULE, MFA_GUARD], ROLE_CHANGE["id"]: []}

@@ -29,6 +29,7 @@ __all__ = [
     "Touch",
     "all_kinds",
     "all_sections",
+    "audit_categories",
     "az_wrap",
     "get_kind",
     "register",
@@ -51,6 +52,12 @@ def all_kinds() -> dict[str, Kind]:
 
 def get_kind(name: str) -> Kind:
     return _KINDS.get(name)
+
+
+def audit_categories() -> tuple[str, ...]:
+    """The Entra audit categories any kind takes signals from (what the audit poll reads)."""
+    found = {c: None for k in all_kinds().values() for c in k.signals.audit_categories}
+    return tuple(found)
 
 
 def all_sections() -> dict[str, Section]:

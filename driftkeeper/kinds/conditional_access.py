@@ -59,7 +59,7 @@ class ConditionalAccessPolicy(Kind):
     name = "conditional-access-policy"
     title = "Conditional Access policy"
     reads = (POLICIES,)
-    signals = Signals(audit_activities=("conditional access",))
+    signals = Signals(audit_categories=("Policy",), audit_activities=("conditional access",))
     default_severity = "high"
     expected_schema = {
         "type": "object",

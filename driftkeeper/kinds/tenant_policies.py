@@ -80,7 +80,7 @@ class AuthenticationMethods(Kind):
     name = "authentication-methods"
     title = "Authentication methods policy"
     reads = (AUTHENTICATION_METHODS,)
-    signals = Signals(audit_activities=("authentication method",))
+    signals = Signals(audit_categories=("Policy",), audit_activities=("authentication method",))
     default_severity = "medium"
     SCOPE = AUTHENTICATION_METHODS.path
     expected_schema = {

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError, ReadError
+from ..kinds import audit_categories
 from ._clients import ClientCache
 from ._failures import Refused
 from ._graph_client import GraphSession, GraphSettings
@@ -40,8 +41,9 @@ __all__ = ["AUDIT_CATEGORIES", "AuditLogReader"]
 
 _log = logging.getLogger(__name__)
 
-AUDIT_CATEGORIES: tuple[str, ...] = ("RoleManagement", "Policy")
-"""The directoryAudit categories whose records can touch a watched setting."""
+AUDIT_CATEGORIES: tuple[str, ...] = audit_categories()
+"""The directoryAudit categories whose records can touch a watched setting (as the kinds
+declare them)."""
 
 _CATEGORY = re.compile(r"[A-Za-z]+")
 _SECTION = "auditLogs.directoryAudits"

@@ -21,7 +21,7 @@ AUDITS = "/auditLogs/directoryAudits"
 SINCE = datetime(2026, 11, 22, 2, 50, 0, 500_000, tzinfo=UTC)
 FILTER = (
     "activityDateTime ge 2026-11-22T02:50:00Z"
-    " and (category eq 'RoleManagement' or category eq 'Policy')"
+    " and (category eq 'Policy' or category eq 'RoleManagement')"
 )
 
 
