@@ -16,8 +16,10 @@ import pytest
 from tests.corpus import SAMPLES, sample
 
 ROOT = Path(__file__).resolve().parents[1]
-# A folder that sat beside the repository once (written so that this file does not match).
-OUTSIDE = re.compile(r"\.\.[/\\]shared\b|(?<![\w-])shared[/\\]")
+# The folder that sat beside the repository once. This file spells it so that no line of
+# its own matches: ``git grep`` for the old paths must find nothing anywhere.
+SHARED = "shared"
+OUTSIDE = re.compile(r"\.\.[/\\]shared(?![\w-])|(?<![\w-])shared[/\\]")
 SAMPLE_PATH = re.compile(r"(?:arm|eventgrid|graph|custodian)/[\w.-]+\.json")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -51,9 +53,9 @@ def test_no_tracked_file_names_a_folder_outside_the_repository() -> None:
 @pytest.mark.parametrize(
     ("line", "outside"),
     [
-        ("Design: [`../shared/DESIGN.md`](../shared/DESIGN.md).", True),
-        ('CORPUS = ROOT.parent / "shared/corpus"', True),
-        ("see `..\\shared`", True),
+        (f"Design: [`../{SHARED}/DESIGN.md`](../{SHARED}/DESIGN.md).", True),
+        (f'CORPUS = ROOT.parent / "{SHARED}/corpus"', True),
+        (f"see `..\\{SHARED}`", True),
         ("the customer's side of the shared-responsibility model", False),
         ("[SOURCES](tests/corpus/SOURCES.md)", False),
     ],
