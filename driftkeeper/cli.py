@@ -209,7 +209,7 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     from .live import CoalescingReader, snapshot_reader
     from .memory import MemoryIncidents, MemoryLedger
     from .pipeline import Pipeline
-    from .report import render_replay_json, render_replay_table
+    from .report import render_replay_json, render_replay_table, replay_summary
 
     try:
         payload = json.loads(Path(args.events).read_text(encoding="utf-8"))
@@ -230,7 +230,10 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     )
     results = pipeline.process(parse_events(payload))
     (render_replay_json if args.format == "json" else render_replay_table)(results, out)
-    return 1 if any(f.status == "drift" for r in results for f in r.findings) else 0
+    summary = replay_summary(results)  # the exit code of scan: errors first, then drift
+    if summary["errors"]:
+        return 2
+    return 1 if summary["drift"] else 0
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:

@@ -25,7 +25,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         build_alerts(os.environ)  # the alert settings are usable (nothing is sent)
     except DriftkeeperError as exc:
         log.error("driftkeeper is misconfigured: %s", exc)
-        body = {"status": "error", "version": __version__, "error": str(exc)}
+        body: dict[str, object] = {"status": "error", "version": __version__, "error": str(exc)}
         return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
     body = {
         "status": "ok",

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 from driftkeeper import Snapshot
 from driftkeeper.baseline import BaselineSet, parse_baseline
 from driftkeeper.capture import captured_documents
+from tests.corpus import sample as corpus  # the public samples in tests/corpus
 
-# The public samples live beside the repository (CI clones it with shared/ next to it).
-CORPUS = Path(
-    os.environ.get("DRIFTKEEPER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
-if not (CORPUS / "SOURCES.md").is_file():
-    raise RuntimeError(f"sample corpus not found at {CORPUS}: set DRIFTKEEPER_CORPUS")
 SUB = "/subscriptions/00000000-0000-0000-0000-00000000aaaa"
 RG = f"{SUB}/resourceGroups/rg-web"
 NSG_ID = f"{RG}/providers/Microsoft.Network/networkSecurityGroups/web-nsg"
 OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 READER = "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 GA = "62e90394-69f5-4237-9190-012177145e10"
-
-
-def corpus(path: str) -> Any:
-    return json.loads((CORPUS / path).read_text(encoding="utf-8"))
 
 
 def rule(name: str, priority: int = 100, **props: Any) -> dict[str, Any]:

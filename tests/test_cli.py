@@ -13,6 +13,10 @@ from driftkeeper import Snapshot
 from driftkeeper.cli import main
 from tests.builders import healthy, member, rule
 
+ROOT = Path(__file__).resolve().parents[1]
+BURST = str(ROOT / "examples/events-burst.json")
+RDP_EVENT = "8f1d2a10-0001-4c55-9a51-5d1e0e0a0001"
+
 
 def write_state(path: Path, doc: dict) -> str:
     path.write_text(json.dumps(doc))
@@ -132,3 +136,82 @@ def test_schema_and_guards_commands() -> None:
     code, out = run("guards")
     assert code == 0
     assert "source: CIS Microsoft 365 Foundations Benchmark 1.1.3" in out
+
+
+# --- replay --------------------------------------------------------------------------------
+def example_state(tmp_path: Path, name: str, *, drop: Sequence[str] = ()) -> str:
+    """An example snapshot, less the ``drop`` sections (``"arm.networkSecurityGroups"``)."""
+    doc = json.loads((ROOT / f"examples/{name}.json").read_text())
+    for section in drop:
+        group, key = section.split(".")
+        del doc[group][key]
+    return write_state(tmp_path / f"{name}.json", doc)
+
+
+def replay(*argv: str) -> tuple[int, str]:
+    return run("replay", "--events", BURST, "--baselines", str(ROOT / "baselines"), *argv)
+
+
+@pytest.mark.parametrize(
+    ("example", "drop", "errors", "drift", "code"),
+    [
+        ("tenant-known-good", (), False, False, 0),
+        ("tenant-drifted", (), False, True, 1),
+        # the NSG baselines cannot be judged without their section: errors, never compliant
+        ("tenant-known-good", ("arm.networkSecurityGroups",), True, False, 2),
+        ("tenant-drifted", ("arm.networkSecurityGroups",), True, True, 2),  # errors outrank drift
+    ],
+)
+def test_replay_exits_as_scan_does(
+    tmp_path: Path, example: str, drop: tuple[str, ...], errors: bool, drift: bool, code: int
+) -> None:
+    state = example_state(tmp_path, example, drop=drop)
+    exit_code, out = replay("--state", state, "--format", "json")
+    summary = json.loads(out)["summary"]
+    assert (summary["errors"] > 0, summary["drift"] > 0) == (errors, drift)
+    assert exit_code == code
+
+
+def test_replay_json_has_a_summary_and_every_signal_with_its_findings(tmp_path: Path) -> None:
+    code, out = replay("--state", example_state(tmp_path, "tenant-drifted"), "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    assert set(doc) == {"summary", "signals"}
+    signals, summary = doc["signals"], doc["summary"]
+    assert len(signals) == len(json.loads(Path(BURST).read_text()))  # one per event, in order
+    assert all({"id", "source", "outcome", "findings"} <= set(s) for s in signals)
+    outcomes = ("evaluated", "ignored", "duplicate", "self", "invalid")
+    assert set(summary) == {*outcomes, "drift", "errors"}
+    for outcome in outcomes:
+        assert summary[outcome] == sum(1 for s in signals if s["outcome"] == outcome)
+    findings = [f for s in signals for f in s["findings"]]
+    assert summary["drift"] == sum(1 for f in findings if f["status"] == "drift")
+    assert all(s["reason"] for s in signals if s["outcome"] == "invalid")
+    rdp = next(s for s in signals if s["id"] == RDP_EVENT and s["outcome"] == "evaluated")
+    assert {(f["rule"], f["status"]) for f in rdp["findings"]} == {
+        ("6f1c2a3b-rg-web-prod-nsg-web-prod", "drift"),
+        ("guard:nsg-internet-management-ports", "drift"),
+    }
+
+
+def test_replay_table_prints_the_drift_and_the_summary(tmp_path: Path) -> None:
+    code, out = replay("--state", example_state(tmp_path, "tenant-drifted"))
+    assert code == 1
+    assert "'allow-rdp-temp'" in out
+    assert "1 invalid, 7 drift, 0 errors" in out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [pytest.param(b"[{not json", id="not-json"), pytest.param(b"\xff\xfe[]", id="not-utf8"), None],
+)
+def test_replay_of_an_unreadable_events_file_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None
+) -> None:
+    events = tmp_path / "events.json"
+    if content is not None:  # None: the file does not exist
+        events.write_bytes(content)
+    state = example_state(tmp_path, "tenant-known-good")
+    code, out = run("replay", "--events", str(events), "--state", state)
+    assert (code, out) == (2, "")
+    assert f"driftkeeper: error: {events}: cannot read events" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Every public sample in ../shared/corpus that is a kind's state parses and evaluates."""
+"""Every public sample in tests/corpus that is a kind's state parses and evaluates."""
 
 from __future__ import annotations
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import runpy
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
 from driftkeeper import Snapshot
 from driftkeeper.baseline import load_baselines
 from driftkeeper.capture import capture_baselines
-from driftkeeper.demo import main as demo
 from driftkeeper.engine import scan
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples/demo.py"
 
 
 def test_bundled_baselines_are_the_capture_of_the_known_good_example(tmp_path: Path) -> None:
@@ -41,10 +44,11 @@ def test_drifted_example_has_exactly_the_planted_drift() -> None:
     assert report.errors == 0
 
 
-def test_demo_prints_the_findings(tmp_path: Path) -> None:
+def test_demo_scan_prints_the_findings(tmp_path: Path) -> None:
+    scan_demo = runpy.run_path(str(DEMO))["scan_demo"]  # not as __main__: nothing runs
     out = io.StringIO()
     with redirect_stdout(out):
-        assert demo(tmp_path) == 0
+        assert scan_demo(tmp_path) == 0
     text = out.getvalue()
     assert "allow-rdp-temp" in text
     assert "report-only" in text
@@ -53,11 +57,8 @@ def test_demo_prints_the_findings(tmp_path: Path) -> None:
 
 
 def test_make_demo_runs_the_whole_loop() -> None:
-    import subprocess
-    import sys
-
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples/demo.py")],
+        [sys.executable, str(DEMO)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -65,6 +66,12 @@ def test_make_demo_runs_the_whole_loop() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
+    assert "5 drift" in out  # the scan
+    assert "27 Event Grid deliveries to the registered arm_events function" in out
+    # the audit record reached the pipeline through the timer and the Graph stand-in
+    assert "audit_poll timer read the audit log from the Graph stand-in" in out
+    assert "cursor moved from 2026-11-22T02:55:00Z to 2026-11-22T02:58:13Z" in out
+    assert "Baseline: ca001-require-mfa-for-administrators-c0ffee00" in out  # its alert
     assert "5 alert(s) reached the Teams webhook" in out
     assert "state reads: 6 for 28 events" in out
-    assert "Azurite and the webhook stopped." in out
+    assert "Azurite, the webhook and the Graph stand-in stopped." in out

@@ -15,6 +15,7 @@ from driftkeeper.intake import parse_events
 from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.memory import MemoryIncidents, MemoryLedger
 from driftkeeper.pipeline import Pipeline
+from tests.builders import corpus
 from tests.fakes.alerts import RecordingAlerts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,11 +145,7 @@ def test_expected_actor_is_alerted_at_low_severity(tmp_path: Path) -> None:
 
 
 def test_graph_notification_for_a_role_member_re_reads_the_role(pipeline: Pipeline) -> None:
-    note = json.loads(
-        (
-            ROOT.parent / "shared/corpus/eventgrid/graph_partner_microsoft_graph_user_updated.json"
-        ).read_text()
-    )
+    note = corpus("eventgrid/graph_partner_microsoft_graph_user_updated.json")
     note["data"]["resourceData"]["id"] = GA_MEMBER
     [result] = pipeline.process(parse_events([note]))
     assert result.outcome == "evaluated"

@@ -20,6 +20,7 @@ from driftkeeper.config import Settings
 from driftkeeper.live import CoalescingReader, ResourceReader, snapshot_reader
 from driftkeeper.runtime import Runtime, build_alerts
 from driftkeeper.store import Ledger
+from tests.builders import corpus
 from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.azurite import TcpProxy
 from tests.fakes.receivers import HttpReceiver
@@ -169,8 +170,7 @@ def test_graph_notification_arrives_as_a_cloud_event(
     functions: dict[str, Any], app: Runtime
 ) -> None:
     # partner topics deliver CloudEvents 1.0: the host hands the trigger a func.CloudEvent
-    path = ROOT.parent / "shared/corpus/eventgrid/graph_partner_microsoft_graph_user_deleted.json"
-    note = json.loads(path.read_text())
+    note = corpus("eventgrid/graph_partner_microsoft_graph_user_deleted.json")
     event = func.CloudEvent(
         id=note["id"],
         source=note["source"],

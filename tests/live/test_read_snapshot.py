@@ -16,7 +16,7 @@ import pytest
 from driftkeeper import InputError, ReadError, Snapshot, TransientReadError
 from driftkeeper.live import read_snapshot
 from driftkeeper.snapshot import declared_sections
-from tests.builders import CORPUS
+from tests.builders import corpus
 from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.credentials import StaticAsyncTokenCredential, StaticTokenCredential
 
@@ -31,10 +31,6 @@ MG_ASSIGNMENT_ID = (
     "/providers/Microsoft.Management/managementGroups/mg-root/providers/"
     "Microsoft.Authorization/roleAssignments/5b1c2a4e-0000-4000-8000-00000000abcd"
 )
-
-
-def corpus(name: str) -> Any:
-    return json.loads((CORPUS / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture
