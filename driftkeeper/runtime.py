@@ -135,8 +135,12 @@ class Runtime:
             from .store import Incidents, Ledger
 
             s = self.settings
+            baselines = load_baselines(s.baselines_dir)
+            notice = baselines.rollback_notice()
+            if notice:
+                log.warning("%s", notice, extra={"baselines_dir": s.baselines_dir})
             self._pipeline = Pipeline(
-                load_baselines(s.baselines_dir),
+                baselines,
                 self._reader(),
                 Ledger(self.table(s.events_table)),
                 Incidents(self.table(s.incidents_table)),

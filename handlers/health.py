@@ -34,10 +34,12 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         if isinstance(exc, SettingsError):
             body["variable"] = exc.variable
         return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
+    notice = loaded.rollback_notice()
     body = {
         "status": "ok",
         "version": __version__,
         "baselines": len(loaded.baselines),
         "guardSettings": len(loaded.guards),
+        "warnings": [notice] if notice else [],
     }
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,34 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def run(*argv: str, **kwargs: Any) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out, **kwargs), out.getvalue()
+
+
+@pytest.fixture
+def asking(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The bundled baselines, two of them asking for ``response: approve``."""
+    shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
+    files = sorted((tmp_path / "baselines").rglob("*.yaml"))[:2]
+    for path in files:
+        path.write_text(path.read_text().replace("response: alert", "response: approve"))
+    return tmp_path / "baselines", [str(p) for p in files]
+
+
+def test_scan_says_rollback_is_not_available(
+    env: pytest.MonkeyPatch, asking: tuple[Path, list[str]]
+) -> None:
+    baselines, files = asking
+    notice = (
+        "rollback not available yet: 2 baseline(s) with response approve/auto are alerted "
+        f"only: {', '.join(files)}"
+    )
+
+    code, out = run("scan", "--baselines", str(baselines), "--state", str(GOOD), "--format", "json")
+    assert code == 0
+    assert notice in json.loads(out)["summary"]["skipped"]
+
+    code, out = run("scan", "--baselines", str(baselines), "--state", str(GOOD))
+    assert code == 0
+    assert "rollback not available yet: 2 baseline(s)" in out.replace("\n", " ")
 
 
 def test_scan_finds_its_baselines_where_the_function_app_does(

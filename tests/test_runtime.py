@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,27 @@ def test_no_table_location_is_named_before_a_client_is_built() -> None:
     with pytest.raises(SettingsError) as info:
         Runtime(Settings()).table("driftevents")
     assert info.value.variable == "DRIFTKEEPER_TABLE_ENDPOINT"
+
+
+@pytest.mark.parametrize(("asking", "warnings"), [(0, 0), (3, 1)])
+def test_the_pipeline_warns_once_that_rollback_is_not_available(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, asking: int, warnings: int
+) -> None:
+    shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
+    files = sorted((tmp_path / "baselines").rglob("*.yaml"))[:asking]
+    for path in files:
+        path.write_text(path.read_text().replace("response: alert", "response: approve"))
+    rt = runtime_for(tmp_path / "baselines")
+    caplog.set_level(logging.WARNING, logger="driftkeeper.runtime")
+
+    rt.pipeline()
+    rt.pipeline()
+
+    notices = [r.getMessage() for r in caplog.records if "rollback not available" in r.message]
+    assert len(notices) == warnings
+    if warnings:
+        assert notices[0].startswith(f"rollback not available yet: {asking} baseline(s)")
+        assert all(str(path) in notices[0] for path in files)
 
 
 def test_channels_are_built_from_the_alert_settings() -> None:

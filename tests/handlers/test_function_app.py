@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ def test_health_counts_the_bundled_baselines(
     assert response.status_code == 200
     assert body["status"] == "ok"
     assert body["baselines"] > 0
+    assert body["warnings"] == []
     assert built == []
 
 
@@ -162,6 +164,23 @@ def test_health_needs_a_table(functions: dict[str, Any], app_env: pytest.MonkeyP
     response = call_health(functions)
     assert response.status_code == 503
     assert json.loads(response.get_body())["variable"] == "DRIFTKEEPER_TABLE_ENDPOINT"
+
+
+def test_health_warns_that_rollback_is_not_available(
+    functions: dict[str, Any], app_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shutil.copytree(BASELINES, tmp_path / "baselines")
+    asking = sorted((tmp_path / "baselines").rglob("*.yaml"))[:2]
+    for path in asking:
+        path.write_text(path.read_text().replace("response: alert", "response: auto"))
+    app_env.setenv("DRIFTKEEPER_BASELINES_DIR", str(tmp_path / "baselines"))
+
+    body = json.loads(call_health(functions).get_body())
+
+    assert body["status"] == "ok"
+    (warning,) = body["warnings"]
+    assert warning.startswith("rollback not available yet: 2 baseline(s)")
+    assert all(str(path) in warning for path in asking)
 
 
 @pytest.mark.parametrize(
