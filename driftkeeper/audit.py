@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from ._errors import InputError
+from ._errors import InputError, TimeFormatError
+from ._time import parse_time
 from .intake import Parsed, parse_event
 from .live import AUDIT_CATEGORIES
 from .pipeline import SignalResult
@@ -95,18 +96,21 @@ class AuditCursor:
     def from_json(cls, text: str) -> AuditCursor:
         """Read a stored value (the JSON above, or a bare ISO timestamp).
 
-        Raises :class:`ValueError` when it is neither.
+        Raises :class:`~driftkeeper.InputError` when it is neither.
         """
         stripped = text.strip()
         if not stripped.startswith("{"):
-            return cls(_aware(stripped))
-        value = json.loads(stripped)
+            return cls(parse_time(stripped, what="cursor time"))
+        try:
+            value = json.loads(stripped)
+        except ValueError as exc:  # json.JSONDecodeError
+            raise InputError(f"not JSON ({exc})") from None
         if not isinstance(value, dict) or not isinstance(value.get("time"), str):
-            raise ValueError('expected {"time": "<ISO timestamp>", "ids": [...]}')
+            raise InputError('expected {"time": "<ISO timestamp>", "ids": [...]}')
         ids = value.get("ids", [])
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValueError('"ids" must be a list of strings')
-        return cls(_aware(value["time"]), frozenset(ids))
+            raise InputError('"ids" must be a list of strings')
+        return cls(parse_time(value["time"], what="cursor time"), frozenset(ids))
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class AuditPoller:
             return None
         try:
             return AuditCursor.from_json(text)
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        except InputError as exc:
             raise InputError(f"cursor {self.cursor_name!r} is unreadable: {exc}") from exc
 
     def _advance(
@@ -247,15 +251,9 @@ def _activity_time(record: Any) -> datetime | None:
     if not isinstance(when, str):
         return None
     try:
-        return _aware(when)
-    except ValueError:
+        return parse_time(when)
+    except TimeFormatError:
         return None
-
-
-def _aware(text: str) -> datetime:
-    """An ISO timestamp as an aware UTC datetime (no offset: UTC)."""
-    when = datetime.fromisoformat(text)
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _aware_now(now: datetime) -> datetime:

@@ -4,7 +4,7 @@ A baseline holds the expected state of one kind at one scope::
 
     kind: nsg
     scope: /subscriptions/.../networkSecurityGroups/web-nsg
-    response: alert            # alert | approve | auto
+    response: alert            # alert | approve | auto (no rollback yet: alerted only)
     severity: high             # low | medium | high | critical
     owners: [netops@contoso.com]
     expectedActors: [<app id of the deployment pipeline>]
@@ -32,6 +32,7 @@ from .guards import all_guards
 from .kinds import FieldError, all_kinds, get_kind
 
 __all__ = [
+    "ROLLBACK_RESPONSES",
     "Baseline",
     "BaselineSet",
     "GuardSettings",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ROLLBACK_RESPONSES: tuple[Response, ...] = ("approve", "auto")
+"""Responses that ask for a rollback, which driftkeeper cannot do yet."""
 
 try:  # the C loader is ~10x faster on large role-assignment baselines
     _Loader: Any = yaml.CSafeLoader
@@ -90,6 +94,24 @@ class BaselineSet:
 
     def of_kind(self, kind: str) -> list[Baseline]:
         return [b for b in self.baselines if b.kind == kind]
+
+    def awaiting_rollback(self) -> list[str]:
+        """The files (baselines and guard settings) asking for ``response: approve`` or
+        ``auto``, which nothing acts on yet: their drift is alerted only."""
+        files = [b.file for b in self.baselines if b.response in ROLLBACK_RESPONSES]
+        files += [g.file for g in self.guards.values() if g.response in ROLLBACK_RESPONSES]
+        return sorted(files)
+
+    def rollback_notice(self) -> str | None:
+        """The notice ``scan``, ``/api/health`` and the Function App's log give while
+        :meth:`awaiting_rollback` is not empty, else None."""
+        files = self.awaiting_rollback()
+        if not files:
+            return None
+        return (
+            f"rollback not available yet: {len(files)} baseline(s) with response "
+            f"approve/auto are alerted only: {', '.join(files)}"
+        )
 
 
 def baseline_schema() -> dict[str, Any]:

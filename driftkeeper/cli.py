@@ -14,9 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, get_args
 
-from ._errors import DriftkeeperError, InputError
+from ._errors import DriftkeeperError, InputError, TimeFormatError
+from ._time import parse_time
+from .engine import GuardMode
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -28,32 +30,39 @@ __all__ = ["LiveReader", "main"]
 log = logging.getLogger("driftkeeper")
 LiveReader = Callable[[Sequence[str]], Snapshot]
 """Reads a live snapshot for the given subscriptions (the seam tests replace)."""
+GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
+BASELINES_HELP = "directory of baseline files (default: $DRIFTKEEPER_BASELINES_DIR or baselines)"
+
+
+def _settings() -> Settings:
+    """The Function App's settings, as the CLI uses them: the alert variables are left
+    unread (the CLI never alerts)."""
+    from .config import Settings
+
+    return Settings.from_env(os.environ, alerts=False)
 
 
 def read_live(subscriptions: Sequence[str]) -> Snapshot:
     """Read the tenant with DefaultAzureCredential; endpoints may be overridden by
     ``DRIFTKEEPER_ARM_ENDPOINT``, ``DRIFTKEEPER_GRAPH_ENDPOINT`` and ``DRIFTKEEPER_CA_BUNDLE``
-    (sovereign clouds, a TLS-inspecting proxy)."""
+    (sovereign clouds, a TLS-inspecting proxy), as for the Function App."""
     from azure.identity import DefaultAzureCredential
     from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 
     from .live import read_snapshot
 
-    subs = list(subscriptions) or [
-        s for s in os.environ.get("AZURE_SUBSCRIPTION_ID", "").split(",") if s.strip()
-    ]
+    config = _settings()
+    subs = list(subscriptions) or list(config.subscriptions)
     if not subs:
         log.warning("no --subscription given and AZURE_SUBSCRIPTION_ID unset: ARM not read")
     return read_snapshot(
         DefaultAzureCredential(),
         async_credential=AsyncDefaultAzureCredential(),
         subscriptions=subs,
-        tenant_id=os.environ.get("AZURE_TENANT_ID", ""),
-        arm_endpoint=os.environ.get("DRIFTKEEPER_ARM_ENDPOINT", "https://management.azure.com"),
-        graph_endpoint=os.environ.get(
-            "DRIFTKEEPER_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0"
-        ),
-        connection_verify=os.environ.get("DRIFTKEEPER_CA_BUNDLE") or True,
+        tenant_id=config.tenant_id,
+        arm_endpoint=config.arm_endpoint,
+        graph_endpoint=config.graph_endpoint,
+        connection_verify=config.connection_verify,
         include_arm=bool(subs),
     )
 
@@ -87,9 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     live_args(cap)
 
     sc = commands.add_parser("scan", help="compare a snapshot (or live state) with baselines")
-    sc.add_argument("--baselines", default="baselines", metavar="DIR")
+    sc.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
     sc.add_argument("--state", metavar="FILE", help="snapshot file (default: read live)")
-    sc.add_argument("--guards", choices=("default", "none"), default="default")
+    sc.add_argument("--guards", choices=GUARD_MODES, default="default")
     sc.add_argument("--format", choices=("table", "json"), default="table")
     live_args(sc)
 
@@ -98,8 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--events", required=True, metavar="FILE", help="JSON event(s) or a batch")
     rp.add_argument("--state", metavar="FILE", help="snapshot to read state from (default: live)")
-    rp.add_argument("--baselines", default="baselines", metavar="DIR")
-    rp.add_argument("--guards", choices=("default", "none"), default="default")
+    rp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
+    rp.add_argument("--guards", choices=GUARD_MODES, default="default")
     rp.add_argument("--format", choices=("table", "json"), default="table")
     live_args(rp)
 
@@ -151,7 +160,7 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
         from .engine import scan
         from .report import render_json, render_table
 
-        baselines = load_baselines(args.baselines)
+        baselines = load_baselines(args.baselines or _settings().baselines_dir)
         report = scan(_state(args, live), baselines, guards=args.guards)
         (render_json if args.format == "json" else render_table)(report, out)
         return report.exit_code
@@ -204,7 +213,6 @@ def _print_kinds(fmt: str, out: IO[str]) -> None:
 
 def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     from .baseline import load_baselines
-    from .config import Settings
     from .intake import parse_events
     from .live import CoalescingReader, snapshot_reader
     from .memory import MemoryIncidents, MemoryLedger
@@ -215,13 +223,13 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
         payload = json.loads(Path(args.events).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{args.events}: cannot read events ({exc})") from exc
-    settings = Settings.from_env(os.environ)
+    settings = _settings()
     if args.state:
         reader = snapshot_reader(Snapshot.from_file(args.state))
     else:
         reader = _live_reader(settings, args.subscription)
     pipeline = Pipeline(
-        load_baselines(args.baselines),
+        load_baselines(args.baselines or settings.baselines_dir),
         CoalescingReader(reader, window=settings.coalesce_seconds),
         MemoryLedger(),
         MemoryIncidents(),
@@ -243,12 +251,11 @@ def parse_since(text: str, *, now: datetime) -> datetime:
         unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
         return now - timedelta(**{unit: int(match.group(1))})
     try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parse_time(text)
+    except TimeFormatError:
         raise InputError(
             f"--since/--until: expected 30m, 24h, 7d or an ISO time, got {text!r}"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _events(args: argparse.Namespace, out: IO[str]) -> int:
@@ -259,7 +266,7 @@ def _events(args: argparse.Namespace, out: IO[str]) -> int:
     now = datetime.now(UTC)
     since = parse_since(args.since, now=now)
     until = parse_since(args.until, now=now) if args.until else None
-    rt = Runtime.from_env()
+    rt = Runtime(_settings())
     try:
         records = Ledger(rt.table(rt.settings.events_table)).query(
             since=since, until=until, kind=args.kind, outcome=args.outcome, resource=args.resource

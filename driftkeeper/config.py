@@ -1,53 +1,268 @@
 """Configuration from ``DRIFTKEEPER_*`` environment variables (Function App settings).
 
-Every variable is documented in the README. Values are validated here, once, with errors
-that name the variable; secrets (webhook URLs, keys, passwords) are never logged or shown.
+This module is the one place that reads them (and ``AZURE_SUBSCRIPTION_ID``,
+``AZURE_TENANT_ID``): the Function App, ``/api/health`` and the CLI all go through
+:meth:`Settings.from_env`. Every variable is documented in the README's Configuration table.
+Values are validated here, once; a bad one raises :class:`~driftkeeper.SettingsError` (an
+:class:`~driftkeeper.InputError`) whose ``variable`` names it, and alert settings raise its
+subclass :class:`~driftkeeper.AlertConfigError`.
+
+Secrets (the Teams webhook URL, the SMTP password, the Event Grid key, the storage connection
+string) are never shown: not in an error, not in ``repr(settings)``, not in a log line.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args
 
-from ._errors import InputError
+from ._errors import AlertConfigError, SettingsError
+from .alerts import (
+    CHANNEL_NAMES,
+    EMAIL_TO_VARIABLE,
+    ROUTES_VARIABLE,
+    Routes,
+    graph_mail_sender_problem,
+    is_email_address,
+    topic_host,
+    webhook_host,
+)
+from .alerts._model import endpoint_host
+from .engine import GuardMode
 
-__all__ = ["Settings"]
+__all__ = ["AlertSettings", "Settings"]
 
 _TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+_GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
 
 
-def _ids(value: str) -> frozenset[str]:
-    return frozenset(v.strip().casefold() for v in value.split(",") if v.strip())
+def _secret(default: str = "") -> Any:
+    """A field holding a secret: shown as ``'<secret>'`` (or ``''``) by ``repr``."""
+    return field(default=default, metadata={"secret": True})
+
+
+def _repr(self: Any) -> str:
+    parts = []
+    for f in fields(self):
+        value = getattr(self, f.name)
+        shown = ("'<secret>'" if value else "''") if f.metadata.get("secret") else repr(value)
+        parts.append(f"{f.name}={shown}")
+    return f"{type(self).__name__}({', '.join(parts)})"
+
+
+# --- readers: each names its variable in the error ---------------------------------------------
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, "").strip() or default
+
+
+def _guids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated GUIDs (subscription ids, app ids, object ids)."""
+    values = tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
+    for value in values:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise SettingsError(name, f"not a GUID: {value!r}") from None
+    return values
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
+    raw = _text(env, name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise InputError(f"{name}: expected a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise InputError(f"{name}: expected a number between {low} and {high}, got {raw!r}")
+        raise SettingsError(name, f"expected a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise SettingsError(name, f"expected a number between {low} and {high}, got {raw!r}")
     return value
 
 
 def _table(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, "").strip() or default
+    value = _text(env, name, default)
     if not _TABLE.match(value):
-        raise InputError(f"{name}: expected a table name (3-63 letters and digits), got {value!r}")
+        raise SettingsError(name, f"expected a table name (3-63 letters and digits), got {value!r}")
     return value
 
 
-@dataclass(frozen=True)
+def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """An endpoint: https, or plain http to a loopback address (local stand-ins)."""
+    value = _text(env, name, default)
+    if not value:
+        return value
+    try:
+        _, host = endpoint_host(value)
+    except ValueError:
+        host = ""
+    if not host or any(c.isspace() for c in value):
+        shown = value.partition("?")[0]  # a query could hold a SAS token: never shown
+        raise SettingsError(name, f"expected an https URL, got {shown!r}")
+    return value
+
+
+def _guards(env: Mapping[str, str]) -> GuardMode:
+    value = _text(env, "DRIFTKEEPER_GUARDS", "default")
+    for mode in _GUARD_MODES:
+        if value == mode:
+            return mode
+    raise SettingsError(
+        "DRIFTKEEPER_GUARDS", f"expected {' or '.join(_GUARD_MODES)}, got {value!r}"
+    )
+
+
+def _connection_string(env: Mapping[str, str], name: str) -> str:
+    """``Key=value;Key=value``; the value is a secret (it may hold an account key)."""
+    value = _text(env, name)
+    parts = [p for p in value.split(";") if p.strip()]
+    if value and not all(p.partition("=")[0].strip() and "=" in p for p in parts):
+        raise SettingsError(name, "expected a connection string (Key=value;...); value not shown")
+    return value
+
+
+def _ca_bundle(env: Mapping[str, str], name: str) -> str:
+    value = _text(env, name)
+    if value and not Path(value).is_file():
+        raise SettingsError(name, f"no such file: {value!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _text(env, name).casefold()
+    if not value:
+        return default
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise AlertConfigError(name, value, "expected true or false")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _text(env, name)
+    if not raw:
+        return default
+    port = int(raw) if raw.isdigit() else 0
+    if not 0 < port < 65536:
+        raise AlertConfigError(name, raw, "expected a port number (1-65535)")
+    return port
+
+
+@dataclass(frozen=True, repr=False)
+class AlertSettings:
+    """Where alerts go. No channel configured (the default): nobody is alerted."""
+
+    teams_webhook_url: str = _secret()
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: str = _secret()
+    smtp_starttls: bool = True
+    graph_mail_sender: str = ""
+    eventgrid_topic_endpoint: str = ""
+    eventgrid_topic_key: str = _secret()
+    """Empty: the managed identity publishes."""
+    routes: Routes = field(default_factory=Routes)
+
+    __repr__ = _repr
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The names of the configured channels (``teams``, ``email``, ``eventgrid``)."""
+        configured = {
+            "teams": bool(self.teams_webhook_url),
+            "email": bool(self.smtp_host or self.graph_mail_sender),
+            "eventgrid": bool(self.eventgrid_topic_endpoint),
+        }
+        return tuple(name for name in CHANNEL_NAMES if configured[name])
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
+        """Read and check the alert variables; :class:`~driftkeeper.AlertConfigError` names
+        the first unusable one."""
+        webhook = _text(env, "DRIFTKEEPER_TEAMS_WEBHOOK_URL")
+        if webhook:
+            webhook_host(webhook, variable="DRIFTKEEPER_TEAMS_WEBHOOK_URL")
+        routes_text = env.get(ROUTES_VARIABLE, "").strip()
+        settings = cls(
+            teams_webhook_url=webhook,
+            smtp_host=_text(env, "DRIFTKEEPER_SMTP_HOST"),
+            smtp_port=_port(env, "DRIFTKEEPER_SMTP_PORT", 587),
+            smtp_from=_text(env, "DRIFTKEEPER_SMTP_FROM"),
+            smtp_user=_text(env, "DRIFTKEEPER_SMTP_USER"),
+            smtp_password=env.get("DRIFTKEEPER_SMTP_PASSWORD", ""),
+            smtp_starttls=_flag(env, "DRIFTKEEPER_SMTP_STARTTLS", True),
+            graph_mail_sender=_text(env, "DRIFTKEEPER_GRAPH_MAIL_SENDER"),
+            eventgrid_topic_endpoint=_text(env, "DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT"),
+            eventgrid_topic_key=_text(env, "DRIFTKEEPER_EVENTGRID_TOPIC_KEY"),
+            routes=Routes.parse(routes_text, env.get(EMAIL_TO_VARIABLE, "")),
+        )
+        settings._check(routes_text)
+        return settings
+
+    def _check(self, routes_text: str) -> None:
+        if self.smtp_host and self.graph_mail_sender:
+            raise AlertConfigError(
+                "DRIFTKEEPER_GRAPH_MAIL_SENDER",
+                self.graph_mail_sender,
+                "set DRIFTKEEPER_SMTP_HOST or DRIFTKEEPER_GRAPH_MAIL_SENDER, not both",
+            )
+        if self.smtp_host and not _HOST.match(self.smtp_host):
+            raise AlertConfigError("DRIFTKEEPER_SMTP_HOST", self.smtp_host, "is not a host name")
+        if self.smtp_host and not is_email_address(self.smtp_from):
+            problem = "is not an email address" if self.smtp_from else "is required"
+            raise AlertConfigError(
+                "DRIFTKEEPER_SMTP_FROM", self.smtp_from, f"{problem} with DRIFTKEEPER_SMTP_HOST"
+            )
+        if self.smtp_user and not self.smtp_starttls:
+            raise AlertConfigError(
+                "DRIFTKEEPER_SMTP_USER",
+                self.smtp_user,
+                "a login needs STARTTLS (DRIFTKEEPER_SMTP_STARTTLS is false: "
+                "the password would travel in clear)",
+            )
+        if self.smtp_password and not self.smtp_user:
+            raise AlertConfigError(
+                "DRIFTKEEPER_SMTP_PASSWORD", "<secret>", "is set, DRIFTKEEPER_SMTP_USER is not"
+            )
+        bad_sender = self.graph_mail_sender and graph_mail_sender_problem(self.graph_mail_sender)
+        if bad_sender:
+            raise AlertConfigError(
+                "DRIFTKEEPER_GRAPH_MAIL_SENDER", self.graph_mail_sender, bad_sender
+            )
+        if self.eventgrid_topic_endpoint:
+            variable = "DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT"
+            topic_host(self.eventgrid_topic_endpoint, variable=variable)
+        elif self.eventgrid_topic_key:
+            raise AlertConfigError(
+                "DRIFTKEEPER_EVENTGRID_TOPIC_KEY",
+                "<secret>",
+                "is set, DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT is not",
+            )
+        missing = sorted(self.routes.channel_names() - set(self.channels))
+        if missing and self.routes.explicit:
+            raise AlertConfigError(
+                ROUTES_VARIABLE,
+                routes_text,
+                f"routes to {', '.join(missing)}, which is not configured "
+                f"(configured: {', '.join(self.channels) or 'none'})",
+            )
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
+    """Everything the Function App and the CLI are configured with (see the README)."""
+
     baselines_dir: str = "baselines"
     self_ids: frozenset[str] = frozenset()
-    guards: Literal["default", "none"] = "default"
-    storage_connection: str = ""
+    guards: GuardMode = "default"
+    storage_connection: str = _secret()
     """A connection string (Azurite, or a key) — or empty to use ``table_endpoint``."""
     table_endpoint: str = ""
     """``https://<account>.table.core.windows.net``, reached with the managed identity."""
@@ -61,18 +276,26 @@ class Settings:
     graph_endpoint: str = "https://graph.microsoft.com/v1.0"
     ca_bundle: str = ""
     subscriptions: tuple[str, ...] = ()
+    tenant_id: str = ""
+    """``AZURE_TENANT_ID``: recorded in live snapshots (the credential reads it itself)."""
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    __repr__ = _repr
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        guards = env.get("DRIFTKEEPER_GUARDS", "default").strip() or "default"
-        if guards not in ("default", "none"):
-            raise InputError(f"DRIFTKEEPER_GUARDS: expected default or none, got {guards!r}")
+    def from_env(cls, env: Mapping[str, str], *, alerts: bool = True) -> Settings:
+        """Read and check every variable.
+
+        ``alerts=False`` leaves the alert variables unread (no channel): the CLI, which never
+        alerts, and a Function App whose alert settings are unusable (it keeps recording).
+        Raises :class:`~driftkeeper.SettingsError` naming the first unusable variable.
+        """
         return cls(
-            baselines_dir=env.get("DRIFTKEEPER_BASELINES_DIR", "").strip() or "baselines",
-            self_ids=_ids(env.get("DRIFTKEEPER_SELF_IDS", "")),
-            guards=guards,  # type: ignore[arg-type]
-            storage_connection=env.get("DRIFTKEEPER_STORAGE_CONNECTION", "").strip(),
-            table_endpoint=env.get("DRIFTKEEPER_TABLE_ENDPOINT", "").strip(),
+            baselines_dir=_text(env, "DRIFTKEEPER_BASELINES_DIR", "baselines"),
+            self_ids=frozenset(i.casefold() for i in _guids(env, "DRIFTKEEPER_SELF_IDS")),
+            guards=_guards(env),
+            storage_connection=_connection_string(env, "DRIFTKEEPER_STORAGE_CONNECTION"),
+            table_endpoint=_url(env, "DRIFTKEEPER_TABLE_ENDPOINT"),
             events_table=_table(env, "DRIFTKEEPER_EVENTS_TABLE", "driftevents"),
             incidents_table=_table(env, "DRIFTKEEPER_INCIDENTS_TABLE", "incidents"),
             cursors_table=_table(env, "DRIFTKEEPER_CURSORS_TABLE", "cursors"),
@@ -81,12 +304,27 @@ class Settings:
             audit_overlap_minutes=_number(
                 env, "DRIFTKEEPER_AUDIT_OVERLAP_MINUTES", 10.0, 0.0, 1440.0
             ),
-            arm_endpoint=env.get("DRIFTKEEPER_ARM_ENDPOINT", "").strip()
-            or "https://management.azure.com",
-            graph_endpoint=env.get("DRIFTKEEPER_GRAPH_ENDPOINT", "").strip()
-            or "https://graph.microsoft.com/v1.0",
-            ca_bundle=env.get("DRIFTKEEPER_CA_BUNDLE", "").strip(),
-            subscriptions=tuple(
-                s.strip() for s in env.get("AZURE_SUBSCRIPTION_ID", "").split(",") if s.strip()
+            arm_endpoint=_url(env, "DRIFTKEEPER_ARM_ENDPOINT", "https://management.azure.com"),
+            graph_endpoint=_url(
+                env, "DRIFTKEEPER_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0"
             ),
+            ca_bundle=_ca_bundle(env, "DRIFTKEEPER_CA_BUNDLE"),
+            subscriptions=_guids(env, "AZURE_SUBSCRIPTION_ID"),
+            tenant_id=_text(env, "AZURE_TENANT_ID"),
+            alerts=AlertSettings.from_env(env) if alerts else AlertSettings(),
         )
+
+    @property
+    def connection_verify(self) -> str | bool:
+        """What the SDKs take as ``connection_verify``: the CA bundle, or True."""
+        return self.ca_bundle or True
+
+    def require_table_storage(self) -> None:
+        """Raise :class:`~driftkeeper.SettingsError` unless a table can be reached (the
+        Function App needs one; the CLI's ``events`` too)."""
+        if not (self.storage_connection or self.table_endpoint):
+            raise SettingsError(
+                "DRIFTKEEPER_TABLE_ENDPOINT",
+                "not set, nor DRIFTKEEPER_STORAGE_CONNECTION: set the table endpoint "
+                "(managed identity) or a connection string",
+            )

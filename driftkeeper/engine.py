@@ -34,7 +34,9 @@ def judge_all(
 ) -> tuple[list[Finding], list[str], list[str]]:
     """Every outcome (compliant ones too), the notices, and the unbaselined settings."""
     view = StateView(snapshot)
-    skipped: list[str] = snapshot.notices()
+    rollback = baselines.rollback_notice()  # until rollback exists, say it is not done
+    skipped: list[str] = [rollback] if rollback else []
+    skipped.extend(snapshot.notices())
     unbaselined: list[str] = []
     outcomes: list[Finding] = []
     for name, kind in all_kinds().items():

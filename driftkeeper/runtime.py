@@ -5,16 +5,9 @@ clients, the coalescing state reader (so a burst costs one read per resource), t
 channels and the loaded baselines. Triggers get it from :func:`current` and hand its
 pipeline the signals; tests build one with their own clients and :func:`install` it.
 
-Settings (besides :class:`~driftkeeper.config.Settings`), all optional:
-
-- ``DRIFTKEEPER_TEAMS_WEBHOOK_URL``: a Teams Workflows webhook (a secret: never logged);
-- ``DRIFTKEEPER_SMTP_HOST``, ``_SMTP_PORT`` (587), ``_SMTP_FROM``, ``_SMTP_USER``,
-  ``_SMTP_PASSWORD``, ``_SMTP_STARTTLS`` (true): email through SMTP;
-- ``DRIFTKEEPER_GRAPH_MAIL_SENDER``: email through Graph sendMail as this user (the identity
-  needs ``Mail.Send``), instead of SMTP;
-- ``DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT`` and ``_EVENTGRID_TOPIC_KEY`` (or the managed
-  identity when no key): every finding published as a CloudEvent;
-- ``DRIFTKEEPER_ALERT_ROUTES``, ``DRIFTKEEPER_ALERT_EMAIL_TO``: routing per severity.
+Everything it is configured with is its :class:`~driftkeeper.config.Settings` (the alert
+channels: :class:`~driftkeeper.config.AlertSettings`); it reads no environment variable
+itself.
 """
 
 from __future__ import annotations
@@ -26,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._errors import AlertConfigError
 from .config import Settings
 
 if TYPE_CHECKING:
@@ -33,7 +27,7 @@ if TYPE_CHECKING:
     from .live import ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
 
-__all__ = ["Runtime", "current", "install"]
+__all__ = ["Runtime", "build_alerts", "current", "install", "resource_reader"]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -42,10 +36,14 @@ _current: Runtime | None = None
 
 @dataclass
 class Runtime:
-    """Everything a trigger needs, built lazily; every part can be injected instead."""
+    """Everything a trigger needs, built lazily; every part can be injected instead.
+
+    ``environ`` is ignored (the settings are all there is); it is still accepted for callers
+    that pass it positionally, and goes once they no longer do.
+    """
 
     settings: Settings
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
     table_service: Any = None
     reader: StateReader | None = None
     alerts: AlertSink | None = None
@@ -57,8 +55,18 @@ class Runtime:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
-        env = dict(os.environ if environ is None else environ)
-        return cls(Settings.from_env(env), env)
+        """A runtime for the process's settings (``environ``, else ``os.environ``).
+
+        Unusable alert settings do not stop the recording: rows are still written (and
+        ``/api/health``, which checks them, fails), but nobody is alerted. Any other unusable
+        setting raises :class:`~driftkeeper.SettingsError`.
+        """
+        env = os.environ if environ is None else environ
+        try:
+            return cls(Settings.from_env(env))
+        except AlertConfigError as exc:
+            log.error("alerts are off, the alert settings are unusable: %s", exc)
+            return cls(Settings.from_env(env, alerts=False))
 
     # --- parts -------------------------------------------------------------------------------
     def table(self, name: str) -> Any:
@@ -77,18 +85,12 @@ class Runtime:
         if self.table_service is None:
             from azure.data.tables import TableServiceClient
 
+            self.settings.require_table_storage()
             if self.settings.storage_connection:
                 self.table_service = TableServiceClient.from_connection_string(
                     self.settings.storage_connection
                 )
             else:
-                if not self.settings.table_endpoint:
-                    from ._errors import InputError
-
-                    raise InputError(
-                        "set DRIFTKEEPER_TABLE_ENDPOINT (managed identity) "
-                        "or DRIFTKEEPER_STORAGE_CONNECTION"
-                    )
                 self.table_service = TableServiceClient(
                     self.settings.table_endpoint, credential=self._credential()
                 )
@@ -115,14 +117,7 @@ class Runtime:
 
     def _alerts(self) -> AlertSink | None:
         if self.alerts is None:
-            from ._errors import InputError
-
-            try:
-                self.alerts = build_alerts(self.environ, credential=self._credential)
-            except InputError as exc:
-                # Bad alert settings must not stop the recording: rows are still written
-                # (and /api/health, which checks them, fails), but nobody is alerted.
-                log.error("alerts are off, the alert settings are unusable: %s", exc)
+            self.alerts = build_alerts(self.settings, credential=self._credential)
         return self.alerts
 
     def baselines(self) -> BaselineSet:
@@ -140,8 +135,12 @@ class Runtime:
             from .store import Incidents, Ledger
 
             s = self.settings
+            baselines = load_baselines(s.baselines_dir)
+            notice = baselines.rollback_notice()
+            if notice:
+                log.warning("%s", notice, extra={"baselines_dir": s.baselines_dir})
             self._pipeline = Pipeline(
-                load_baselines(s.baselines_dir),
+                baselines,
                 self._reader(),
                 Ledger(self.table(s.events_table)),
                 Incidents(self.table(s.incidents_table)),
@@ -158,9 +157,10 @@ class Runtime:
         snapshot = read_snapshot(
             self._credential(),
             subscriptions=list(self.settings.subscriptions),
+            tenant_id=self.settings.tenant_id,
             arm_endpoint=self.settings.arm_endpoint,
             graph_endpoint=self.settings.graph_endpoint,
-            connection_verify=self.settings.ca_bundle or True,
+            connection_verify=self.settings.connection_verify,
             include_arm=bool(self.settings.subscriptions),
         )
         return self.pipeline().reconcile(snapshot, run_id=run_id)
@@ -177,7 +177,7 @@ class Runtime:
             self._audit_reader = AuditLogReader(
                 self._credential(),
                 graph_endpoint=self.settings.graph_endpoint,
-                connection_verify=self.settings.ca_bundle or True,
+                connection_verify=self.settings.connection_verify,
             )
         poller = AuditPoller(
             self._audit_reader,
@@ -199,77 +199,69 @@ def resource_reader(
         subscriptions=list(subscriptions) or list(settings.subscriptions),
         arm_endpoint=settings.arm_endpoint,
         graph_endpoint=settings.graph_endpoint,
-        connection_verify=settings.ca_bundle or True,
+        connection_verify=settings.connection_verify,
     )
 
 
-def build_alerts(environ: Mapping[str, str], *, credential: Any = None) -> AlertSink | None:
-    """The alert channels the settings configure (None when there are none)."""
-    from .alerts import EventGridChannel, Notifier, Routes, SmtpEmailChannel, TeamsChannel
+def build_alerts(
+    settings: Settings | Mapping[str, str], *, credential: Any = None
+) -> AlertSink | None:
+    """The alert channels ``settings.alerts`` configures (None when there are none).
+
+    The channels are built here, their SDKs imported when they first send. ``credential``
+    (or a function returning it) publishes to Event Grid when no topic key is set. A mapping
+    of variables is read with :meth:`Settings.from_env` first (callers that still hold one).
+    """
+    from .alerts import EventGridChannel, Notifier, SmtpEmailChannel, TeamsChannel
     from .respond import Responder
 
-    routes = Routes.from_env(environ)
+    if not isinstance(settings, Settings):
+        settings = Settings.from_env(settings)
+    alerts = settings.alerts
+    routes = alerts.routes
     channels: list[Any] = []
-    webhook = environ.get("DRIFTKEEPER_TEAMS_WEBHOOK_URL", "").strip()
-    if webhook:
-        channels.append(TeamsChannel(webhook))
-    smtp_host = environ.get("DRIFTKEEPER_SMTP_HOST", "").strip()
-    mail_sender = environ.get("DRIFTKEEPER_GRAPH_MAIL_SENDER", "").strip()
-    if smtp_host and mail_sender:
-        from ._errors import InputError
-
-        raise InputError("set DRIFTKEEPER_SMTP_HOST or DRIFTKEEPER_GRAPH_MAIL_SENDER, not both")
-    if smtp_host:
+    if alerts.teams_webhook_url:
+        channels.append(TeamsChannel(alerts.teams_webhook_url))
+    if alerts.smtp_host:
         channels.append(
             SmtpEmailChannel(
-                smtp_host,
-                sender=environ.get("DRIFTKEEPER_SMTP_FROM", "").strip(),
+                alerts.smtp_host,
+                sender=alerts.smtp_from,
                 to=routes.email_to,
-                port=_port(environ.get("DRIFTKEEPER_SMTP_PORT", "587")),
-                starttls=environ.get("DRIFTKEEPER_SMTP_STARTTLS", "true").casefold() != "false",
-                username=environ.get("DRIFTKEEPER_SMTP_USER") or None,
-                password=environ.get("DRIFTKEEPER_SMTP_PASSWORD") or None,
+                port=alerts.smtp_port,
+                starttls=alerts.smtp_starttls,
+                username=alerts.smtp_user or None,
+                password=alerts.smtp_password or None,
             )
         )
-    if mail_sender:
+    if alerts.graph_mail_sender:
         from azure.identity.aio import DefaultAzureCredential
 
         from .alerts import GraphMailChannel, graph_mail_client
 
-        client, aclose = graph_mail_client(
-            DefaultAzureCredential(),
-            endpoint=environ.get("DRIFTKEEPER_GRAPH_ENDPOINT", "").strip()
-            or "https://graph.microsoft.com/v1.0",
-        )
+        endpoint = settings.graph_endpoint
+        client, aclose = graph_mail_client(DefaultAzureCredential(), endpoint=endpoint)
         channels.append(
-            GraphMailChannel(client, sender=mail_sender, to=routes.email_to, aclose=aclose)
+            GraphMailChannel(
+                client, sender=alerts.graph_mail_sender, to=routes.email_to, aclose=aclose
+            )
         )
     publisher = None
-    topic = environ.get("DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT", "").strip()
-    if topic:
-        key = environ.get("DRIFTKEEPER_EVENTGRID_TOPIC_KEY", "").strip()
-        if key:
+    if alerts.eventgrid_topic_endpoint:
+        if alerts.eventgrid_topic_key:
             from azure.core.credentials import AzureKeyCredential
 
-            topic_credential: Any = AzureKeyCredential(key)
+            topic_credential: Any = AzureKeyCredential(alerts.eventgrid_topic_key)
         else:
             topic_credential = credential() if callable(credential) else credential
-        publisher = EventGridChannel(topic, topic_credential, source_name="driftkeeper")
+        publisher = EventGridChannel(
+            alerts.eventgrid_topic_endpoint, topic_credential, source_name="driftkeeper"
+        )
     if not channels and publisher is None:
         return None
-    return Responder(Notifier(channels, routes), publisher)
-
-
-def _port(text: str) -> int:
-    from ._errors import InputError
-
-    try:
-        port = int(text.strip())
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise InputError(f"DRIFTKEEPER_SMTP_PORT: expected a port number, got {text!r}")
-    return port
+    # Every finding is published to Event Grid whatever its severity: routes that name it
+    # are satisfied by the publisher, and the Notifier handles the other channels.
+    return Responder(Notifier(channels, routes.without(["eventgrid"])), publisher)
 
 
 def current() -> Runtime:

@@ -169,3 +169,40 @@ def test_schema_is_assembled_from_every_kind_and_guard() -> None:
     }
     guard_branch = schema["allOf"][-1]["then"]
     assert "global-admin-count" in guard_branch["properties"]["guard"]["enum"]
+
+
+@pytest.mark.parametrize(
+    ("responses", "asking"),
+    [
+        ({"a.yaml": "alert", "b.yaml": "alert"}, []),
+        ({"a.yaml": "alert", "b.yaml": "approve", "c.yaml": "auto"}, ["b.yaml", "c.yaml"]),
+    ],
+)
+def test_rollback_notice_names_the_files_that_ask_for_a_rollback(
+    tmp_path: Path, responses: dict[str, str], asking: list[str]
+) -> None:
+    for i, (name, response) in enumerate(responses.items()):
+        write(tmp_path, f"nsg/{name}", nsg_doc(scope=f"{NSG}{i}", response=response))
+    write(tmp_path, "guards/admins.yaml", {"kind": "guard", "guard": "global-admin-count"})
+
+    loaded = load_baselines(tmp_path)
+
+    assert loaded.awaiting_rollback() == [str(tmp_path / "nsg" / name) for name in asking]
+    notice = loaded.rollback_notice()
+    if not asking:
+        assert notice is None
+        return
+    assert notice == (
+        f"rollback not available yet: {len(asking)} baseline(s) with response approve/auto "
+        "are alerted only: " + ", ".join(str(tmp_path / "nsg" / name) for name in asking)
+    )
+
+
+def test_a_guard_asking_for_a_rollback_is_named_too(tmp_path: Path) -> None:
+    write(tmp_path, "nsg/web.yaml", nsg_doc())
+    guard = write(
+        tmp_path,
+        "guards/admins.yaml",
+        {"kind": "guard", "guard": "global-admin-count", "response": "auto"},
+    )
+    assert load_baselines(tmp_path).awaiting_rollback() == [str(guard)]

@@ -85,3 +85,26 @@ def test_baselines_of_subscriptions_not_read_are_skipped_not_deleted() -> None:
     # without the list, every subscription counts as read: the other one is gone
     del only_first["subscriptions"]
     assert scan(Snapshot.from_dict(only_first), baselines_of(both), guards="none").drift == 2
+
+
+def test_baselines_asking_for_a_rollback_are_judged_and_noted() -> None:
+    from dataclasses import replace
+
+    from driftkeeper.baseline import BaselineSet
+
+    plain = baselines_of(healthy())
+    asking = BaselineSet(
+        tuple(replace(b, response="approve") if b.kind == "nsg" else b for b in plain.baselines)
+    )
+    drifted = healthy(directoryRoleAssignments=[member("ga-1"), member("ga-2"), member("eve")])
+
+    before = scan(Snapshot.from_dict(drifted), plain)
+    after = scan(Snapshot.from_dict(drifted), asking)
+
+    assert (after.findings, after.compliant) == (before.findings, before.compliant)
+    assert not any(n.startswith("rollback not available") for n in before.skipped)
+    files = [b.file for b in asking.baselines if b.response == "approve"]
+    assert after.skipped[0] == (
+        f"rollback not available yet: {len(files)} baseline(s) with response approve/auto "
+        f"are alerted only: {', '.join(sorted(files))}"
+    )

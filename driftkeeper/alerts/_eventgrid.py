@@ -28,15 +28,17 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._errors import AlertConfigError, DeliveryError
-from ._http import is_transient_status, parse_retry_after, status_text
+from .._errors import AlertConfigError, DeliveryError, TimeFormatError
+from .._time import parse_time
+from ..live._failures import is_transient
+from ._http import parse_retry_after, status_text
 from ._model import Alert, endpoint_host
 from ._text import clean
 
 if TYPE_CHECKING:
     from azure.core.messaging import CloudEvent
 
-__all__ = ["EventGridChannel", "cloud_event", "event_id"]
+__all__ = ["EventGridChannel", "cloud_event", "event_id", "topic_host"]
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +80,20 @@ def cloud_event(alert: Alert, *, source: str) -> CloudEvent[dict[str, Any]]:
     return event
 
 
+def topic_host(endpoint: str, *, variable: str = "Event Grid endpoint") -> str:
+    """The host of a usable topic endpoint (https; plain http only to a loopback address).
+
+    Raises :class:`~driftkeeper.AlertConfigError` naming ``variable``.
+    """
+    try:
+        _, host = endpoint_host(endpoint)
+    except ValueError:
+        raise AlertConfigError(variable, endpoint, "is not a URL") from None
+    if not host:
+        raise AlertConfigError(variable, endpoint, "must be an https URL")
+    return host
+
+
 class EventGridChannel:
     """Publishes alerts to an Event Grid custom topic (``https://<topic>.<region>-1.eventgrid.azure.net/api/events``).
 
@@ -98,12 +114,7 @@ class EventGridChannel:
         connection_verify: str | bool | None = None,
         timeout: float = 30.0,
     ) -> None:
-        try:
-            _, host = endpoint_host(endpoint)
-        except ValueError:
-            raise AlertConfigError("Event Grid endpoint", endpoint, "is not a URL") from None
-        if not host:
-            raise AlertConfigError("Event Grid endpoint", endpoint, "must be an https URL")
+        host = topic_host(endpoint)
         if not source_name or not set(source_name) <= _SOURCE_NAME_CHARS:
             raise AlertConfigError(
                 "Event Grid source name", source_name, "use letters, digits, '-', '.', '_'"
@@ -152,7 +163,7 @@ class EventGridChannel:
             retry_after = headers.get("Retry-After")
             raise DeliveryError(
                 f"{where} answered {status_text(status)}",
-                transient=is_transient_status(status),
+                transient=is_transient(status),
                 retry_after=parse_retry_after(retry_after),
             ) from None
         _log.info(
@@ -186,12 +197,11 @@ class EventGridChannel:
 
 
 def _event_time(value: str) -> datetime | None:
-    """The event time as an aware datetime, or ``None`` when it is missing or not ISO 8601."""
+    """The event time as an aware UTC datetime, or ``None`` when it is missing or unreadable."""
     try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_time(value)
+    except TimeFormatError:
         return None
-    return when if when.tzinfo is not None else None
 
 
 class _PerCallOptionNotice(logging.Filter):

@@ -19,20 +19,29 @@ import re
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._errors import AlertConfigError, DeliveryError
+from ..live._failures import is_transient
 from ._email import email_html, email_subject, is_email_address, recipients_for
-from ._errors import AlertConfigError, DeliveryError
-from ._http import is_transient_status, parse_retry_after, status_text
+from ._http import parse_retry_after, status_text
 from ._model import Alert
 from ._text import clean
 
 if TYPE_CHECKING:
     from ._loop import LoopThread
 
-__all__ = ["GraphMailChannel"]
+__all__ = ["GraphMailChannel", "graph_mail_client", "graph_mail_sender_problem"]
 
 _log = logging.getLogger(__name__)
 
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def graph_mail_sender_problem(sender: str) -> str | None:
+    """What is wrong with ``sender`` as the mailbox to send from (a UPN / address or a user
+    id), or None."""
+    if is_email_address(sender) or _OBJECT_ID.fullmatch(sender):
+        return None
+    return "is not a UPN or a user id"
 
 
 class GraphMailChannel:
@@ -53,8 +62,9 @@ class GraphMailChannel:
         timeout: float = 60.0,
         aclose: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
-        if not (is_email_address(sender) or _OBJECT_ID.fullmatch(sender)):
-            raise AlertConfigError("Graph mail sender", sender, "is not a UPN or a user id")
+        problem = graph_mail_sender_problem(sender)
+        if problem:
+            raise AlertConfigError("Graph mail sender", sender, problem)
         for address in to:
             if not is_email_address(address):
                 raise AlertConfigError("Graph mail recipients", address, "is not an email address")
@@ -152,7 +162,7 @@ class GraphMailChannel:
                 f"Microsoft Graph sendMail answered {status_text(status)}"
                 + (f": {clean(code, 80)}" if code else "")
                 + (f": {clean(message, 200)}" if message else ""),
-                transient=is_transient_status(status),
+                transient=is_transient(status),
                 retry_after=parse_retry_after(
                     retry_after if isinstance(retry_after, str) else None
                 ),

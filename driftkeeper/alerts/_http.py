@@ -1,16 +1,15 @@
-"""HTTP answers as the channels judge them: transient or not, and how long to wait."""
+"""HTTP answers as the channels describe them, and how long the service asks them to wait.
+
+Whether a status is worth retrying is :func:`driftkeeper.live._failures.is_transient`, the
+package's one answer to that question (reads and deliveries alike).
+"""
 
 from __future__ import annotations
 
 import time
 from http import HTTPStatus
 
-__all__ = ["is_transient_status", "parse_retry_after", "status_text"]
-
-
-def is_transient_status(status: int) -> bool:
-    """Whether a later retry may succeed: 408, 429 and every 5xx."""
-    return status in (408, 429) or status >= 500
+__all__ = ["parse_retry_after", "status_text"]
 
 
 def status_text(status: int) -> str:

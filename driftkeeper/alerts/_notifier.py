@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._errors import AlertConfigError, DeliveryError
+from .._errors import AlertConfigError, DeliveryError
 from ._model import Alert
 from ._routing import ROUTES_VARIABLE, Routes
 from ._text import clean

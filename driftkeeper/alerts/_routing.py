@@ -1,4 +1,5 @@
-"""Which channels get an alert: by severity, from the Function App settings.
+"""Which channels get an alert: by severity, from the Function App settings (read by
+:class:`driftkeeper.config.Settings`, parsed here).
 
 - ``DRIFTKEEPER_ALERT_ROUTES``: JSON object severity -> list of channel names, e.g.
   ``{"critical": ["teams", "email"], "high": ["teams", "email"], "medium": ["teams"], "low": []}``.
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import AlertConfigError
 from .._model import SEVERITIES, Severity
 from ._email import is_email_address
-from ._errors import AlertConfigError
 
 __all__ = [
     "CHANNEL_NAMES",
@@ -63,16 +64,17 @@ class Routes:
     explicit: bool = False
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Routes:
-        """Read ``DRIFTKEEPER_ALERT_ROUTES`` and ``DRIFTKEEPER_ALERT_EMAIL_TO``.
+    def parse(cls, routes: str = "", email_to: str = "") -> Routes:
+        """Routes from the values of ``DRIFTKEEPER_ALERT_ROUTES`` and
+        ``DRIFTKEEPER_ALERT_EMAIL_TO`` (read by :class:`driftkeeper.config.Settings`).
 
-        Raises :class:`~driftkeeper.alerts.AlertConfigError` naming the variable and the value.
+        Raises :class:`~driftkeeper.AlertConfigError` naming the variable and the value.
         """
-        email_to = parse_email_to(environ.get(EMAIL_TO_VARIABLE, ""))
-        text = environ.get(ROUTES_VARIABLE, "").strip()
+        addresses = parse_email_to(email_to)
+        text = routes.strip()
         if not text:
-            return cls(dict(DEFAULT_ROUTES), email_to, explicit=False)
-        return cls(parse_routes(text), email_to, explicit=True)
+            return cls(dict(DEFAULT_ROUTES), addresses, explicit=False)
+        return cls(parse_routes(text), addresses, explicit=True)
 
     def channels_for(self, severity: Severity) -> tuple[str, ...]:
         """The channel names an alert of ``severity`` goes to (maybe none)."""
@@ -81,6 +83,18 @@ class Routes:
     def channel_names(self) -> frozenset[str]:
         """Every channel name some severity routes to."""
         return frozenset(name for names in self.by_severity.values() for name in names)
+
+    def without(self, names: Iterable[str]) -> Routes:
+        """These routes with the channels ``names`` left out."""
+        drop = frozenset(names)
+        return Routes(
+            {
+                severity: tuple(name for name in routed if name not in drop)
+                for severity, routed in self.by_severity.items()
+            },
+            self.email_to,
+            self.explicit,
+        )
 
 
 def parse_routes(text: str, *, variable: str = ROUTES_VARIABLE) -> dict[Severity, tuple[str, ...]]:

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._errors import AlertConfigError, DeliveryError
 from ._email import email_message, is_email_address, recipients_for
-from ._errors import AlertConfigError, DeliveryError
 from ._model import Alert
 from ._text import clean
 

@@ -19,15 +19,16 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from ._errors import AlertConfigError, DeliveryError
-from ._http import is_transient_status, parse_retry_after, status_text
+from .._errors import AlertConfigError, DeliveryError
+from ..live._failures import is_transient
+from ._http import parse_retry_after, status_text
 from ._model import Alert, endpoint_host
 from ._text import MESSAGE_LIMIT, alert_title, change_lines, clean, facts
 
 if TYPE_CHECKING:
     import urllib.request
 
-__all__ = ["TeamsChannel", "escape_markdown", "teams_message"]
+__all__ = ["TeamsChannel", "escape_markdown", "teams_message", "webhook_host"]
 
 _log = logging.getLogger(__name__)
 
@@ -147,6 +148,25 @@ def teams_message(alert: Alert, *, max_changes: int = 10) -> dict[str, Any]:
     }
 
 
+def webhook_host(url: str, *, variable: str = "Teams webhook URL") -> str:
+    """The host of a usable webhook URL (https; plain http only to a loopback address).
+
+    Raises :class:`~driftkeeper.AlertConfigError` naming ``variable``. The URL itself is a
+    secret: errors say what is wrong and show at most the host, never the URL.
+    """
+    try:
+        scheme, host = endpoint_host(url)
+    except ValueError:
+        raise AlertConfigError(variable, "<URL>", "is not a URL") from None
+    if not host:
+        raise AlertConfigError(variable, f"<{scheme or 'no scheme'} URL>", "must be https")
+    if re.search(r"[\x00-\x20\x7f]", url):
+        raise AlertConfigError(
+            variable, f"<URL to {host}>", "contains spaces or control characters"
+        )
+    return host
+
+
 class TeamsChannel:
     """Posts alerts to a Teams Workflows webhook.
 
@@ -162,21 +182,8 @@ class TeamsChannel:
         timeout: float = 10.0,
         max_changes: int = 10,
     ) -> None:
-        # The URL itself is a secret: errors say what is wrong, never echo it.
-        try:
-            scheme, host = endpoint_host(webhook_url)
-        except ValueError:
-            raise AlertConfigError("Teams webhook URL", "<URL>", "is not a URL") from None
-        if not host:
-            raise AlertConfigError(
-                "Teams webhook URL", f"<{scheme or 'no scheme'} URL>", "must be https"
-            )
-        if re.search(r"[\x00-\x20\x7f]", webhook_url):
-            raise AlertConfigError(
-                "Teams webhook URL", f"<URL to {host}>", "contains spaces or control characters"
-            )
         self._url = webhook_url
-        self.host = host
+        self.host = webhook_host(webhook_url)
         self._timeout = timeout
         self._max_changes = max_changes
         self._opener: urllib.request.OpenerDirector | None = None
@@ -219,7 +226,7 @@ class TeamsChannel:
                 retry_after = parse_retry_after(exc.headers.get("Retry-After"))
             raise DeliveryError(
                 f"Teams webhook on {self.host} answered {status_text(status)}",
-                transient=is_transient_status(status),
+                transient=is_transient(status),
                 retry_after=retry_after,
             ) from None
         except urllib.error.URLError as exc:

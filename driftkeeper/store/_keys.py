@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from .._time import parse_time
+
 __all__ = [
     "ENTITY_BUDGET",
     "MAX_KEY_UNITS",
@@ -38,7 +40,6 @@ MAX_KEY_UNITS = 255
 
 # Characters a key may not contain (/ \ # ?, control characters) and our escape mark ~.
 _KEY_ESCAPE = re.compile(r"[/\\#?~%\x00-\x1f\x7f-\x9f]|[\ud800-\udfff]")
-_EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)  # Edm.DateTime starts here
 
 
 _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*')
@@ -80,19 +81,9 @@ def short_hash(*parts: str) -> str:
 
 
 def event_time(value: str) -> datetime:
-    """Parse an ISO 8601 event time into an aware UTC datetime (naive means UTC).
-
-    Seven fractional digits (Event Grid, Graph) are accepted and cut to microseconds.
-    Raises ValueError for anything else, or a time before 1601 (the table's earliest).
-    """
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"event time is not ISO 8601: {value!r}") from exc
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if parsed < _EARLIEST:
-        raise ValueError(f"event time before 1601: {value!r}")
-    return parsed
+    """An event time as the event table keys it: :func:`~driftkeeper._time.parse_time` with
+    the table's range (1601 on); raises :class:`~driftkeeper.TimeFormatError`, a ValueError."""
+    return parse_time(value, table_range=True, what="event time")
 
 
 def time_key(moment: datetime) -> str:

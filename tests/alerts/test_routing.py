@@ -39,21 +39,18 @@ class FakeChannel:
         self.sent.append(alert)
 
 
-# --- Routes.from_env ---------------------------------------------------------------------------
+# --- Routes.parse (the values of DRIFTKEEPER_ALERT_ROUTES / _EMAIL_TO) -----------------------
 def test_defaults_when_unset() -> None:
-    routes = Routes.from_env({})
+    routes = Routes.parse()
     assert dict(routes.by_severity) == dict(DEFAULT_ROUTES)
     assert routes.email_to == ()
     assert not routes.explicit
 
 
-def test_routes_and_recipients_from_env() -> None:
-    routes = Routes.from_env(
-        {
-            "DRIFTKEEPER_ALERT_ROUTES": json.dumps(ROUTES),
-            "DRIFTKEEPER_ALERT_EMAIL_TO": " soc@contoso.example; oncall@contoso.example,,"
-            "SOC@contoso.example ",
-        }
+def test_routes_and_recipients() -> None:
+    routes = Routes.parse(
+        json.dumps(ROUTES),
+        " soc@contoso.example; oncall@contoso.example,,SOC@contoso.example ",
     )
     assert routes.explicit
     assert routes.channels_for("critical") == ("teams", "email")
@@ -63,7 +60,7 @@ def test_routes_and_recipients_from_env() -> None:
 
 
 def test_a_severity_left_out_gets_no_channel() -> None:
-    routes = Routes.from_env({"DRIFTKEEPER_ALERT_ROUTES": '{"critical": ["email"]}'})
+    routes = Routes.parse('{"critical": ["email"]}')
     assert routes.channels_for("high") == ()
 
 
@@ -79,7 +76,7 @@ def test_a_severity_left_out_gets_no_channel() -> None:
 )
 def test_bad_routes_name_the_variable_and_the_value(value: str, problem: str) -> None:
     with pytest.raises(AlertConfigError) as info:
-        Routes.from_env({"DRIFTKEEPER_ALERT_ROUTES": value})
+        Routes.parse(value)
     assert info.value.variable == "DRIFTKEEPER_ALERT_ROUTES"
     assert info.value.value == value
     assert problem in str(info.value)
@@ -88,7 +85,7 @@ def test_bad_routes_name_the_variable_and_the_value(value: str, problem: str) ->
 
 def test_bad_recipient_names_the_variable() -> None:
     with pytest.raises(AlertConfigError, match=r"DRIFTKEEPER_ALERT_EMAIL_TO=.*'not-an-address'"):
-        Routes.from_env({"DRIFTKEEPER_ALERT_EMAIL_TO": "soc@contoso.example, not-an-address"})
+        Routes.parse(email_to="soc@contoso.example, not-an-address")
 
 
 # --- routing in the Notifier -----------------------------------------------------------------
@@ -103,7 +100,7 @@ def test_bad_recipient_names_the_variable() -> None:
 )
 def test_notifier_follows_severity(severity: str, expected: list[str]) -> None:
     channels = [FakeChannel("teams"), FakeChannel("email"), FakeChannel("eventgrid")]
-    routes = Routes.from_env({"DRIFTKEEPER_ALERT_ROUTES": json.dumps(ROUTES)})
+    routes = Routes.parse(json.dumps(ROUTES))
 
     deliveries = Notifier(channels, routes).notify(make_alert(severity=severity))
 
@@ -114,16 +111,25 @@ def test_notifier_follows_severity(severity: str, expected: list[str]) -> None:
 
 def test_default_routes_use_only_the_configured_channels() -> None:
     email = FakeChannel("email")
-    notifier = Notifier([email], Routes.from_env({}))
+    notifier = Notifier([email], Routes.parse())
 
     assert [d.channel for d in notifier.notify(make_alert(severity="critical"))] == ["email"]
     assert notifier.notify(make_alert(severity="low")) == []
 
 
 def test_explicit_route_to_an_unconfigured_channel_is_refused() -> None:
-    routes = Routes.from_env({"DRIFTKEEPER_ALERT_ROUTES": '{"high": ["teams", "email"]}'})
+    routes = Routes.parse('{"high": ["teams", "email"]}')
     with pytest.raises(AlertConfigError, match="routes to teams, which is not configured"):
         Notifier([FakeChannel("email")], routes)
+
+
+def test_without_leaves_the_named_channels_out() -> None:
+    routes = Routes.parse('{"high": ["teams", "eventgrid"], "low": ["eventgrid"]}', "a@b.example")
+
+    left = routes.without(["eventgrid"])
+
+    assert (left.channels_for("high"), left.channels_for("low")) == (("teams",), ())
+    assert (left.email_to, left.explicit) == (("a@b.example",), True)
 
 
 def test_two_channels_with_one_name_are_refused() -> None:

@@ -16,9 +16,9 @@ from azure.core.exceptions import AzureError
 from azure.data.tables import TableServiceClient
 
 from driftkeeper import Snapshot, TransientReadError, runtime
-from driftkeeper.config import Settings
+from driftkeeper.config import AlertSettings, Settings
 from driftkeeper.live import CoalescingReader, ResourceReader, snapshot_reader
-from driftkeeper.runtime import Runtime, build_alerts
+from driftkeeper.runtime import Runtime
 from driftkeeper.store import Ledger
 from tests.builders import corpus
 from tests.fakes.azure_rest import AzureRestServer
@@ -53,6 +53,12 @@ def install_runtime(
     connection: str, reader: Any, webhook: str, *, table_service: TableServiceClient
 ) -> Runtime:
     suffix = uuid.uuid4().hex[:12]
+    alerts = AlertSettings.from_env(
+        {
+            "DRIFTKEEPER_TEAMS_WEBHOOK_URL": webhook,
+            "DRIFTKEEPER_ALERT_ROUTES": '{"critical": ["teams"], "high": ["teams"]}',
+        }
+    )
     settings = Settings(
         baselines_dir=str(ROOT / "baselines"),
         self_ids=frozenset({SELF_APP}),
@@ -60,14 +66,9 @@ def install_runtime(
         incidents_table=f"incidents{suffix}",
         cursors_table=f"cursors{suffix}",
         storage_connection=connection,
+        alerts=alerts,
     )
-    env = {
-        "DRIFTKEEPER_TEAMS_WEBHOOK_URL": webhook,
-        "DRIFTKEEPER_ALERT_ROUTES": '{"critical": ["teams"], "high": ["teams"]}',
-    }
-    rt = Runtime(
-        settings, env, table_service=table_service, reader=reader, alerts=build_alerts(env)
-    )
+    rt = Runtime(settings, table_service=table_service, reader=reader)  # alerts from settings
     runtime.install(rt)
     return rt
 

@@ -58,7 +58,6 @@ def timer_app(
     memory = RecordingAlerts()
     rt = Runtime(
         settings,
-        {},
         table_service=service,
         reader=CoalescingReader(snapshot_reader(_snapshot())),
         alerts=memory,
