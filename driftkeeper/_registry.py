@@ -7,6 +7,8 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._errors import PluginError
+
 __all__ = ["Registry"]
 
 
@@ -32,7 +34,7 @@ class Registry(Generic[T]):
     def register(self, cls: Callable[[], T]) -> Any:
         plugin = cls()
         if plugin.name in self._plugins:
-            raise RuntimeError(f"{self._what} {plugin.name!r} is registered twice")
+            raise PluginError(f"{self._what} {plugin.name!r} is registered twice")
         self._plugins[plugin.name] = plugin
         return cls
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from .._errors import PluginError
 from .._registry import Registry
 from ._base import ARM_CHANGES, FieldError, Index, Kind, Setting, Signals, Touch
 from ._reads import ArmSection, GraphSection, PathTemplate, Request, Section, az_wrap
@@ -81,7 +82,7 @@ def _section_owners() -> dict[str, str]:
     for kind in all_kinds().values():
         for section in kind.reads:
             if section.name in owners:
-                raise RuntimeError(
+                raise PluginError(
                     f"section {section.name!r} is declared by {owners[section.name]!r} "
                     f"and {kind.name!r}"
                 )

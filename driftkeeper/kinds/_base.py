@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._errors import InputError
+from .._errors import FieldError, InputError
 from .._model import Change, Severity
 from ..signals import Signal
 from ..snapshot import Snapshot
@@ -30,15 +30,6 @@ __all__ = [
     "short_value",
     "slugify",
 ]
-
-
-class FieldError(ValueError):
-    """A value in a baseline's ``expected`` block is unusable; ``path`` says which one."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InputError, ReadError
+from .._errors import InputError, ReadError, TimeFormatError
+from .._time import parse_time
 from ..kinds import audit_categories
 from ._clients import ClientCache
 from ._failures import Refused
@@ -147,7 +148,6 @@ def _audit_filter(since: datetime, categories: Sequence[str]) -> str:
 def _activity_time(record: dict[str, Any]) -> datetime:
     """A record's ``activityDateTime`` (records without a readable one sort first)."""
     try:
-        when = datetime.fromisoformat(str(record.get("activityDateTime")))
-    except ValueError:
+        return parse_time(str(record.get("activityDateTime")))
+    except TimeFormatError:
         return _OLDEST
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from .._errors import ReadError, TransientReadError
+from .._errors import BadNextLinkError, ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
 
 if TYPE_CHECKING:
@@ -77,10 +77,6 @@ class GraphSettings:
             max_retries,
             retry_delay,
         )
-
-
-class BadNextLinkError(Exception):
-    """Graph answered a ``@odata.nextLink`` we will not follow (the token would go along)."""
 
 
 def graph_http(settings: GraphSettings) -> httpx.AsyncClient:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from driftkeeper import InputError, Snapshot
+from driftkeeper._errors import PluginError
 from driftkeeper.kinds import (
     ARM_CHANGES,
     ArmSection,
@@ -63,7 +64,7 @@ def test_a_section_declared_twice_is_refused() -> None:
     registry = kinds._KINDS
     registry._plugins["zz-twice"] = Twice()  # type: ignore[assignment]
     try:
-        with pytest.raises(RuntimeError, match="declared by 'nsg' and 'zz-twice'"):
+        with pytest.raises(PluginError, match="declared by 'nsg' and 'zz-twice'"):
             all_sections()
     finally:
         del registry._plugins["zz-twice"]
