@@ -24,7 +24,7 @@ from .config import Settings
 
 if TYPE_CHECKING:
     from .baseline import BaselineSet
-    from .live import ResourceReader
+    from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
 
 __all__ = ["Runtime", "build_alerts", "current", "install", "resource_reader"]
@@ -38,12 +38,11 @@ _current: Runtime | None = None
 class Runtime:
     """Everything a trigger needs, built lazily; every part can be injected instead.
 
-    ``environ`` is ignored (the settings are all there is); it is still accepted for callers
-    that pass it positionally, and goes once they no longer do.
+    The live reads of the process (the pipeline's per-setting reads, the audit poll) share
+    one ARM client and one Graph session; :meth:`close` releases what was built here.
     """
 
     settings: Settings
-    environ: Mapping[str, str] | None = field(default=None, repr=False)
     table_service: Any = None
     reader: StateReader | None = None
     alerts: AlertSink | None = None
@@ -52,6 +51,8 @@ class Runtime:
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _build_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _audit_reader: Any = field(default=None, init=False, repr=False)
+    _live: Any = field(default=None, init=False, repr=False)
+    _reader_built: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -103,16 +104,33 @@ class Runtime:
             self.credential = DefaultAzureCredential()
         return self.credential
 
+    def _live_clients(self) -> LiveClients:
+        """The ARM client and Graph session every live read of this process shares."""
+        with self._build_lock:
+            if self._live is None:
+                from .live import LiveClients
+
+                self._live = LiveClients(
+                    self._credential(),
+                    arm_endpoint=self.settings.arm_endpoint,
+                    graph_endpoint=self.settings.graph_endpoint,
+                    connection_verify=self.settings.connection_verify,
+                    owner="Runtime",
+                )
+            clients: LiveClients = self._live
+            return clients
+
     def _reader(self) -> StateReader:
         from .live import CoalescingReader
 
         if self.reader is None:
-            inner = resource_reader(self.settings, self._credential())
+            inner = resource_reader(self.settings, self._credential(), clients=self._live_clients())
             self.reader = CoalescingReader(
                 inner,
                 window=self.settings.coalesce_seconds,
                 settle=self.settings.settle_seconds,
             )
+            self._reader_built = True
         return self.reader
 
     def _alerts(self) -> AlertSink | None:
@@ -178,6 +196,7 @@ class Runtime:
                 self._credential(),
                 graph_endpoint=self.settings.graph_endpoint,
                 connection_verify=self.settings.connection_verify,
+                session=self._live_clients().graph,
             )
         poller = AuditPoller(
             self._audit_reader,
@@ -187,11 +206,29 @@ class Runtime:
         )
         return poller.poll()
 
+    def close(self) -> None:
+        """Release the live clients built here (the audit poll's and the per-setting
+        reader's ARM client and Graph session); building them again is allowed."""
+        with self._build_lock:
+            audit, live = self._audit_reader, self._live
+            self._audit_reader = self._live = None
+        if audit is not None:
+            audit.close()
+        if live is not None:
+            live.close()
+        if self._reader_built:  # its clients are closed: the next use builds them again
+            self._reader_built, self.reader, self._pipeline = False, None, None
+
 
 def resource_reader(
-    settings: Settings, credential: Any, subscriptions: Sequence[str] = ()
+    settings: Settings,
+    credential: Any,
+    subscriptions: Sequence[str] = (),
+    *,
+    clients: LiveClients | None = None,
 ) -> ResourceReader:
-    """The per-setting live reader for these settings (``subscriptions`` override them)."""
+    """The per-setting live reader for these settings (``subscriptions`` override them;
+    ``clients`` shares another reader's ARM client and Graph session)."""
     from .live import ResourceReader
 
     return ResourceReader(
@@ -200,23 +237,19 @@ def resource_reader(
         arm_endpoint=settings.arm_endpoint,
         graph_endpoint=settings.graph_endpoint,
         connection_verify=settings.connection_verify,
+        clients=clients,
     )
 
 
-def build_alerts(
-    settings: Settings | Mapping[str, str], *, credential: Any = None
-) -> AlertSink | None:
+def build_alerts(settings: Settings, *, credential: Any = None) -> AlertSink | None:
     """The alert channels ``settings.alerts`` configures (None when there are none).
 
     The channels are built here, their SDKs imported when they first send. ``credential``
-    (or a function returning it) publishes to Event Grid when no topic key is set. A mapping
-    of variables is read with :meth:`Settings.from_env` first (callers that still hold one).
+    (or a function returning it) publishes to Event Grid when no topic key is set.
     """
     from .alerts import EventGridChannel, Notifier, SmtpEmailChannel, TeamsChannel
     from .respond import Responder
 
-    if not isinstance(settings, Settings):
-        settings = Settings.from_env(settings)
     alerts = settings.alerts
     routes = alerts.routes
     channels: list[Any] = []

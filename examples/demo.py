@@ -34,11 +34,11 @@ from azure.functions.timer import TimerRequest  # noqa: E402
 from driftkeeper import Snapshot, runtime  # noqa: E402
 from driftkeeper.baseline import load_baselines  # noqa: E402
 from driftkeeper.capture import capture_baselines  # noqa: E402
-from driftkeeper.config import Settings  # noqa: E402
+from driftkeeper.config import AlertSettings, Settings  # noqa: E402
 from driftkeeper.engine import scan  # noqa: E402
 from driftkeeper.live import CoalescingReader, snapshot_reader  # noqa: E402
 from driftkeeper.report import render_records_table, render_table  # noqa: E402
-from driftkeeper.runtime import Runtime, build_alerts  # noqa: E402
+from driftkeeper.runtime import Runtime  # noqa: E402
 from driftkeeper.store import Cursors, Ledger  # noqa: E402
 from tests.fakes.azure_rest import AzureRestServer, make_tls_files  # noqa: E402
 from tests.fakes.azurite import Azurite  # noqa: E402
@@ -138,15 +138,10 @@ def events_demo() -> int:
             incidents_table=f"incidents{suffix}",
             cursors_table=f"cursors{suffix}",
             graph_endpoint=graph.graph_endpoint,
+            alerts=AlertSettings.from_env(env),
         )
         reader = CoalescingReader(snapshot_reader(Snapshot.from_file(DRIFTED)), window=60)
-        rt = Runtime(
-            settings,
-            env,
-            reader=reader,
-            alerts=build_alerts(env),
-            credential=StaticTokenCredential(),
-        )
+        rt = Runtime(settings, reader=reader, credential=StaticTokenCredential())
         runtime.install(rt)
         try:
             import function_app
@@ -175,8 +170,7 @@ def events_demo() -> int:
             print(f"   (+ {compliant} compliant rows not shown)")
         finally:
             runtime.install(None)
-            if rt._audit_reader is not None:  # the Graph client the timer opened
-                rt._audit_reader.close()
+            rt.close()  # the Graph session the timer opened
     print("   Azurite, the webhook and the Graph stand-in stopped.")
     return 0
 

@@ -112,3 +112,21 @@ def test_channels_are_built_from_the_alert_settings() -> None:
     assert isinstance(channel, SmtpEmailChannel)
     assert (channel.host, channel.port) == ("smtp.contoso.example", 2525)
     assert SECRET not in repr(channel)
+
+
+def test_live_reads_share_one_graph_session_and_close_releases_it() -> None:
+    from driftkeeper.live import CoalescingReader, ResourceReader
+    from tests.fakes.credentials import StaticTokenCredential
+
+    rt = Runtime(Settings(), credential=StaticTokenCredential())
+    reader = rt._reader()
+    assert isinstance(reader, CoalescingReader)
+    inner = reader.inner
+    assert isinstance(inner, ResourceReader)
+    audit_session = rt._live_clients().graph
+    assert inner._clients is rt._live_clients()  # the pipeline's reads and the audit poll's
+    rt.close()
+    assert rt.reader is None  # built again, with new clients, on next use
+    assert rt._live_clients() is not inner._clients
+    rt.close()
+    assert callable(audit_session)

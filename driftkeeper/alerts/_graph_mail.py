@@ -3,9 +3,9 @@
 The ``GraphServiceClient`` is injected (point it elsewhere with
 ``client.request_adapter.base_url``). msgraph-sdk is async and its httpx client keeps
 connections on the loop that opened them, so the channel runs every call on one private event
-loop thread (:class:`~driftkeeper.alerts._loop.LoopThread`); :meth:`GraphMailChannel.close`
-runs ``aclose`` (the owner's coroutine function releasing the client) on that loop, then
-stops it.
+loop thread (:class:`~driftkeeper._loop.LoopThread`, as the Graph readers do);
+:meth:`GraphMailChannel.close` runs ``aclose`` (the owner's coroutine function releasing the
+client) on that loop, then stops it.
 
 kiota's own retries are turned off for this request: :class:`~driftkeeper.alerts.Notifier`
 retries, and honours ``Retry-After``. The app needs the ``Mail.Send`` application permission
@@ -27,7 +27,7 @@ from ._model import Alert
 from ._text import clean
 
 if TYPE_CHECKING:
-    from ._loop import LoopThread
+    from .._loop import LoopThread
 
 __all__ = ["GraphMailChannel", "graph_mail_client", "graph_mail_sender_problem"]
 
@@ -73,7 +73,7 @@ class GraphMailChannel:
         self._to = tuple(to)
         self._timeout = timeout
         self._aclose = aclose
-        from ._loop import LoopThread  # asyncio: only when the channel is used
+        from .._loop import LoopThread  # asyncio: only when the channel is used
 
         self._loop: LoopThread = LoopThread("driftkeeper-graph-mail")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,8 @@ class AuditLogReader:
     set kiota's retry option (``None`` keeps its defaults). The Graph client is built on the
     first :meth:`list_since` and reused, on an event loop thread of its own, so the reader
     may be used from any thread. :meth:`close` releases it (the credentials stay open).
+    ``session`` hands in the Graph session of the per-setting reader instead (its owner
+    closes it).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class AuditLogReader:
         connection_verify: str | bool = True,
         max_retries: int | None = None,
         retry_delay: float | None = None,
+        session: Callable[[], GraphSession] | None = None,
     ) -> None:
         self._tenant_id = tenant_id
         self._graph_settings = GraphSettings.for_endpoint(
@@ -80,6 +83,7 @@ class AuditLogReader:
             max_retries=max_retries,
             retry_delay=retry_delay,
         )
+        self._shared = session
         self._clients = ClientCache("AuditLogReader")
 
     def list_since(
@@ -125,6 +129,8 @@ class AuditLogReader:
         self.close()
 
     def _graph_session(self) -> GraphSession:
+        if self._shared is not None:
+            return self._shared()
         return self._clients.get("graph", lambda: GraphSession(self._graph_settings))
 
 

@@ -102,7 +102,8 @@ class ResourceReader:
     needed for kinds that read every subscription at once (role assignments at ``/``). The
     clients are built on first use and reused, Graph's on an event loop thread of its own,
     so :meth:`read` may be called from any thread, and from several at once. :meth:`close`
-    releases them all (the credentials are the caller's and stay open).
+    releases them all (the credentials are the caller's and stay open). ``clients`` shares
+    the clients of another reader (the Function App: one ARM client, one Graph session).
     """
 
     def __init__(
@@ -117,13 +118,15 @@ class ResourceReader:
         connection_verify: str | bool = True,
         max_retries: int | None = None,
         retry_delay: float | None = None,
+        clients: LiveClients | None = None,
     ) -> None:
         from . import _check_subscription_ids
 
         _check_subscription_ids(subscriptions)
         self._subscriptions = tuple(dict.fromkeys(s.casefold() for s in subscriptions))
         self._tenant_id = tenant_id
-        self._clients = LiveClients(
+        self._owns_clients = clients is None
+        self._clients = clients or LiveClients(
             credential,
             async_credential=async_credential,
             arm_endpoint=arm_endpoint,
@@ -161,8 +164,10 @@ class ResourceReader:
         return Snapshot(self._tenant_id, captured_at, reads.sections, reads.errors, "live")
 
     def close(self) -> None:
-        """Close every client built so far; reading afterwards raises ``RuntimeError``."""
-        self._clients.close()
+        """Close every client built so far (unless ``clients`` were handed in: their owner
+        closes them); reading afterwards raises ``RuntimeError``."""
+        if self._owns_clients:
+            self._clients.close()
 
     def __enter__(self) -> ResourceReader:
         return self

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from driftkeeper._loop import LoopThread
 from driftkeeper.alerts import DeliveryError, GraphMailChannel
-from driftkeeper.alerts._loop import LoopThread
 
 from ._alerts import make_alert
 

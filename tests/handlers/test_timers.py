@@ -66,8 +66,7 @@ def timer_app(
     runtime.install(rt)
     yield rt, server, memory
     runtime.install(None)
-    if rt._audit_reader is not None:
-        rt._audit_reader.close()
+    rt.close()
     for table in (settings.events_table, settings.incidents_table, settings.cursors_table):
         service.delete_table(table)
     service.close()
