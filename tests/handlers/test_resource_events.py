@@ -254,3 +254,17 @@ def test_arm_throttling_and_outage(
     with pytest.raises(TransientReadError):
         deliver(functions, [later])
     assert len(rows(rt)) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [({"id": 12345}, "id must be a string"), ({"subject": "/s" * 5000}, "subject longer than")],
+    ids=["id a number", "huge subject"],
+)
+def test_a_hostile_event_is_recorded_invalid_and_acknowledged(
+    functions: dict[str, Any], app: Runtime, change: dict[str, Any], reason: str
+) -> None:
+    doc = {**burst()[0], **change}
+    functions["arm_events"].get_user_function()(grid_event(doc))  # no exception: no retry
+    [row] = [r for r in rows(app) if r.outcome == "invalid" and reason in r.message]
+    assert row.source == "eventgrid"
