@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
     "RESPONSES",
     "SEVERITIES",
+    "SEVERITY_RANK",
     "Change",
     "EventRecord",
     "Finding",
@@ -27,6 +29,8 @@ Outcome = Literal["compliant", "drift", "ignored", "self", "invalid", "error"]
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")
+SEVERITY_RANK: Mapping[str, int] = MappingProxyType({s: i for i, s in enumerate(SEVERITIES)})
+"""The order of severities: low 0 .. critical 3 (the one definition of it)."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,9 @@ class ScanReport:
                 compliant += 1
             else:
                 findings.append(outcome)
-        order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
-        findings.sort(key=lambda f: (f.status != "error", order[f.severity], f.kind, f.resource))
+        findings.sort(
+            key=lambda f: (f.status != "error", -SEVERITY_RANK[f.severity], f.kind, f.resource)
+        )
         return cls(tuple(findings), compliant, tuple(skipped), tuple(sorted(unbaselined)))
 
     @property
@@ -147,6 +152,4 @@ class EventRecord:
     actor_app_id: str = ""
     actor_object_id: str = ""
     actor_ip: str = ""
-    alerts: str = ""
-    """JSON list of alert deliveries (channel, ok, attempts, error), once alerted."""
     changes: tuple[Change, ...] = ()

@@ -1,37 +1,60 @@
-"""Parsing what the triggers receive into :class:`Signal` values.
+"""Parsing what the triggers receive into :class:`Signal` values, in one pass.
 
 Accepted:
 
-- Event Grid schema events and CloudEvents 1.0 (``specversion`` or the ``specVersion``
-  spelling some samples use), parsed with azure-eventgrid's ``EventGridEvent`` and
-  azure-core's ``CloudEvent``; ``data`` and its ``claims`` / ``authorization`` /
+- the Event Grid trigger's own objects (``func.EventGridEvent``, ``func.CloudEvent``), read
+  from their attributes by :func:`parse_trigger` (duck-typed: no dict is rebuilt, nothing is
+  parsed twice);
+- JSON documents (``driftkeeper replay``, the audit poll, tests): Event Grid schema events
+  and CloudEvents 1.0 (``specversion`` or the ``specVersion`` spelling some samples use),
+  checked here field by field (required fields present and strings, CloudEvents extension
+  names lower-case alphanumeric); ``data`` and its ``claims`` / ``authorization`` /
   ``httpRequest`` fields may be objects or JSON-encoded strings;
 - Microsoft Graph change notifications delivered through an Event Grid partner topic
-  (CloudEvents of type ``Microsoft.Graph.*``);
+  (type ``Microsoft.Graph.*``, either schema);
 - Entra ID ``directoryAudit`` records (a Graph list response ``{"value": [...]}`` too).
 
-Anything else, or anything those models reject, becomes an :class:`Invalid` with the reason:
-recorded and acknowledged, never retried forever.
+Everything is untrusted: a missing or mistyped field, an id or subject too long to be an
+Azure one, anything else becomes an :class:`Invalid` with the reason (recorded and
+acknowledged, never retried forever), never an exception.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from .signals import Actor, Signal
 
-__all__ = ["Invalid", "Parsed", "parse_event", "parse_events", "resource_success_types"]
+__all__ = [
+    "Invalid",
+    "Parsed",
+    "parse_event",
+    "parse_events",
+    "parse_trigger",
+    "resource_success_types",
+]
 
 _UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
 _NAME = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 _OID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 _MAX_ID = 200
+"""Longest reason text kept from an exception."""
+MAX_LENGTHS = {"id": 1024, "type": 512, "source": 4096, "subject": 4096, "time": 64}
+"""The longest value accepted for each envelope field (longer: :class:`Invalid`)."""
+_CLOUD_EVENT_ATTRIBUTES = frozenset(
+    {
+        "id", "source", "type", "specversion", "specVersion", "time", "subject",
+        "datacontenttype", "dataschema", "data", "data_base64",
+    }
+)  # fmt: skip
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -57,78 +80,148 @@ def parse_events(payload: Any) -> list[Parsed]:
 
 
 def parse_event(item: Any) -> Parsed:
-    """One item to a :class:`Signal`, or :class:`Invalid` with the reason."""
+    """One JSON item to a :class:`Signal`, or :class:`Invalid` with the reason."""
     if not isinstance(item, Mapping):
         return Invalid(_digest(item), f"expected a JSON object, got {type(item).__name__}")
-    ident = _text(item.get("id")) or _digest(item)
-    parsed = _parse(item, ident)
-    if not parsed.id:  # an id made only of unprintable characters
-        parsed = replace(parsed, id=ident)
-    if isinstance(parsed, Invalid) and not parsed.time:
-        when = item.get("eventTime") or item.get("time") or item.get("activityDateTime")
-        return replace(parsed, time=_text(when)[:40])
-    return parsed
+    if "specversion" in item or "specVersion" in item:
+        return _cloud_event_document(item)
+    if "eventType" in item:
+        return _event_grid_document(item)
+    if "activityDisplayName" in item or "loggedByService" in item:
+        return _audit_record(item)
+    return _invalid(
+        item, "not an Event Grid event, a CloudEvent or a directoryAudit record", "unknown"
+    )
 
 
-def _parse(item: Mapping[str, Any], ident: str) -> Parsed:
-    try:
-        if "specversion" in item or "specVersion" in item:
-            return _cloud_event(item)
-        if "eventType" in item:
-            return _event_grid_event(item)
-        if "activityDisplayName" in item or "loggedByService" in item:
-            return _audit_record(item)
-    except Exception as exc:  # untrusted input: whatever the models reject is "invalid"
-        return Invalid(ident, f"rejected: {_short(_text(str(exc)) or type(exc).__name__)}")
-    return Invalid(ident, "not an Event Grid event, a CloudEvent or a directoryAudit record")
+def parse_trigger(event: Any) -> Parsed:
+    """The Event Grid trigger's event, read from its attributes, to a :class:`Signal`.
+
+    Duck-typed on what the Functions worker hands over: an Event Grid schema event has
+    ``id``, ``subject``, ``event_type``, ``event_time`` and ``get_json()``; a CloudEvent has
+    ``id``, ``type``, ``source``, ``subject``, ``time`` and ``get_json()``. The values come
+    from the wire, so they are checked like a JSON document's.
+    """
+    if hasattr(event, "event_type"):
+        fields: dict[str, Any] = {
+            "id": getattr(event, "id", None),
+            "eventType": event.event_type,
+            "subject": getattr(event, "subject", None),
+            "eventTime": getattr(event, "event_time", None),
+            "data": event.get_json(),
+        }
+        return _event_grid(fields)
+    if hasattr(event, "type") and hasattr(event, "source"):
+        fields = {
+            "id": getattr(event, "id", None),
+            "type": event.type,
+            "source": event.source,
+            "subject": getattr(event, "subject", None),
+            "time": getattr(event, "time", None),
+            "data": event.get_json(),
+        }
+        return _cloud_event(fields)
+    return Invalid(_digest(repr(event)[:4096]), f"not an Event Grid event: {type(event).__name__}")
 
 
 # --- Event Grid and CloudEvents --------------------------------------------------------------
 
+# (field, length class in MAX_LENGTHS, required)
+_GRID_FIELDS = (
+    ("id", "id", True),
+    ("eventType", "type", True),
+    ("subject", "subject", True),
+    ("eventTime", "time", True),
+)
+_CLOUD_FIELDS = (
+    ("id", "id", True),
+    ("type", "type", True),
+    ("source", "source", True),
+    ("subject", "subject", False),
+    ("time", "time", True),
+)
 
-def _event_grid_event(item: Mapping[str, Any]) -> Parsed:
-    from azure.eventgrid import EventGridEvent
 
+def _event_grid_document(item: Mapping[str, Any]) -> Parsed:
     missing = [
         k for k in ("id", "eventType", "subject", "eventTime", "data") if item.get(k) is None
     ]
     if missing:
-        ident = _text(item.get("id")) or _digest(item)
-        return Invalid(ident, f"missing {', '.join(missing)}", "eventgrid")
-    event = EventGridEvent.from_dict(dict(item))
-    data = _object(event.data)
-    if event.event_type.startswith("Microsoft.Graph."):  # a partner topic in Event Grid schema
-        return _graph_notification(
-            event.id, event.event_type, event.event_time, event.subject, data
-        )
+        return _invalid(item, f"missing {', '.join(missing)}", "eventgrid")
+    return _event_grid(item)
+
+
+def _cloud_event_document(item: Mapping[str, Any]) -> Parsed:
+    if "data" in item and "data_base64" in item:
+        return _invalid(item, "both data and data_base64", "cloudevents")
+    for name in item:
+        if name in _CLOUD_EVENT_ATTRIBUTES:
+            continue
+        if not (isinstance(name, str) and len(name) <= 64 and _EXTENSION_NAME.fullmatch(name)):
+            reason = f"extension attribute {_short(_text(name))!r} is not lower-case alphanumeric"
+            return _invalid(item, reason, "cloudevents")
+    return _cloud_event(item)
+
+
+def _event_grid(fields: Mapping[str, Any]) -> Parsed:
+    """An Event Grid schema event from its fields (the document's names), checked."""
+    problem = _check(fields, _GRID_FIELDS)
+    if problem:
+        return _invalid(fields, problem, "eventgrid")
+    ident = _signal_id(fields)
+    event_type: str = fields["eventType"]
+    data = _object(fields.get("data"))
+    if event_type.startswith("Microsoft.Graph."):  # a partner topic in Event Grid schema
+        return _graph_notification(ident, event_type, fields["eventTime"], fields["subject"], data)
     return _resource_signal(
-        ident=event.id,
+        ident=ident,
         source="eventgrid",
-        event_type=event.event_type,
-        when=event.event_time,
-        subject=event.subject,
+        event_type=event_type,
+        when=fields["eventTime"],
+        subject=fields["subject"],
         data=data,
     )
 
 
-def _cloud_event(item: Mapping[str, Any]) -> Parsed:
-    from azure.core.messaging import CloudEvent
-
-    body = dict(item)
-    if "specVersion" in body:
-        body["specversion"] = body.pop("specVersion")
-    event: Any = CloudEvent.from_dict(body)
-    data = _object(event.data)
-    if event.type.startswith("Microsoft.Graph."):
-        return _graph_notification(event.id, event.type, event.time, event.subject or "", data)
+def _cloud_event(fields: Mapping[str, Any]) -> Parsed:
+    """A CloudEvent from its fields (the attribute names), checked."""
+    problem = _check(fields, _CLOUD_FIELDS)
+    if problem:
+        return _invalid(fields, problem, "cloudevents")
+    ident = _signal_id(fields)
+    event_type: str = fields["type"]
+    subject: str = fields.get("subject") or ""
+    data = _object(fields.get("data"))
+    if event_type.startswith("Microsoft.Graph."):
+        return _graph_notification(ident, event_type, fields["time"], subject, data)
     return _resource_signal(
-        ident=event.id,
+        ident=ident,
         source="cloudevents",
-        event_type=event.type,
-        when=event.time,
-        subject=event.subject or "",
+        event_type=event_type,
+        when=fields["time"],
+        subject=subject,
         data=data,
     )
+
+
+def _check(fields: Mapping[str, Any], spec: tuple[tuple[str, str, bool], ...]) -> str:
+    """Why the envelope fields are unusable ("" when they are fine): each a string (a time
+    may be a datetime: the trigger's objects carry one) no longer than its limit."""
+    for name, limit, required in spec:
+        value = fields.get(name)
+        if value is None:
+            if required:
+                return f"missing {name}"
+            continue
+        if limit == "time" and isinstance(value, datetime):
+            continue
+        if not isinstance(value, str):
+            return f"{name} must be a string, not {type(value).__name__}"
+        if len(value) > MAX_LENGTHS[limit]:
+            return f"{name} longer than {MAX_LENGTHS[limit]} characters"
+        if limit in ("type", "source") and not value:
+            return f"{name} is empty"
+    return ""
 
 
 def _resource_signal(
@@ -190,11 +283,11 @@ def _graph_type(event_type: str) -> str:
 
 
 def _audit_record(item: Mapping[str, Any]) -> Parsed:
-    ident = _text(item.get("id"))
-    if not ident or not item.get("activityDateTime"):
-        return Invalid(
-            ident or _digest(item), "directoryAudit record without id or activityDateTime", "audit"
-        )
+    ident, when = item.get("id"), item.get("activityDateTime")
+    if not isinstance(ident, str) or not _text(ident) or not isinstance(when, str) or not when:
+        return _invalid(item, "directoryAudit record without id or activityDateTime", "audit")
+    if len(ident) > MAX_LENGTHS["id"] or len(when) > MAX_LENGTHS["time"]:
+        return _invalid(item, "directoryAudit record with an oversized id or time", "audit")
     initiated = _object(item.get("initiatedBy"))
     user = _object(initiated.get("user"))
     app = _object(initiated.get("app"))
@@ -202,22 +295,23 @@ def _audit_record(item: Mapping[str, Any]) -> Parsed:
     if targets_raw is None and isinstance(item.get("targetResource"), list):
         targets_raw = item["targetResource"]  # a documented typo, seen in the wild
     targets: list[str] = []
-    for target in targets_raw or []:
+    for target in targets_raw if isinstance(targets_raw, list) else []:
         if not isinstance(target, Mapping):
             continue
         kind = _text(target.get("type") or target.get("Type")).casefold() or "object"
         if target.get("id"):
             targets.append(f"{kind}:{_text(target['id']).casefold()}")
-        for prop in target.get("modifiedProperties") or []:
+        properties = target.get("modifiedProperties")
+        for prop in properties if isinstance(properties, list) else []:
             if isinstance(prop, Mapping) and prop.get("displayName") == "Role.TemplateId":
                 value = _text(prop.get("newValue") or prop.get("oldValue")).strip('"')
                 if value:
                     targets.append(f"roletemplate:{value.casefold()}")
     return Signal(
-        id=ident,
+        id=_text(ident),
         source="audit",
         type=_text(item.get("activityDisplayName")),
-        time=_iso(item.get("activityDateTime")),
+        time=_text(when),
         resource=targets[0].partition(":")[2] if targets else "",
         operation=_text(item.get("activityDisplayName")),
         # "timeout" and unknown results may still have changed something: judge them
@@ -267,8 +361,30 @@ def _object(value: Any) -> Mapping[str, Any]:
 
 def _digest(item: Any) -> str:
     """A stable id for an item that has none, so a redelivery records the same row."""
-    text = json.dumps(item, sort_keys=True, default=str, ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    try:
+        text = json.dumps(item, sort_keys=True, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):  # keys JSON cannot sort (never from the wire)
+        text = repr(item)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _signal_id(fields: Mapping[str, Any]) -> str:
+    """The checked id, printable; a stable digest when nothing printable is left."""
+    return _text(fields["id"]) or _digest(dict(fields))
+
+
+def _invalid(fields: Mapping[str, Any], reason: str, source: str) -> Invalid:
+    """An :class:`Invalid` keyed by the item's id (a digest when it has no usable one) and
+    carrying its time when that is readable text."""
+    ident = fields.get("id")
+    usable = isinstance(ident, str) and len(ident) <= MAX_LENGTHS["id"] and _text(ident)
+    when = next((fields[k] for k in ("eventTime", "time", "activityDateTime") if fields.get(k)), "")
+    return Invalid(
+        _text(ident) if usable else _digest(dict(fields)),
+        reason,
+        source,
+        _iso(when)[:40] if isinstance(when, str | datetime) else "",
+    )
 
 
 def _text(value: Any) -> str:
@@ -281,8 +397,10 @@ def _text(value: Any) -> str:
 
 
 def _iso(value: Any) -> str:
+    """An event time as text: a string as received, a datetime in ISO 8601 (naive: UTC)."""
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.isoformat().replace("+00:00", "Z")
     return _text(value)
 
 

@@ -1,13 +1,17 @@
 """In-memory ledger and incident book: the same contracts as the Table Storage ones, for
-``driftkeeper replay`` (a dry run) and for tests of the pipeline's logic."""
+``driftkeeper replay`` (a dry run) and for tests of the pipeline's logic. The incident book
+applies the same :mod:`driftkeeper.incident_policy` as the Table one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from ._model import EventRecord
-from .pipeline import Transition
+from .incident_policy import Incident, IncidentRow, Observation, observe, record_deliveries
 
 __all__ = ["MemoryIncidents", "MemoryLedger"]
 
@@ -24,52 +28,41 @@ class MemoryLedger:
 
 
 @dataclass
-class _Incident:
-    status: str
-    last_time: str
-    signals: set[str]
-    alerted: dict[str, str] = field(default_factory=dict)
-    count: int = 1
-
-
-@dataclass
 class MemoryIncidents:
-    """One open incident per (resource, rule)."""
+    """One row per (resource, rule), keyed by the case-folded resource and the rule."""
 
-    incidents: dict[tuple[str, str], _Incident] = field(default_factory=dict)
+    rows: dict[tuple[str, str], IncidentRow] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def observe(self, record: EventRecord) -> Transition:
-        key = (record.resource.casefold(), record.rule)
-        incident = self.incidents.get(key)
-        if incident is not None and record.signal_id in incident.signals:
-            return "duplicate"
-        if incident is not None and record.time < incident.last_time:
-            incident.signals.add(record.signal_id)
-            return "unchanged"  # an older event arriving late changes nothing
-        if record.outcome == "drift":
-            if incident is None or incident.status == "resolved":
-                self.incidents[key] = _Incident("open", record.time, {record.signal_id})
-                return "opened"  # a reopened incident alerts again
-            incident.count += 1
-            incident.last_time = record.time
-            incident.signals.add(record.signal_id)
-            return "updated"
-        if incident is not None and incident.status == "open":
-            incident.status = "resolved"
-            incident.last_time = record.time
-            incident.signals.add(record.signal_id)
-            return "resolved"
-        return "unchanged"
+    def observe(self, record: EventRecord, *, alerting: bool = True) -> Observation:
+        with self._lock:
+            key = (record.resource.casefold(), record.rule)
+            before = self.rows.get(key)
+            after, observation = observe(before, record, now=self.clock(), alerting=alerting)
+            if after is not None:
+                self.rows[key] = after
+            return observation
 
-    def get(self, resource: str, rule: str) -> _Incident:
-        try:
-            return self.incidents[(resource.casefold(), rule)]
-        except KeyError:
-            raise LookupError(f"no incident for {rule} at {resource}") from None
+    def record_alert(
+        self, observation: Observation, deliveries: Sequence[Mapping[str, Any]]
+    ) -> None:
+        with self._lock:
+            key = (observation.resource.casefold(), observation.rule)
+            row = self.rows.get(key)
+            if row is None:
+                return
+            after = record_deliveries(row, observation, deliveries, now=self.clock())
+            if after is not None:
+                self.rows[key] = after
 
-    def mark_alerted(self, resource: str, rule: str, signal_id: str, channel: str) -> bool:
-        incident = self.get(resource, rule)
-        if channel in incident.alerted:
-            return False
-        incident.alerted[channel] = signal_id
-        return True
+    def get(self, resource: str, rule: str, *, read_error: bool = False) -> Incident:
+        row = self.rows.get((resource.casefold(), rule))
+        incident = None if row is None else row.track("read-error" if read_error else "drift")
+        if incident is None:
+            raise LookupError(f"no incident for {rule} at {resource}")
+        return incident
+
+    def incidents(self) -> list[Incident]:
+        """Every incident (drift and read-error tracks) in the book."""
+        return [i for row in self.rows.values() for i in (row.drift, row.read_error) if i]

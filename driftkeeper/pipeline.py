@@ -1,24 +1,35 @@
 """The event pipeline: signal → route → read → evaluate → record → respond.
 
-One direction, no back and forth. Routing is pure; reading goes through an injected
-:class:`StateReader` (coalesced per resource); evaluation reuses the engine; every outcome
-is recorded before anyone is alerted, so a failure to alert never loses the row.
+One direction, no back and forth:
+
+- **route** (pure): which watched settings a signal touches;
+- **read**: a read plan declares every (kind, scope) the signal needs, the touched settings
+  and what the guards of their kinds read (a guard's ``tenant_reads``, e.g. every CA policy
+  and security defaults); the plan is fetched through the injected :class:`StateReader`
+  (coalesced per resource) before anything is judged, and no later stage reads again;
+- **evaluate**: the engine judges what was fetched (a guard with several reads judges them
+  :func:`merged`);
+- **record**: every outcome is written to the event table before anyone is alerted, so a
+  failure to alert never loses the row;
+- **respond**: one incident read (and at most one conditional write) per row decides, by
+  :mod:`driftkeeper.incident_policy`, whether to alert; the alert stage gets the
+  :class:`Finding` and :class:`Signal` it is about, and the deliveries are recorded once, on
+  the incident.
 
 Idempotency: a retried delivery produces the same :class:`EventRecord` keys (signal id,
 setting, rule), so the ledger keeps one row; the incident book answers ``duplicate`` for a
-signal it has already applied, and an alert goes out only when an incident opens (or
-when a retry finds the incident opened by this signal but not yet alerted).
+signal it has already applied, and an alert goes out only as the policy says (when an
+incident opens, escalates, or a retry finds it claimed by this signal but not delivered).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._errors import InputError
 from ._model import EventRecord, Finding, Outcome
@@ -26,15 +37,20 @@ from ._state import StateView
 from .baseline import Baseline, BaselineSet
 from .engine import evaluate, guard_findings, judge_all
 from .guards import all_guards
+from .incident_policy import READ_ERROR, Observation, Transition
 from .intake import Invalid, Parsed
 from .kinds import Touch, all_kinds, get_kind
 from .signals import Signal
 from .snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from .alerts import Transition as AlertTransition
+
 __all__ = [
+    "READ_ERROR",
     "AlertSink",
     "IncidentBook",
-    "IncidentView",
+    "Judged",
     "Pipeline",
     "RecordSink",
     "SignalOutcome",
@@ -45,16 +61,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-READ_ERROR = " (read error)"
-"""Suffix of the incident rule that tracks a setting driftkeeper could not read."""
 FUTURE_SLACK = timedelta(minutes=15)
 """How far in the future an event time may be (clock skew) before it is refused."""
 VIEW_CACHE = 64
 """Snapshots whose normalized views are kept (the coalescing reader's recent answers)."""
-_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 SignalOutcome = Literal["evaluated", "ignored", "duplicate", "self", "invalid"]
-Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
+Read = tuple[str, str]
+"""A (kind, scope) the state reader is asked for."""
 
 
 class StateReader(Protocol):
@@ -69,34 +83,34 @@ class RecordSink(Protocol):
     def record(self, records: Sequence[EventRecord]) -> None: ...
 
 
-class IncidentView(Protocol):
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def alerted(self) -> Mapping[str, str]: ...
-
-
 class IncidentBook(Protocol):
-    """Open drift per (resource, rule): opened once, updated, resolved."""
+    """One row per (resource, rule), changed as :mod:`driftkeeper.incident_policy` says."""
 
-    def observe(self, record: EventRecord) -> Transition: ...
+    def observe(self, record: EventRecord, *, alerting: bool = True) -> Observation:
+        """Apply one judged row; the observation says whether (and how) to alert."""
+        ...
 
-    def get(self, resource: str, rule: str) -> IncidentView: ...
-
-    def mark_alerted(self, resource: str, rule: str, signal_id: str, channel: str) -> bool: ...
+    def record_alert(
+        self, observation: Observation, deliveries: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Record the deliveries of the alert ``observation`` claimed (one write)."""
+        ...
 
 
 class AlertSink(Protocol):
     """Delivers alerts (never raising for a channel failure) and publishes findings."""
 
     def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+        self,
+        finding: Finding,
+        signal: Signal,
+        baseline: Baseline | None,
+        transition: AlertTransition,
     ) -> list[dict[str, Any]]:
         """Deliver; return the deliveries as ``{"channel", "ok", "attempts", "error"}``."""
         ...
 
-    def publish(self, records: Sequence[EventRecord]) -> None: ...
+    def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,17 @@ class SignalResult:
         return out
 
 
+@dataclass(frozen=True)
+class Judged:
+    """One setting judged for one signal: the finding, the baseline behind it (None for a
+    guard) and the event-table row it became. The respond stage works from these."""
+
+    signal: Signal
+    finding: Finding
+    baseline: Baseline | None
+    record: EventRecord
+
+
 @dataclass
 class Pipeline:
     """Judges signals against baselines and guards; records and responds."""
@@ -133,7 +158,13 @@ class Pipeline:
     _views: dict[int, tuple[Snapshot, StateView]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _merges: dict[tuple[int, ...], tuple[tuple[Snapshot, ...], Snapshot]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     _views_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _tenant_guards: dict[str, list[tuple[tuple[Read, ...], list[str]]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for baseline in self.baselines.baselines:
@@ -145,6 +176,7 @@ class Pipeline:
         failure (the trigger then fails and the platform retries the whole batch)."""
         results: list[SignalResult] = []
         records: list[EventRecord] = []
+        judged: list[Judged] = []
         seen: set[str] = set()
         for item in parsed:
             if isinstance(item, Invalid):
@@ -157,14 +189,12 @@ class Pipeline:
                 )
                 continue
             seen.add(item.id)
-            result, rows = self._judge(item)
+            result, rows, made = self._judge(item)
             results.append(result)
             records.extend(rows)
+            judged.extend(made)
         self.ledger.record(records)
-        for record in records:
-            self._respond(record)
-        if self.alerts is not None:
-            self.alerts.publish(records)
+        self._respond(judged)
         return results
 
     def reconcile(self, snapshot: Snapshot, *, run_id: str) -> list[Finding]:
@@ -182,15 +212,18 @@ class Pipeline:
             resource="",
             category="reconcile",
         )
-        records = [
-            self._finding_record(signal, Touch(f.kind, f.resource, f.resource.casefold()), f)
+        by_name = {(b.kind, b.name, b.scope): b for b in self.baselines.baselines}
+        judged = [
+            Judged(
+                signal,
+                f,
+                by_name.get((f.kind, f.rule, f.resource)),
+                self._finding_record(signal, Touch(f.kind, f.resource, f.resource.casefold()), f),
+            )
             for f in outcomes
         ]
-        self.ledger.record(records)
-        for record in records:
-            self._respond(record)
-        if self.alerts is not None:
-            self.alerts.publish(records)
+        self.ledger.record([j.record for j in judged])
+        self._respond(judged)
         return [f for f in outcomes if f.status != "compliant"]
 
     # --- stages ----------------------------------------------------------------------------
@@ -201,7 +234,19 @@ class Pipeline:
             touches.extend(kind.route(signal, self._states.get(name, {})))
         return touches
 
-    def _judge(self, signal: Signal) -> tuple[SignalResult, list[EventRecord]]:
+    def plan(self, touches: Sequence[Touch]) -> list[Read]:
+        """Every read judging ``touches`` needs, each once: the touched settings, then what
+        the tenant-wide guards of their kinds declare (pure)."""
+        reads: dict[Read, None] = {}
+        for touch in touches:
+            reads[(touch.kind, touch.scope)] = None
+        if self.guards != "none":
+            for touch in touches:
+                for group, _ in self._guards_reading(touch.kind):
+                    reads.update(dict.fromkeys(group))
+        return list(reads)
+
+    def _judge(self, signal: Signal) -> tuple[SignalResult, list[EventRecord], list[Judged]]:
         when = _when(signal.time)
         if when is None or when > self.clock() + FUTURE_SLACK:
             # an unreadable or future time would corrupt the ordering of incidents
@@ -209,18 +254,21 @@ class Pipeline:
             return (
                 SignalResult(signal.id, signal.source, "invalid", reason),
                 [replace(self._record(signal, "invalid", message=reason), time=self._today())],
+                [],
             )
         if signal.actor.ids() & self.self_ids:
             reason = f"made by driftkeeper itself ({signal.actor.display()})"
             return (
                 SignalResult(signal.id, signal.source, "self", reason),
                 [self._record(signal, "self", message=reason)],
+                [],
             )
         if signal.status and signal.status != "succeeded":
             reason = f"operation {signal.status}: nothing changed"
             return (
                 SignalResult(signal.id, signal.source, "ignored", reason),
                 [self._record(signal, "ignored", message=reason)],
+                [],
             )
         touches = self.route(signal)
         if not touches:
@@ -228,30 +276,50 @@ class Pipeline:
             return (
                 SignalResult(signal.id, signal.source, "ignored", reason),
                 [self._record(signal, "ignored", message=reason)],
+                [],
             )
+        fetched = self._fetch(self.plan(touches), when)
         findings: list[Finding] = []
-        rows: list[EventRecord] = []
+        judged: list[Judged] = []
         for touch in touches:
-            for finding, baseline in self._evaluate(touch, when):
+            for finding, baseline in self._evaluate(touch, fetched):
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
-                rows.append(self._finding_record(signal, touch, finding))
-        judged = tuple(f for f in findings if f.status != "compliant")
-        return SignalResult(signal.id, signal.source, "evaluated", "", judged), rows
+                record = self._finding_record(signal, touch, finding)
+                judged.append(Judged(signal, finding, baseline, record))
+        result = SignalResult(
+            signal.id,
+            signal.source,
+            "evaluated",
+            "",
+            tuple(f for f in findings if f.status != "compliant"),
+        )
+        return result, [j.record for j in judged], judged
+
+    def _fetch(self, reads: Sequence[Read], newer_than: datetime | None) -> dict[Read, Snapshot]:
+        """Every read of the plan, before anything is judged. A scope the reader refuses
+        (a bad input, never retried forever) becomes a snapshot whose sections failed."""
+        fetched: dict[Read, Snapshot] = {}
+        for kind, scope in reads:
+            try:
+                fetched[(kind, scope)] = self.reader.read(kind, scope, newer_than=newer_than)
+            except InputError as exc:
+                fetched[(kind, scope)] = _refused(kind, f"cannot read {scope}: {exc}")
+        return fetched
 
     def _evaluate(
-        self, touch: Touch, newer_than: datetime | None
+        self, touch: Touch, fetched: Mapping[Read, Snapshot]
     ) -> list[tuple[Finding, Baseline | None]]:
         kind = get_kind(touch.kind)
         mine = [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
-        try:
-            snapshot = self.reader.read(touch.kind, touch.scope, newer_than=newer_than)
-        except InputError as exc:  # a scope the reader refuses: never retried forever
-            return self._errors(kind.name, touch, mine, f"cannot read {touch.scope}: {exc}")
+        snapshot = fetched[(touch.kind, touch.scope)]
         for section in (*kind.sections, *kind.optional_sections):
             status = snapshot.status(section)
             if status == "failed":
-                reason = f"could not read {section}: {snapshot.read_errors[section]}"
+                error = snapshot.read_errors[section]
+                reason = (
+                    error if snapshot.source == _REFUSED else f"could not read {section}: {error}"
+                )
                 return self._errors(kind.name, touch, mine, reason)
             if status == "missing" and section in kind.sections:
                 return self._errors(kind.name, touch, mine, f"{section} not captured")
@@ -264,7 +332,7 @@ class Pipeline:
                 view.memo[memo] = evaluate(kind, b, index, snapshot)
             out.append((view.memo[memo], b))
         if self.guards != "none":
-            out.extend(self._guards(kind.name, touch, view, newer_than))
+            out.extend(self._guards(kind.name, touch, view, fetched))
         return out
 
     @staticmethod
@@ -289,25 +357,50 @@ class Pipeline:
                 self._views.pop(next(iter(self._views)))
             return view
 
+    def _merged(self, snapshots: Sequence[Snapshot]) -> Snapshot:
+        """:meth:`Snapshot.merge`, the same object for the same reads (so its view and the guards'
+        verdicts are computed once per coalesced read, as for a single read)."""
+        if len(snapshots) == 1:
+            return snapshots[0]
+        key = tuple(id(s) for s in snapshots)
+        with self._views_lock:
+            cached = self._merges.get(key)
+            if cached is not None and all(
+                a is b for a, b in zip(cached[0], snapshots, strict=True)
+            ):
+                return cached[1]
+            merged_snapshot = Snapshot.merge(snapshots)
+            self._merges[key] = (tuple(snapshots), merged_snapshot)
+            while len(self._merges) > VIEW_CACHE:
+                self._merges.pop(next(iter(self._merges)))
+            return merged_snapshot
+
+    def _guards_reading(self, kind: str) -> list[tuple[tuple[Read, ...], list[str]]]:
+        """The tenant-wide guards of ``kind``, grouped by the reads they declare."""
+        groups = self._tenant_guards.get(kind)
+        if groups is None:
+            by_reads: dict[tuple[Read, ...], list[str]] = {}
+            for name, guard in all_guards().items():
+                reads = guard.tenant_reads
+                if guard.kind == kind and reads:
+                    by_reads.setdefault(reads, []).append(name)
+            groups = list(by_reads.items())
+            self._tenant_guards[kind] = groups
+        return groups
+
     def _guards(
-        self, kind: str, touch: Touch, view: StateView, newer_than: datetime | None
+        self, kind: str, touch: Touch, view: StateView, fetched: Mapping[Read, Snapshot]
     ) -> list[tuple[Finding, Baseline | None]]:
         """Guards of the touched kind: local ones on the setting just read, tenant-wide ones
-        on the kind's whole section (read, coalesced, for the purpose)."""
-        mine = {n: g for n, g in all_guards().items() if g.kind == kind}
-        local = [n for n, g in mine.items() if not g.tenant_reads]
+        on what their declared reads fetched."""
+        local = [n for n, g in all_guards().items() if g.kind == kind and not g.tenant_reads]
         out: list[tuple[Finding, Baseline | None]] = [
             (f, None)
             for f in _memo_guards(view, self.baselines, local)
             if f.resource.casefold() == touch.scope.casefold()
         ]
-        reads: dict[tuple[tuple[str, str], ...], list[str]] = {}
-        for name, guard in mine.items():
-            if guard.tenant_reads:
-                reads.setdefault(guard.tenant_reads, []).append(name)
-        for plan, names in reads.items():
-            read = [self.reader.read(k, s, newer_than=newer_than) for k, s in plan]
-            tenant = self._view(read[0] if len(read) == 1 else Snapshot.merge(read))
+        for reads, names in self._guards_reading(kind):
+            tenant = self._view(self._merged([fetched[r] for r in reads]))
             out.extend((f, None) for f in _memo_guards(tenant, self.baselines, names))
         return out
 
@@ -324,48 +417,30 @@ class Pipeline:
             )
         return finding
 
-    def _respond(self, record: EventRecord) -> None:
+    def _respond(self, judged: Sequence[Judged]) -> None:
+        for item in judged:
+            self._respond_to(item)
+        if self.alerts is not None:
+            self.alerts.publish([(j.finding, j.signal) for j in judged])
+
+    def _respond_to(self, judged: Judged) -> None:
+        """One incident read (and at most one conditional write); if the policy says so, an
+        alert, whose deliveries are recorded on the incident in one more write."""
+        record = judged.record
         if record.outcome not in ("drift", "compliant", "error") or not record.rule:
             return
-        if record.outcome == "error":
-            # A setting we cannot read is an incident of its own: losing read access (say,
-            # our role assignment removed) pages someone instead of going quiet.
-            record = replace(record, rule=record.rule + READ_ERROR, outcome="drift")
-        else:  # the setting was read: an open read-error incident for it is resolved
-            self.incidents.observe(
-                replace(record, rule=record.rule + READ_ERROR, outcome="compliant")
-            )
-        transition = self.incidents.observe(record)
-        if self.alerts is None:
+        observation = self.incidents.observe(record, alerting=self.alerts is not None)
+        if self.alerts is None or observation.alert is None:
             return
-        if transition == "resolved":
-            self.alerts.alert(record, self._baseline(record), transition)
-            return
-        if record.outcome != "drift" or transition not in ("opened", "updated", "duplicate"):
-            return
-        incident = self.incidents.get(record.resource, record.rule)
-        if incident.status != "open" or _alerted_at(incident.alerted, record.severity):
-            return  # told already, at this severity or higher
-        deliveries = self.alerts.alert(record, self._baseline(record), transition)
-        for delivery in deliveries:
-            if delivery.get("ok"):
-                self.incidents.mark_alerted(
-                    record.resource,
-                    record.rule,
-                    record.signal_id,
-                    f"{delivery['channel']}:{record.severity}",
-                )
-        if deliveries:
-            # the same row again, now with what became of the alert (failures included)
-            self.ledger.record([replace(record, alerts=json.dumps(deliveries))])
+        finding = judged.finding
+        if observation.track == "read-error":
+            # losing read access is an incident of its own: it pages someone
+            finding = replace(finding, rule=finding.rule + READ_ERROR)
+        deliveries = self.alerts.alert(finding, judged.signal, judged.baseline, observation.alert)
+        if observation.alert != "resolved":
+            self.incidents.record_alert(observation, deliveries)
 
     # --- records ---------------------------------------------------------------------------
-    def _baseline(self, record: EventRecord) -> Baseline | None:
-        for baseline in self.baselines.of_kind(record.kind):
-            if baseline.name == record.rule and baseline.scope == record.resource:
-                return baseline
-        return None
-
     def _record(self, signal: Signal, outcome: Outcome, *, message: str = "") -> EventRecord:
         return EventRecord(
             signal_id=signal.id,
@@ -431,8 +506,11 @@ def _memo_guards(view: StateView, baselines: BaselineSet, names: list[str]) -> l
     return found
 
 
-def _alerted_at(alerted: Mapping[str, str], severity: str) -> bool:
-    """Whether an alert went out for the incident at ``severity`` or higher (deliveries are
-    recorded as ``channel:severity``)."""
-    wanted = _RANK.get(severity, 2)
-    return any(_RANK.get(key.rpartition(":")[2], 3) >= wanted for key in alerted)
+_REFUSED = "<refused>"
+"""Source of the snapshot standing in for a read the reader refused."""
+
+
+def _refused(kind: str, reason: str) -> Snapshot:
+    """A read the reader refused, as a snapshot in which every section of ``kind`` failed."""
+    sections = (*get_kind(kind).sections, *get_kind(kind).optional_sections)
+    return Snapshot("", "", {}, dict.fromkeys(sections, reason), _REFUSED)

@@ -1,5 +1,6 @@
-"""The respond stage: alert the channels for an opened (or resolved) incident, and publish
-every finding to the optional Event Grid topic."""
+"""The respond stage: alert the channels for an incident the policy says to alert on (the
+finding and the signal it was made from, as they are), and publish every finding to the
+optional Event Grid topic."""
 
 from __future__ import annotations
 
@@ -8,53 +9,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._model import EventRecord, Finding
+from ._model import Finding
 from .baseline import Baseline
-from .signals import Actor, Signal
+from .signals import Signal
 
 if TYPE_CHECKING:
     from .alerts import Alert, Channel, Notifier
-    from .pipeline import Transition
+    from .alerts import Transition as AlertTransition
 
 __all__ = ["Responder", "alert_for"]
 
 log = logging.getLogger(__name__)
 
 
-def alert_for(record: EventRecord, baseline: Baseline | None, transition: Transition) -> Alert:
-    """The alert for one event-table row."""
+def alert_for(
+    finding: Finding, signal: Signal, baseline: Baseline | None, transition: AlertTransition
+) -> Alert:
+    """The alert for one finding and the signal that led to it. A setting that could not be
+    read is only ever alerted (nothing to roll back)."""
     from .alerts import Alert
 
-    finding = Finding(
-        kind=record.kind,
-        resource=record.resource,
-        status="drift"
-        if record.outcome == "drift"
-        else "error"
-        if record.outcome == "error"
-        else "compliant",
-        rule=record.rule,
-        severity=record.severity or "high",  # type: ignore[arg-type]
-        message=record.message,
-        changes=record.changes,
-    )
-    signal = Signal(
-        id=record.signal_id,
-        source="reconcile" if record.source == "reconcile" else "eventgrid",
-        type=record.event_type,
-        time=record.time,
-        resource=record.resource,
-        operation=record.operation,
-        correlation_id=record.correlation_id,
-        actor=Actor(record.actor_upn, record.actor_app_id, record.actor_object_id, record.actor_ip),
-    )
     return Alert.from_finding(
         finding,
         signal,
         owners=baseline.owners if baseline else (),
-        response=baseline.response if baseline else "alert",
-        transition=transition if transition != "duplicate" else "opened",  # type: ignore[arg-type]
-        outcome=record.outcome,
+        response=baseline.response if baseline and finding.status != "error" else "alert",
+        transition=transition,
     )
 
 
@@ -67,26 +47,28 @@ class Responder:
     publisher: Channel | None = None
 
     def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+        self,
+        finding: Finding,
+        signal: Signal,
+        baseline: Baseline | None,
+        transition: AlertTransition,
     ) -> list[dict[str, Any]]:
-        deliveries = self.notifier.notify(alert_for(record, baseline, transition))
+        deliveries = self.notifier.notify(alert_for(finding, signal, baseline, transition))
         return [d.to_dict() for d in deliveries]
 
-    def publish(self, records: Sequence[EventRecord]) -> None:
+    def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None:
         if self.publisher is None:
             return
         from azure.core.exceptions import AzureError
 
         from .alerts import DeliveryError
 
-        for record in records:
-            if record.outcome not in ("drift", "compliant", "error") or not record.rule:
-                continue
+        for finding, signal in judged:
             try:
-                self.publisher.send(alert_for(record, None, "updated"))
+                self.publisher.send(alert_for(finding, signal, None, "updated"))
             except (DeliveryError, AzureError, OSError) as exc:  # best effort: the row stays
                 log.warning(
                     "finding not published to Event Grid: %s",
                     exc,
-                    extra={"resource_id": record.resource, "baseline": record.rule},
+                    extra={"resource_id": finding.resource, "baseline": finding.rule},
                 )

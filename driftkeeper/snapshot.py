@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -154,17 +155,40 @@ class Snapshot:
 
     @classmethod
     def merge(cls, snapshots: Sequence[Snapshot]) -> Snapshot:
-        """One snapshot of what several partial reads captured (sections and failures united;
-        the earliest capture time)."""
-        first = snapshots[0]
+        """One snapshot holding what several partial reads fetched (a guard that declares
+        more than one): the sections and read errors of all of them (a section one read
+        captured is not failed because another could not read it), the earliest capture
+        time, and the subscriptions read (None, all of them, if any read does not say)."""
+        if len(snapshots) == 1:
+            return snapshots[0]
+        from ._time import parse_time
+
+        sections: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        subscriptions: set[str] | None = set()
+        for snapshot in snapshots:
+            sections.update(snapshot.sections)
+            errors.update(snapshot.read_errors)
+            if snapshot.subscriptions is None or subscriptions is None:
+                subscriptions = None
+            else:
+                subscriptions.update(snapshot.subscriptions)
+
+        def when(text: str) -> datetime:
+            try:
+                return parse_time(text)
+            except ValueError:
+                return datetime.max.replace(tzinfo=UTC)
+
+        times = [s.captured_at for s in snapshots if s.captured_at]
         return cls(
-            first.tenant_id,
-            min(s.captured_at for s in snapshots),
-            {k: v for s in snapshots for k, v in s.sections.items()},
-            {k: v for s in snapshots for k, v in s.read_errors.items()},
-            " + ".join(dict.fromkeys(s.source for s in snapshots)),
-            first.subscriptions,
-            tuple(dict.fromkeys(n for s in snapshots for n in s.unknown)),
+            tenant_id=next((s.tenant_id for s in snapshots if s.tenant_id), ""),
+            captured_at=min(times, key=when) if times else "",
+            sections=sections,
+            read_errors={k: v for k, v in errors.items() if k not in sections},
+            source=" + ".join(dict.fromkeys(s.source for s in snapshots)),
+            subscriptions=None if subscriptions is None else tuple(sorted(subscriptions)),
+            unknown=tuple(dict.fromkeys(n for s in snapshots for n in s.unknown)),
         )
 
     def notices(self) -> list[str]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+import azure.functions as func
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftkeeper.intake import Invalid, parse_event, parse_events
+from driftkeeper.intake import Invalid, parse_event, parse_events, parse_trigger
 from driftkeeper.signals import Signal
+from driftkeeper.store._keys import event_time
 from tests.builders import corpus
 
 RESOURCE_EVENTS = [
@@ -189,6 +193,212 @@ KEYS = st.sampled_from(
 
 @given(st.dictionaries(KEYS, JSON, max_size=10))
 def test_arbitrary_input_never_raises(item: dict[str, Any]) -> None:
+    parsed = parse_event(item)
+    assert isinstance(parsed, Signal | Invalid)
+    assert parsed.id
+
+
+# --- the trigger's own objects (parsed once, from their attributes) ---------------------------
+GRID_EVENTS = [p for p in RESOURCE_EVENTS if "cloudevents" not in p and "custodian" not in p]
+CLOUD_EVENTS = [
+    *(p for p in RESOURCE_EVENTS if "cloudevents" in p),
+    "eventgrid/graph_partner_microsoft_graph_user_deleted.json",
+    "eventgrid/graph_partner_microsoft_graph_group_updated.json",
+]
+
+
+def _trigger_time(text: str) -> datetime:
+    """What the Functions worker makes of an event time (seven digits cut to six)."""
+    return datetime.fromisoformat(text[:26].rstrip("Z")).replace(tzinfo=UTC)
+
+
+def grid_trigger(doc: dict[str, Any]) -> func.EventGridEvent:
+    return func.EventGridEvent(
+        id=doc.get("id"),
+        data=doc.get("data"),
+        topic=doc.get("topic"),
+        subject=doc.get("subject"),
+        event_type=doc.get("eventType"),
+        event_time=_trigger_time(doc["eventTime"]) if doc.get("eventTime") else None,
+        data_version=doc.get("dataVersion"),
+    )
+
+
+def cloud_trigger(doc: dict[str, Any]) -> func.CloudEvent:
+    return func.CloudEvent(
+        id=doc.get("id"),
+        source=doc.get("source"),
+        type=doc.get("type"),
+        specversion=doc.get("specversion") or doc.get("specVersion"),
+        data=doc.get("data"),
+        time=_trigger_time(doc["time"]) if doc.get("time") else None,
+        subject=doc.get("subject"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "trigger"),
+    [*((p, grid_trigger) for p in GRID_EVENTS), *((p, cloud_trigger) for p in CLOUD_EVENTS)],
+)
+def test_a_trigger_event_gives_the_signal_its_document_gives(path: str, trigger: Any) -> None:
+    doc = corpus(path)
+    doc = doc[0] if isinstance(doc, list) else doc  # a delivery (array) of one event
+    from_doc, from_trigger = parse_event(doc), parse_trigger(trigger(doc))
+    assert isinstance(from_doc, Signal)
+    assert isinstance(from_trigger, Signal)
+    # the worker hands over a parsed time: the same moment, to the microsecond
+    assert event_time(from_trigger.time) == event_time(from_doc.time)
+    assert replace(from_trigger, time=from_doc.time) == from_doc
+
+
+def test_a_naive_trigger_time_is_utc() -> None:
+    doc = corpus("eventgrid/egschema_resource_write_success.json")
+    event = grid_trigger(doc)
+    naive = func.EventGridEvent(
+        id=event.id,
+        data=event.get_json(),
+        topic=event.topic,
+        subject=event.subject,
+        event_type=event.event_type,
+        event_time=datetime(2026, 11, 22, 3, 1, 12),
+        data_version=event.data_version,
+    )
+    signal = parse_trigger(naive)
+    assert isinstance(signal, Signal)
+    assert signal.time == "2026-11-22T03:01:12Z"
+
+
+def _grid(**fields: Any) -> func.EventGridEvent:
+    doc = corpus("eventgrid/egschema_resource_write_success.json")
+    values: dict[str, Any] = {
+        "id": doc["id"],
+        "data": doc["data"],
+        "topic": doc["topic"],
+        "subject": doc["subject"],
+        "event_type": doc["eventType"],
+        "event_time": datetime(2026, 11, 22, 3, 1, 12, tzinfo=UTC),
+        "data_version": "2",
+    }
+    values.update(fields)
+    return func.EventGridEvent(**values)
+
+
+HOSTILE_TRIGGERS = {
+    "id not a string": (_grid(id=12345), "id must be a string"),
+    "id a list": (_grid(id=["a"]), "id must be a string"),
+    "no id": (_grid(id=None), "missing id"),
+    "huge id": (_grid(id="x" * 5000), "id longer than"),
+    "huge subject": (_grid(subject="/subscriptions/" + "a" * 10_000), "subject longer than"),
+    "no event type": (_grid(event_type=None), "missing eventType"),
+    "event type not a string": (_grid(event_type=7), "eventType must be a string"),
+    "no time": (_grid(event_time=None), "missing eventTime"),
+    "time a number": (_grid(event_time=1_700_000_000), "eventTime must be a string"),
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"), HOSTILE_TRIGGERS.values(), ids=HOSTILE_TRIGGERS.keys()
+)
+def test_hostile_trigger_events_are_invalid_not_exceptions(event: Any, reason: str) -> None:
+    parsed = parse_trigger(event)
+    assert isinstance(parsed, Invalid)
+    assert reason in parsed.reason
+    assert parsed.id
+    assert parsed.source == "eventgrid"
+
+
+def test_a_lone_surrogate_in_a_trigger_id_is_dropped_and_the_row_keeps_an_id() -> None:
+    signal = parse_trigger(_grid(id="abc\ud800def"))
+    assert isinstance(signal, Signal)
+    assert signal.id == "abcdef"
+    only = parse_trigger(_grid(id="\udfff"))
+    assert isinstance(only, Signal)
+    assert only.id.startswith("sha256:")
+    assert only.id == parse_trigger(_grid(id="\udfff")).id  # stable: a redelivery, one row
+
+
+def test_something_else_is_invalid() -> None:
+    parsed = parse_trigger(object())
+    assert isinstance(parsed, Invalid)
+    assert "not an Event Grid event" in parsed.reason
+
+
+T0 = "2026-01-01T00:00:00Z"
+
+
+def grid_doc(**over: Any) -> dict[str, Any]:
+    return {"id": "x", "eventType": "t", "subject": "/s", "eventTime": T0, "data": {}, **over}
+
+
+def cloud_doc(**over: Any) -> dict[str, Any]:
+    doc = {"specversion": "1.0", "id": "x", "source": "/s", "type": "t", "time": T0, **over}
+    return {k: v for k, v in doc.items() if v is not ...}
+
+
+def audit_doc(**over: Any) -> dict[str, Any]:
+    return {"id": "a", "activityDisplayName": "Add member to role", "activityDateTime": T0, **over}
+
+
+HOSTILE_DOCUMENTS = {
+    "event grid id a number": (grid_doc(id=5), "id must be a string"),
+    "event grid subject an object": (grid_doc(subject={}), "subject must be a string"),
+    "event grid huge id": (grid_doc(id="i" * 2000), "id longer than"),
+    "event grid huge time": (grid_doc(eventTime="2" * 100), "eventTime longer than"),
+    "cloudevent without id": (cloud_doc(id=...), "missing id"),
+    "cloudevent without time": (cloud_doc(time=...), "missing time"),
+    "cloudevent with data and data_base64": (
+        cloud_doc(data={}, data_base64="e30="),
+        "both data and data_base64",
+    ),
+    "cloudevent type a number": (cloud_doc(type=3), "type must be a string"),
+    "cloudevent empty source": (cloud_doc(source=""), "source is empty"),
+    "audit id a number": (audit_doc(id=7), "without id or activityDateTime"),
+    "audit time a number": (audit_doc(activityDateTime=20260101), "without id or activityDateTime"),
+}
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"), HOSTILE_DOCUMENTS.values(), ids=HOSTILE_DOCUMENTS.keys()
+)
+def test_hostile_documents_are_invalid_with_the_reason(item: Any, reason: str) -> None:
+    parsed = parse_event(item)
+    assert isinstance(parsed, Invalid)
+    assert reason in parsed.reason
+    assert parsed.id
+
+
+ANY_TEXT = st.text(  # lone surrogates and control characters included, often
+    st.characters(categories=("L", "N", "P", "S", "Z", "C"))
+    | st.sampled_from(["\ud800", "\udfff", "\x00", "\u200b", "~"]),
+    max_size=30,
+)
+WIRE = st.none() | st.booleans() | st.integers() | ANY_TEXT | st.lists(ANY_TEXT, max_size=2)
+
+
+@given(
+    ident=WIRE,
+    subject=WIRE,
+    event_type=WIRE,
+    data=st.dictionaries(ANY_TEXT, WIRE, max_size=4) | WIRE,
+    when=st.none() | st.datetimes() | ANY_TEXT,
+)
+def test_any_trigger_event_never_raises(
+    ident: Any, subject: Any, event_type: Any, data: Any, when: Any
+) -> None:
+    grid = _grid(id=ident, subject=subject, event_type=event_type, data=data, event_time=when)
+    cloud = func.CloudEvent(
+        id=ident, source=subject, type=event_type, specversion="1.0", data=data, time=when,
+        subject=subject,
+    )  # fmt: skip
+    for event in (grid, cloud):
+        parsed = parse_trigger(event)
+        assert isinstance(parsed, Signal | Invalid)
+        assert parsed.id
+        assert parsed.id.isprintable()
+
+
+@given(st.dictionaries(KEYS, WIRE, max_size=10))
+def test_surrogates_and_odd_types_in_documents_never_raise(item: dict[str, Any]) -> None:
     parsed = parse_event(item)
     assert isinstance(parsed, Signal | Invalid)
     assert parsed.id

@@ -119,7 +119,7 @@ def test_return_to_compliance_resolves(pipeline: Pipeline) -> None:
     incidents = pipeline.incidents
     assert isinstance(incidents, MemoryIncidents)
     fixed.process(parse_events([later]))
-    assert {i.status for i in incidents.incidents.values()} == {"resolved"}
+    assert {i.status for i in incidents.incidents()} == {"resolved"}
 
 
 def test_expected_actor_is_alerted_at_low_severity(tmp_path: Path) -> None:

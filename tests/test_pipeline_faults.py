@@ -10,16 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from driftkeeper import InputError, Snapshot
-from driftkeeper._model import EventRecord
+from driftkeeper._model import Finding
+from driftkeeper.alerts import Transition
 from driftkeeper.baseline import Baseline, BaselineSet, load_baselines
 from driftkeeper.engine import scan
 from driftkeeper.intake import Invalid, parse_event, parse_events
 from driftkeeper.memory import MemoryIncidents, MemoryLedger
-from driftkeeper.pipeline import READ_ERROR, Pipeline, Transition
+from driftkeeper.pipeline import READ_ERROR, Pipeline
+from driftkeeper.signals import Signal
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NSG_RULE = "6f1c2a3b-rg-web-prod-nsg-web-prod"
+SCOPE = (
+    "/subscriptions/6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607/resourceGroups/rg-web-prod"
+    "/providers/Microsoft.Network/networkSecurityGroups/nsg-web-prod"
+)
 
 
 class FlakyAlerts:
@@ -30,13 +36,13 @@ class FlakyAlerts:
         self.sent: list[tuple[str, str, Transition]] = []
 
     def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+        self, finding: Finding, signal: Signal, baseline: Baseline | None, transition: Transition
     ) -> list[dict[str, Any]]:
         if self.down:
             return [
                 {"channel": "teams", "ok": False, "attempts": 3, "error": "503 Service Unavailable"}
             ]
-        self.sent.append((record.signal_id, record.rule, transition))
+        self.sent.append((signal.id, finding.rule, transition))
         return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
 
     def publish(self, records: Any) -> None:
@@ -78,10 +84,14 @@ def test_an_alert_that_failed_is_sent_on_the_next_drift() -> None:
     pipeline = make(Reader(drifted()), alerts)
     alerts.down = True
     pipeline.process(parse_events([rdp_event("e1")]))
-    ledger = pipeline.ledger
-    assert isinstance(ledger, MemoryLedger)
-    failed = [r for r in ledger.rows.values() if r.rule == NSG_RULE]
-    assert json.loads(failed[0].alerts)[0]["ok"] is False  # the failure is on the row
+    incidents = pipeline.incidents
+    assert isinstance(incidents, MemoryIncidents)
+    [failed] = incidents.get(SCOPE, NSG_RULE).deliveries  # the failure is on the incident
+    assert (failed["signalId"], failed["ok"], failed["error"]) == (
+        "e1",
+        False,
+        "503 Service Unavailable",
+    )
     alerts.down = False
     pipeline.process(parse_events([rdp_event("e2", "2026-11-22T03:10:00Z")]))
     assert [(s[1], s[2]) for s in alerts.sent if s[1] == NSG_RULE] == [(NSG_RULE, "updated")]
@@ -120,14 +130,8 @@ def test_losing_read_access_opens_an_incident_and_reading_again_resolves_it() ->
     pipeline.process(parse_events([rdp_event("e2", "2026-11-22T03:10:00Z")]))
     incidents = pipeline.incidents
     assert isinstance(incidents, MemoryIncidents)
-    assert (
-        incidents.get(
-            doc["arm"].get("x", "")
-            or next(b.scope for b in pipeline.baselines.baselines if b.name == NSG_RULE),
-            NSG_RULE + READ_ERROR,
-        ).status
-        == "resolved"
-    )
+    lost = incidents.get(SCOPE, NSG_RULE, read_error=True)
+    assert (lost.rule, lost.status) == (NSG_RULE + READ_ERROR, "resolved")
 
 
 def test_a_scope_the_reader_refuses_is_an_error_row_not_a_retry_loop() -> None:

@@ -4,7 +4,8 @@ Every class wraps an injected ``azure.data.tables.TableClient`` (never one built
 ``import driftkeeper.store`` does not import the Azure SDK: it is imported inside the methods.
 
 - :class:`Ledger`    the event table (``driftevents``): one row per (signal, setting, rule);
-- :class:`Incidents` one open incident per (resource, rule) (``incidents``);
+- :class:`Incidents` one row per (resource, rule): its drift and read-error incidents
+  (``incidents``), changed as :mod:`driftkeeper.incident_policy` decides;
 - :class:`Cursors`   named watermarks such as the audit-poll cursor (``cursors``).
 
 Service failures (connection refused, timeouts, 5xx, 503 ServerBusy) are not wrapped: they
@@ -16,16 +17,9 @@ The schema is in ``docs/event-table.md``.
 
 from __future__ import annotations
 
+from ..incident_policy import RECENT_SIGNALS, Incident, IncidentRow, IncidentStatus, Transition
 from ._cursors import CURSOR_TABLE, Cursors
-from ._incidents import (
-    INCIDENT_TABLE,
-    RECENT_SIGNALS,
-    Incident,
-    Incidents,
-    IncidentStatus,
-    Transition,
-    incident_keys,
-)
+from ._incidents import INCIDENT_TABLE, Incidents, incident_keys
 from ._keys import encode_key
 from ._ledger import EVENT_TABLE, OUTCOMES, Ledger, record_entities, record_keys
 
@@ -38,6 +32,7 @@ __all__ = [
     "TABLES",
     "Cursors",
     "Incident",
+    "IncidentRow",
     "IncidentStatus",
     "Incidents",
     "Ledger",

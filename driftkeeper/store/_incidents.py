@@ -1,96 +1,57 @@
-"""Incident state: at most one open drift per (resource, rule), updated, not re-alerted.
+"""Incident state on Table Storage: one row per (resource, rule), read once and written at
+most once (conditionally) per judged event. What happens to it is decided by
+:mod:`driftkeeper.incident_policy`; this module reads, writes and serializes.
 
-One row per (resource, rule) holds the latest incident of that pair (``Generation`` counts
-how often it was opened; the event table keeps the history). Keys:
-PartitionKey = :func:`~driftkeeper.store.encode_key` of the lower-cased resource id (ARM ids
-compare case-insensitively), RowKey = ``encode_key(rule)``.
+Keys: PartitionKey = :func:`~driftkeeper.store.encode_key` of the lower-cased resource id
+(ARM ids compare case-insensitively), RowKey = ``encode_key(rule)``. A row holds two tracks
+(see :mod:`driftkeeper.incident_policy`): the drift track in the plain columns (``Status``,
+``OpenedAt`` ...) and the read-error track in the same columns prefixed ``ReadError``
+(``ReadErrorStatus`` ...). ``Generation`` counts how often a track was opened; the event
+table keeps the history.
 
 Every write is conditional: a new row is created only if absent, an existing one replaced
 only if its ETag is unchanged. A writer that loses a race re-reads and decides again, so two
 concurrent deliveries of the same first drift open exactly one incident (the other sees its
-own signal already applied: ``duplicate``). The ids of the last :data:`RECENT_SIGNALS`
-signals applied are kept (hashed), and an event older than the last one applied never
-changes the state, so retries and out-of-order deliveries are harmless.
+own signal already applied: ``duplicate``). The ids of the last
+:data:`~driftkeeper.incident_policy.RECENT_SIGNALS` signals applied are kept (hashed), and
+an event older than the last one applied never changes the state, so retries and
+out-of-order deliveries are harmless.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .._model import EventRecord
-from ._keys import MAX_TEXT_UNITS, encode_key, event_time, short_hash, split_text, time_key
+from ..incident_policy import (
+    READ_ERROR,
+    Claim,
+    Incident,
+    IncidentRow,
+    Observation,
+    Track,
+    observe,
+    record_deliveries,
+)
+from ._keys import encode_key
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
-__all__ = [
-    "INCIDENT_TABLE",
-    "RECENT_SIGNALS",
-    "Incident",
-    "IncidentStatus",
-    "Incidents",
-    "Transition",
-    "incident_keys",
-]
+__all__ = ["INCIDENT_TABLE", "Incidents", "incident_keys", "row_from_entity", "to_entity"]
 
 log = logging.getLogger(__name__)
 
 INCIDENT_TABLE = "incidents"
-RECENT_SIGNALS = 64
 MAX_ATTEMPTS = 20  # conditional-write rounds before giving up (ResourceModifiedError)
-
-Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
-"""What :meth:`Incidents.observe` did: only ``opened`` calls for a new alert."""
-IncidentStatus = Literal["open", "resolved"]
-
-
-@dataclass(frozen=True)
-class Incident:
-    """The latest incident of one (resource, rule). Times are the events' ISO 8601 times."""
-
-    resource: str
-    rule: str
-    kind: str
-    severity: str
-    status: IncidentStatus
-    opened_at: str
-    last_seen: str
-    """Time of the last drift event applied."""
-    resolved_at: str
-    """Time of the compliant event that resolved it; empty while open."""
-    count: int
-    """Drift events applied since it was opened (the opening one included)."""
-    last_signal_id: str
-    last_message: str
-    generation: int
-    """1 for the first incident of this (resource, rule), +1 on every reopening."""
-    alerted: Mapping[str, str]
-    """Channel -> signal id of the alert delivered there for this generation."""
-
-    @classmethod
-    def from_entity(cls, entity: Mapping[str, Any]) -> Incident:
-        alerts = json.loads(entity.get("Alerts") or "{}")
-        return cls(
-            resource=entity["Resource"],
-            rule=entity["Rule"],
-            kind=entity.get("Kind", ""),
-            severity=entity.get("Severity", ""),
-            status=entity["Status"],
-            opened_at=entity.get("OpenedAt", ""),
-            last_seen=entity.get("LastSeen", ""),
-            resolved_at=entity.get("ResolvedAt", ""),
-            count=int(entity.get("Count", 0)),
-            last_signal_id=entity.get("LastSignalId", ""),
-            last_message=entity.get("LastMessage", ""),
-            generation=int(entity.get("Generation", 1)),
-            alerted=MappingProxyType({k: v["signalId"] for k, v in alerts.items()}),
-        )
+PREFIX: Mapping[Track, str] = {"drift": "", "read-error": "ReadError"}
+"""Column prefix of each track."""
 
 
 def incident_keys(resource: str, rule: str) -> tuple[str, str]:
@@ -100,147 +61,80 @@ def incident_keys(resource: str, rule: str) -> tuple[str, str]:
     return encode_key(resource.lower()), encode_key(rule)
 
 
-def _clip(text: str) -> str:
-    return split_text(text, MAX_TEXT_UNITS)[0]
-
-
 class Incidents:
-    """The incidents table, over an injected ``azure.data.tables.TableClient``."""
+    """The incidents table, over an injected ``azure.data.tables.TableClient``.
 
-    def __init__(self, table_client: TableClient) -> None:
+    ``clock`` gives the wall-clock time of alert claims and deliveries.
+    """
+
+    def __init__(
+        self,
+        table_client: TableClient,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._table = table_client
+        self._clock = clock
 
-    def get(self, resource: str, rule: str) -> Incident:
-        """The incident of ``resource`` and ``rule``; LookupError if there never was one."""
+    def get(self, resource: str, rule: str, *, read_error: bool = False) -> Incident:
+        """The incident of ``resource`` and ``rule`` (its read-error incident with
+        ``read_error=True``); LookupError if there never was one."""
         entity = self._read(*incident_keys(resource, rule))
-        if entity is None:
-            raise LookupError(f"no incident for rule {rule!r} on {resource!r}")
-        return Incident.from_entity(entity)
+        track: Track = "read-error" if read_error else "drift"
+        incident = None if entity is None else row_from_entity(entity).track(track)
+        if incident is None:
+            what = "read-error incident" if read_error else "incident"
+            raise LookupError(f"no {what} for rule {rule!r} on {resource!r}")
+        return incident
 
-    def observe(self, record: EventRecord) -> Transition:
-        """Apply one judged event to the incident of its (resource, rule).
-
-        - drift, no open incident  -> ``opened`` (a new incident; alert)
-        - drift, open incident     -> ``updated`` (count, lastSeen, lastSignalId; no alert)
-        - compliant, open incident -> ``resolved``
-        - compliant, none open     -> ``unchanged``
-        - the signal was applied before (a retry, a redelivery) -> ``duplicate``
-        - an event older than the last one applied -> ``unchanged`` (state kept)
-
-        Outcomes other than drift and compliant (error, ignored, self, invalid) never change
-        an incident: a failed read is not a resolution. Raises ValueError for a record
-        without resource, rule or a valid time; service failures propagate.
-        """
-        if record.outcome not in ("drift", "compliant"):
-            return "unchanged"
-        partition, row = incident_keys(record.resource, record.rule)
-        moment = time_key(event_time(record.time))
-        signal = short_hash(record.signal_id)
+    def observe(self, record: EventRecord, *, alerting: bool = True) -> Observation:
+        """Apply one judged event to the row of its (resource, rule): one read, and one
+        conditional write when something changes (see :mod:`driftkeeper.incident_policy`
+        for what changes). Raises ValueError for a record without resource, rule or a valid
+        time; service failures propagate."""
+        if record.outcome not in ("drift", "compliant", "error"):
+            return observe(None, record, now=self._clock(), alerting=alerting)[1]
+        partition, row_key = incident_keys(record.resource, record.rule)
         for _ in range(MAX_ATTEMPTS):
-            entity = self._read(partition, row)
+            entity = self._read(partition, row_key)
+            before = None if entity is None else row_from_entity(entity)
+            after, observation = observe(before, record, now=self._clock(), alerting=alerting)
+            if after is None:
+                etag = None if entity is None else entity.metadata["etag"]
+                return _with_version(observation, etag)
             if entity is None:
-                if record.outcome == "compliant":
-                    return "unchanged"
-                if self._create(self._opened(record, moment, signal, {}, generation=1)):
-                    self._log("opened", record)
-                    return "opened"
-                continue
-            transition, changed = self._apply(entity, record, moment, signal)
-            if changed is None or self._replace(changed, entity.metadata["etag"]):
-                if changed is not None:
-                    self._log(transition, record)
-                return transition
+                etag = self._create(to_entity(after))
+            else:
+                etag = self._replace(to_entity(after), entity.metadata["etag"])
+            if etag is not None:
+                self._log(observation)
+                return _with_version(observation, etag)
         from azure.core.exceptions import ResourceModifiedError
 
-        raise ResourceModifiedError(f"incident row kept changing: {partition}/{row}")
+        raise ResourceModifiedError(f"incident row kept changing: {partition}/{row_key}")
 
-    def mark_alerted(self, resource: str, rule: str, signal_id: str, channel: str) -> bool:
-        """Note that the alert for the current incident was delivered on ``channel``.
-
-        Returns False when that channel was already marked for this incident (nothing
-        written), True when this call marked it. LookupError if there is no incident.
-        """
-        if not channel:
-            raise ValueError("channel must be non-empty")
-        keys = incident_keys(resource, rule)
+    def record_alert(
+        self, observation: Observation, deliveries: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Record what became of the alert ``observation`` claimed, every channel in one
+        conditional write (no read when nobody wrote the row since the observation)."""
+        row, etag = observation.row, observation.version
+        keys = incident_keys(observation.resource, observation.rule)
         for _ in range(MAX_ATTEMPTS):
-            entity = self._read(*keys)
+            if row is None:
+                return
+            after = record_deliveries(row, observation, deliveries, now=self._clock())
+            if after is None:
+                return
+            if etag is not None and self._replace(to_entity(after), etag) is not None:
+                return
+            entity = self._read(*keys)  # changed meanwhile: decide again on what is there
             if entity is None:
-                raise LookupError(f"no incident for rule {rule!r} on {resource!r}")
-            alerts = json.loads(entity.get("Alerts") or "{}")
-            if channel in alerts:
-                return False
-            alerts[channel] = {"signalId": signal_id, "at": datetime.now(UTC).isoformat()}
-            changed = {**entity, "Alerts": json.dumps(alerts, sort_keys=True)}
-            if self._replace(changed, entity.metadata["etag"]):
-                return True
+                return
+            row, etag = row_from_entity(entity), entity.metadata["etag"]
         from azure.core.exceptions import ResourceModifiedError
 
         raise ResourceModifiedError(f"incident row kept changing: {keys[0]}/{keys[1]}")
-
-    # -- decisions (no I/O) ---------------------------------------------------------------
-
-    @staticmethod
-    def _opened(
-        record: EventRecord,
-        moment: str,
-        signal: str,
-        previous: Mapping[str, Any],
-        *,
-        generation: int,
-    ) -> dict[str, Any]:
-        partition, row = incident_keys(record.resource, record.rule)
-        recent = json.loads(previous.get("RecentSignals") or "[]")
-        return {
-            "PartitionKey": partition,
-            "RowKey": row,
-            "Resource": previous.get("Resource") or record.resource,
-            "Rule": record.rule,
-            "Kind": record.kind,
-            "Severity": record.severity,
-            "Status": "open",
-            "OpenedAt": record.time,
-            "LastSeen": record.time,
-            "ResolvedAt": "",
-            "Count": 1,
-            "LastSignalId": record.signal_id,
-            "LastMessage": _clip(record.message),
-            "LastEventTime": moment,
-            "Generation": generation,
-            "RecentSignals": json.dumps([*recent, signal][-RECENT_SIGNALS:]),
-            "Alerts": "{}",
-        }
-
-    def _apply(
-        self, entity: Mapping[str, Any], record: EventRecord, moment: str, signal: str
-    ) -> tuple[Transition, dict[str, Any] | None]:
-        """The transition and the new row (None: nothing to write)."""
-        recent: list[str] = json.loads(entity.get("RecentSignals") or "[]")
-        if signal in recent:
-            return "duplicate", None
-        if moment < entity.get("LastEventTime", ""):
-            return "unchanged", None  # older than what we already applied
-        is_open = entity["Status"] == "open"
-        if record.outcome == "drift" and not is_open:
-            generation = int(entity.get("Generation", 1)) + 1
-            return "opened", self._opened(record, moment, signal, entity, generation=generation)
-        changed: dict[str, Any] = dict(entity)
-        changed["LastEventTime"] = moment
-        changed["RecentSignals"] = json.dumps([*recent, signal][-RECENT_SIGNALS:])
-        if record.outcome == "drift":
-            changed.update(
-                Count=int(entity.get("Count", 0)) + 1,
-                LastSeen=record.time,
-                LastSignalId=record.signal_id,
-                LastMessage=_clip(record.message),
-                Severity=record.severity or entity.get("Severity", ""),
-                Kind=record.kind or entity.get("Kind", ""),
-            )
-            return "updated", changed
-        if is_open:
-            changed.update(Status="resolved", ResolvedAt=record.time)
-            return "resolved", changed
-        return "unchanged", changed  # compliant again: only the last applied time moves
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -252,36 +146,138 @@ class Incidents:
         except ResourceNotFoundError:
             return None
 
-    def _create(self, entity: dict[str, Any]) -> bool:
+    def _create(self, entity: dict[str, Any]) -> str | None:
+        """The new row's ETag; None when the row exists already."""
         from azure.core.exceptions import ResourceExistsError
 
         try:
-            self._table.create_entity(entity)
+            metadata = self._table.create_entity(entity)
         except ResourceExistsError:
-            return False
-        return True
+            return None
+        return str(metadata.get("etag") or "")
 
-    def _replace(self, entity: Mapping[str, Any], etag: str) -> bool:
+    def _replace(self, entity: Mapping[str, Any], etag: str) -> str | None:
+        """The row's new ETag; None when it changed (or vanished) since ``etag``."""
         from azure.core import MatchConditions
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
         try:
-            self._table.update_entity(
+            metadata = self._table.update_entity(
                 dict(entity),
                 mode=UpdateMode.REPLACE,
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
             )
         except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-        return True
+            return None
+        return str(metadata.get("etag") or "")
 
     @staticmethod
-    def _log(transition: Transition, record: EventRecord) -> None:
-        log.info(
-            "incident %s: %s",
-            transition,
-            record.rule,
-            extra={"resource": record.resource, "baseline": record.rule},
+    def _log(observation: Observation) -> None:
+        if observation.transition in ("opened", "updated", "resolved"):
+            log.info(
+                "incident %s: %s",
+                observation.transition,
+                observation.incident.rule if observation.incident else observation.rule,
+                extra={"resource": observation.resource, "baseline": observation.rule},
+            )
+
+
+def _with_version(observation: Observation, etag: str | None) -> Observation:
+    return replace(observation, version=etag or None)
+
+
+# --- the row as an entity --------------------------------------------------------------------
+
+
+def to_entity(row: IncidentRow) -> dict[str, Any]:
+    """The Table entity of an incident row."""
+    partition, row_key = incident_keys(row.resource, row.rule)
+    entity: dict[str, Any] = {
+        "PartitionKey": partition,
+        "RowKey": row_key,
+        "Resource": row.resource,
+        "Rule": row.rule,
+    }
+    for track, prefix in PREFIX.items():
+        incident = row.track(track)
+        if incident is not None:
+            entity.update({prefix + k: v for k, v in _track_columns(incident).items()})
+    return entity
+
+
+def row_from_entity(entity: Mapping[str, Any]) -> IncidentRow:
+    """The incident row an entity holds."""
+    resource, rule = entity["Resource"], entity["Rule"]
+    tracks = {
+        track: _track_from(entity, prefix, resource, rule, track)
+        for track, prefix in PREFIX.items()
+    }
+    return IncidentRow(resource, rule, tracks["drift"], tracks["read-error"])
+
+
+def _track_columns(incident: Incident) -> dict[str, Any]:
+    claim = incident.claim
+    return {
+        "Kind": incident.kind,
+        "Severity": incident.severity,
+        "Status": incident.status,
+        "OpenedAt": incident.opened_at,
+        "LastSeen": incident.last_seen,
+        "ResolvedAt": incident.resolved_at,
+        "Count": incident.count,
+        "LastSignalId": incident.last_signal_id,
+        "LastMessage": incident.last_message,
+        "LastEventTime": incident.last_event_time,
+        "Generation": incident.generation,
+        "RecentSignals": json.dumps(list(incident.recent)),
+        "Alerts": json.dumps(dict(incident.alerted), sort_keys=True),
+        "AlertClaim": json.dumps(
+            {
+                "signalId": claim.signal_id,
+                "severity": claim.severity,
+                "transition": claim.transition,
+                "at": claim.at,
+            }
         )
+        if claim
+        else "",
+        "Deliveries": json.dumps([dict(d) for d in incident.deliveries], ensure_ascii=True),
+    }
+
+
+def _track_from(
+    entity: Mapping[str, Any], prefix: str, resource: str, rule: str, track: Track
+) -> Incident | None:
+    def col(name: str, default: Any = "") -> Any:
+        return entity.get(prefix + name, default)
+
+    if not col("Status"):
+        return None
+    alerts = json.loads(col("Alerts") or "{}")
+    claim = json.loads(col("AlertClaim") or "null")
+    return Incident(
+        resource=resource,
+        rule=rule + (READ_ERROR if track == "read-error" else ""),
+        kind=col("Kind"),
+        severity=col("Severity"),
+        status=col("Status"),
+        opened_at=col("OpenedAt"),
+        last_seen=col("LastSeen"),
+        resolved_at=col("ResolvedAt"),
+        count=int(col("Count", 0)),
+        last_signal_id=col("LastSignalId"),
+        last_message=col("LastMessage"),
+        generation=int(col("Generation", 1)),
+        # rows written before issue 6 kept {channel: {"signalId", "at"}}
+        alerted=MappingProxyType(
+            {k: v["signalId"] if isinstance(v, dict) else str(v) for k, v in alerts.items()}
+        ),
+        last_event_time=col("LastEventTime"),
+        recent=tuple(json.loads(col("RecentSignals") or "[]")),
+        claim=Claim(claim["signalId"], claim["severity"], claim["transition"], claim["at"])
+        if claim
+        else None,
+        deliveries=tuple(json.loads(col("Deliveries") or "[]")),
+    )

@@ -66,7 +66,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("actor_object_id", "ActorObjectId"),
     ("actor_ip", "ActorIp"),
     ("message", "Message"),
-    ("alerts", "Alerts"),
     ("changes", "Changes"),
 )
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -103,8 +102,6 @@ def record_entities(record: EventRecord) -> list[dict[str, Any]]:
     values: dict[str, str] = {}
     for field, column in COLUMNS:
         value = getattr(record, field)
-        if field == "alerts" and not value:
-            continue  # a redelivery (no alert) must not wipe the deliveries recorded earlier
         values[column] = _changes_json(value) if field == "changes" else str(value)
 
     first: list[tuple[str, Any]] = [("EventTime", event_time(record.time))]
@@ -219,7 +216,7 @@ class Ledger:
     def record(self, records: Sequence[EventRecord]) -> None:
         """Write one row per record (plus continuation rows for huge ones), idempotently.
 
-        Rows are upserted (merge: an empty ``alerts`` leaves the column as it was) in
+        Rows are upserted (replace: a rewrite leaves no stale column behind) in
         transactions of up to 100 rows of one partition (a lone row as a plain upsert).
         A record given twice in ``records`` is written once (the last one wins).
         """
@@ -229,13 +226,13 @@ class Ledger:
         for record in records:
             unique[record_keys(record)] = record
         entities = [e for record in unique.values() for e in record_entities(record)]
-        merge = {"mode": UpdateMode.MERGE}
+        replace = {"mode": UpdateMode.REPLACE}
         for batch in _transactions(entities):
             if len(batch) == 1:  # as atomic, and ~3x faster than a one-row transaction
-                self._table.upsert_entity(batch[0], mode=UpdateMode.MERGE)
+                self._table.upsert_entity(batch[0], mode=UpdateMode.REPLACE)
                 continue
             self._table.submit_transaction(
-                [(TransactionOperation.UPSERT, entity, merge) for entity in batch]
+                [(TransactionOperation.UPSERT, entity, replace) for entity in batch]
             )
         log.debug("recorded %d event rows (%d records)", len(entities), len(unique))
 

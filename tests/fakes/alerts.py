@@ -3,23 +3,26 @@ tests/alerts)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
-from driftkeeper._model import EventRecord
+from driftkeeper._model import Finding
+from driftkeeper.alerts import Transition
 from driftkeeper.baseline import Baseline
-from driftkeeper.pipeline import Transition
+from driftkeeper.signals import Signal
 
 __all__ = ["RecordingAlerts"]
 
 
 class RecordingAlerts:
-    """Records what would be alerted, as ``(signal id, rule, transition)``, and answers that
-    the one channel (``teams``) delivered it; ``published`` collects the published records."""
+    """Records what would be alerted, as ``(signal id, rule, transition)`` (and the finding
+    and signal themselves in ``alerted``), and answers that the one channel (``teams``)
+    delivered it; ``published`` collects the published findings."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, Transition]] = []
-        self.published: list[EventRecord] = []
+        self.alerted: list[tuple[Finding, Signal]] = []
+        self.published: list[tuple[Finding, Signal]] = []
 
     @property
     def rules(self) -> list[str]:
@@ -27,10 +30,11 @@ class RecordingAlerts:
         return [rule for _, rule, _ in self.sent]
 
     def alert(
-        self, record: EventRecord, baseline: Baseline | None, transition: Transition
+        self, finding: Finding, signal: Signal, baseline: Baseline | None, transition: Transition
     ) -> list[dict[str, Any]]:
-        self.sent.append((record.signal_id, record.rule, transition))
+        self.sent.append((signal.id, finding.rule, transition))
+        self.alerted.append((finding, signal))
         return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
 
-    def publish(self, records: Iterable[EventRecord]) -> None:
-        self.published.extend(records)
+    def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None:
+        self.published.extend(judged)

@@ -19,7 +19,7 @@ from driftkeeper import Snapshot, TransientReadError, runtime
 from driftkeeper.config import AlertSettings, Settings
 from driftkeeper.live import CoalescingReader, ResourceReader, snapshot_reader
 from driftkeeper.runtime import Runtime
-from driftkeeper.store import Ledger
+from driftkeeper.store import Incidents, Ledger
 from tests.builders import corpus
 from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.azurite import TcpProxy
@@ -104,6 +104,12 @@ def rows(rt: Runtime) -> list[Any]:
     return Ledger(rt.table(rt.settings.events_table)).query(since=SINCE)
 
 
+def deliveries(rt: Runtime, row: Any) -> list[dict[str, Any]]:
+    """The alert deliveries recorded (on its incident) for an event-table row."""
+    incident = Incidents(rt.table(rt.settings.incidents_table)).get(row.resource, row.rule)
+    return [dict(d) for d in incident.deliveries if d["signalId"] == row.signal_id]
+
+
 def deliver(
     functions: dict[str, Any], docs: list[dict[str, Any]], name: str = "arm_events"
 ) -> None:
@@ -144,7 +150,7 @@ def test_the_row_records_who_and_what(functions: dict[str, Any], app: Runtime) -
         "203.0.113.45",
     )
     assert nsg.correlation_id == "c0a1b2c3-0001-4000-8000-000000000001"
-    assert json.loads(nsg.alerts)[0]["ok"] is True
+    assert [(d["channel"], d["ok"]) for d in deliveries(app, nsg)] == [("teams", True)]
     assert nsg.changes[0].path == "rules[allow-rdp-temp]"
 
 
@@ -187,13 +193,13 @@ def test_graph_notification_arrives_as_a_cloud_event(
     assert row.event_type == "Microsoft.Graph.UserDeleted"
 
 
-def test_a_redelivery_keeps_the_alert_deliveries_on_the_row(
+def test_a_redelivery_keeps_the_alert_deliveries_once(
     functions: dict[str, Any], app: Runtime
 ) -> None:
     deliver(functions, burst()[:1])
     deliver(functions, burst()[:1])
     [nsg] = [r for r in rows(app) if r.rule == "6f1c2a3b-rg-web-prod-nsg-web-prod"]
-    assert json.loads(nsg.alerts)[0]["channel"] == "teams"
+    assert [d["channel"] for d in deliveries(app, nsg)] == ["teams"]
 
 
 @pytest.fixture
@@ -249,3 +255,17 @@ def test_arm_throttling_and_outage(
     with pytest.raises(TransientReadError):
         deliver(functions, [later])
     assert len(rows(rt)) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [({"id": 12345}, "id must be a string"), ({"subject": "/s" * 5000}, "subject longer than")],
+    ids=["id a number", "huge subject"],
+)
+def test_a_hostile_event_is_recorded_invalid_and_acknowledged(
+    functions: dict[str, Any], app: Runtime, change: dict[str, Any], reason: str
+) -> None:
+    doc = {**burst()[0], **change}
+    functions["arm_events"].get_user_function()(grid_event(doc))  # no exception: no retry
+    [row] = [r for r in rows(app) if r.outcome == "invalid" and reason in r.message]
+    assert row.source == "eventgrid"

@@ -78,8 +78,8 @@ def test_incident_observe_fails_then_the_retry_opens_once(
         incidents.observe(record)
     azurite_proxy.up()
 
-    assert incidents.observe(record) == "opened"
-    assert incidents.observe(record) == "duplicate"
+    assert incidents.observe(record).transition == "opened"
+    assert incidents.observe(record).transition == "duplicate"
     assert incidents.get(NSG, record.rule).count == 1
 
 

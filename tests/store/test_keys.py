@@ -84,9 +84,9 @@ def test_bad_event_times_are_rejected(text: str) -> None:
         event_time(text)
 
 
-@given(
-    st.datetimes(min_value=datetime(1601, 1, 2), timezones=st.just(UTC)),
-    st.datetimes(min_value=datetime(1601, 1, 2), timezones=st.just(UTC)),
+@given(  # any year: a query bound may lie before the table's earliest time
+    st.datetimes(min_value=datetime(1, 1, 2), timezones=st.just(UTC)),
+    st.datetimes(min_value=datetime(1, 1, 2), timezones=st.just(UTC)),
 )
 def test_time_keys_sort_as_times_do(a: datetime, b: datetime) -> None:
     assert (time_key(a) < time_key(b)) == (a < b)
