@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ._errors import InputError
+from ._errors import InputError, TimeFormatError
 from ._model import EventRecord, Finding, Outcome
 from ._state import StateView
 from .baseline import Baseline, BaselineSet
-from .engine import evaluate, guard_findings, judge_all
+from .engine import GuardMode, evaluate, guard_findings, judge_all
 from .guards import all_guards
 from .incident_policy import READ_ERROR, Observation, Transition
 from .intake import Invalid, Parsed
@@ -152,7 +152,7 @@ class Pipeline:
     incidents: IncidentBook
     alerts: AlertSink | None = None
     self_ids: frozenset[str] = frozenset()
-    guards: Literal["default", "none"] = "default"
+    guards: GuardMode = "default"
     clock: Any = field(default=lambda: datetime.now(UTC))
     _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _views: dict[int, tuple[Snapshot, StateView]] = field(
@@ -493,7 +493,7 @@ def _when(text: str) -> datetime | None:
 
     try:
         return event_time(text)
-    except (ValueError, OverflowError):
+    except TimeFormatError:
         return None
 
 
