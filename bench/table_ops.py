@@ -58,7 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from azure.data.tables import TableClient, TableServiceClient  # noqa: E402
+from azure.data.tables import TableServiceClient  # noqa: E402
 
 from driftkeeper.baseline import BaselineSet, load_baselines  # noqa: E402
 from driftkeeper.intake import parse_events  # noqa: E402
@@ -66,81 +66,10 @@ from driftkeeper.live import snapshot_reader  # noqa: E402
 from driftkeeper.pipeline import Pipeline  # noqa: E402
 from driftkeeper.snapshot import Snapshot  # noqa: E402
 from driftkeeper.store import Incidents, Ledger  # noqa: E402
+from tests.fakes.counting import CountingTable  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 OPS = ("get", "query", "create", "update", "upsert", "delete")
-PART_MARK = "~"  # continuation rows of the event table
-
-
-class CountingTable:
-    """A ``TableClient`` that counts what goes through it; anything else is passed on."""
-
-    def __init__(self, client: TableClient) -> None:
-        self._client = client
-        self.ops: Counter[str] = Counter()
-        self.requests = 0
-        self.rows: set[tuple[str, str]] = set()  # main rows written
-
-    def reset(self) -> None:
-        self.ops.clear()
-        self.requests = 0
-        self.rows.clear()
-
-    def _wrote(self, entity: Any) -> None:
-        key = (str(entity["PartitionKey"]), str(entity["RowKey"]))
-        if PART_MARK not in key[1]:
-            self.rows.add(key)
-
-    def get_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["get"] += 1
-        self.requests += 1
-        return self._client.get_entity(*args, **kwargs)
-
-    def query_entities(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["query"] += 1
-        self.requests += 1
-        return self._client.query_entities(*args, **kwargs)
-
-    def list_entities(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["query"] += 1
-        self.requests += 1
-        return self._client.list_entities(*args, **kwargs)
-
-    def create_entity(self, entity: Any, **kwargs: Any) -> Any:
-        self.ops["create"] += 1
-        self.requests += 1
-        self._wrote(entity)
-        return self._client.create_entity(entity, **kwargs)
-
-    def update_entity(self, entity: Any, *args: Any, **kwargs: Any) -> Any:
-        self.ops["update"] += 1
-        self.requests += 1
-        self._wrote(entity)
-        return self._client.update_entity(entity, *args, **kwargs)
-
-    def upsert_entity(self, entity: Any, *args: Any, **kwargs: Any) -> Any:
-        self.ops["upsert"] += 1
-        self.requests += 1
-        self._wrote(entity)
-        return self._client.upsert_entity(entity, *args, **kwargs)
-
-    def delete_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["delete"] += 1
-        self.requests += 1
-        return self._client.delete_entity(*args, **kwargs)
-
-    def submit_transaction(self, operations: Any, **kwargs: Any) -> Any:
-        operations = list(operations)
-        self.ops["txn"] += 1
-        self.requests += 1
-        for operation in operations:
-            kind = str(getattr(operation[0], "value", operation[0])).casefold()
-            self.ops[kind] += 1
-            self._wrote(operation[1])
-        return self._client.submit_transaction(operations, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 class Alerts:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,42 +21,11 @@ from driftkeeper.pipeline import Pipeline
 from driftkeeper.signals import Signal
 from driftkeeper.store import Incidents, Ledger
 from tests.fakes.alerts import RecordingAlerts
+from tests.fakes.counting import CountingTable
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NSG_RULE = "6f1c2a3b-rg-web-prod-nsg-web-prod"
-
-
-class Counting:
-    """Counts entity operations on a TableClient, by kind."""
-
-    def __init__(self, table: TableClient) -> None:
-        self._table = table
-        self.ops: Counter[str] = Counter()
-
-    def get_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["get"] += 1
-        return self._table.get_entity(*args, **kwargs)
-
-    def create_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["write"] += 1
-        return self._table.create_entity(*args, **kwargs)
-
-    def update_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["write"] += 1
-        return self._table.update_entity(*args, **kwargs)
-
-    def upsert_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["write"] += 1
-        return self._table.upsert_entity(*args, **kwargs)
-
-    def submit_transaction(self, operations: Any, **kwargs: Any) -> Any:
-        operations = list(operations)
-        self.ops["write"] += len(operations)
-        return self._table.submit_transaction(operations, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._table, name)
 
 
 def rdp(ident: str = "e1", when: str = "2026-11-22T03:01:12Z") -> dict[str, Any]:
@@ -92,7 +60,7 @@ FLOWS: dict[str, tuple[list[Step], Step, int]] = {
 def test_each_row_reads_its_incident_once_and_is_written_once(
     make_table: Callable[..., TableClient], before: list[Step], step: Step, alerts: int
 ) -> None:
-    events, incidents = Counting(make_table()), Counting(make_table())
+    events, incidents = CountingTable(make_table()), CountingTable(make_table())
     sink = RecordingAlerts()
 
     def run(name: str, event: dict[str, Any]) -> None:
@@ -107,21 +75,21 @@ def test_each_row_reads_its_incident_once_and_is_written_once(
 
     for name, event in before:
         run(name, event)
-    events.ops.clear()
-    incidents.ops.clear()
+    events.reset()
+    incidents.reset()
     sent = len(sink.sent)
 
     run(*step)
 
-    rows = events.ops["write"]  # each row written once: no second write with the alerts
-    written = Ledger(events._table).query(since=datetime(2026, 11, 22, tzinfo=UTC))
+    rows = events.writes  # each row written once: no second write with the alerts
+    written = Ledger(events.client).query(since=datetime(2026, 11, 22, tzinfo=UTC))
     assert rows == sum(1 for r in written if r.signal_id == step[1]["id"]) > 0
-    assert incidents.ops["get"] == rows  # one incident read per row
+    assert incidents.reads == rows  # one incident read per row
     alerted = len(sink.sent) - sent
     assert alerted == alerts
     resolutions = sum(1 for _, _, t in sink.sent[sent:] if t == "resolved")
     # at most one write per row, and one more per alert to record its deliveries
-    assert incidents.ops["write"] <= rows + alerted - resolutions
+    assert incidents.writes <= rows + alerted - resolutions
 
 
 def test_the_alert_stage_gets_the_finding_and_signal_it_was_made_from(

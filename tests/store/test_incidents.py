@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from driftkeeper._model import EventRecord
 from driftkeeper.incident_policy import READ_ERROR, Observation
 from driftkeeper.store import Incidents, Transition, incident_keys
+from tests.fakes.counting import CountingTable
 
 from .records import NSG, event, row_count
 
@@ -27,29 +28,6 @@ OK = [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
 
 def at(hour: int, outcome: str = "drift", **fields: str) -> EventRecord:
     return event(time=f"2026-07-01T{hour:02d}:00:00Z", outcome=outcome, **fields)
-
-
-class Counting:
-    """A TableClient that counts reads and writes (everything else is passed on)."""
-
-    def __init__(self, table: TableClient) -> None:
-        self._table = table
-        self.ops: Counter[str] = Counter()
-
-    def get_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["read"] += 1
-        return self._table.get_entity(*args, **kwargs)
-
-    def create_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["write"] += 1
-        return self._table.create_entity(*args, **kwargs)
-
-    def update_entity(self, *args: Any, **kwargs: Any) -> Any:
-        self.ops["write"] += 1
-        return self._table.update_entity(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._table, name)
 
 
 def test_lifecycle_opened_updated_resolved_reopened(table: TableClient) -> None:
@@ -185,9 +163,9 @@ def test_one_read_and_at_most_one_write_per_row(
         observation = Incidents(table).observe(earlier)
         if observation.alert not in (None, "resolved"):
             Incidents(table).record_alert(observation, OK)
-    counting = Counting(table)
+    counting = CountingTable(table)
     Incidents(counting).observe(record or setup[0])  # type: ignore[arg-type]
-    assert counting.ops == Counter({"read": reads, "write": writes} if writes else {"read": reads})
+    assert (counting.reads, counting.writes) == (reads, writes)
 
 
 def run_together(count: int, work: Callable[[int], Observation]) -> list[Observation]:
@@ -282,16 +260,16 @@ def test_deliveries_are_written_without_a_read_unless_the_row_changed(
 ) -> None:
     first, other = Incidents(table), Incidents(table)
     sent = first.observe(at(1))
-    counting = Counting(table)
+    counting = CountingTable(table)
     Incidents(counting).record_alert(sent, OK)
-    assert counting.ops == {"write": 1}
+    assert (counting.reads, counting.writes) == (0, 1)
 
     racing = first.observe(at(2, severity="critical"))  # an escalation: alerted again
     assert racing.alert == "updated"
     other.observe(at(3))  # the row changed after `racing` wrote it
-    counting.ops.clear()
+    counting.reset()
     Incidents(counting).record_alert(racing, OK)
-    assert counting.ops == {"write": 2, "read": 1}  # refused, re-read, written
+    assert (counting.reads, counting.writes) == (1, 2)  # refused, re-read, written
     assert set(first.get(NSG, RULE).alerted) == {"teams:high", "teams:critical"}
 
 
