@@ -13,9 +13,10 @@ anything of ours catches that one class::
      │         └── AlertConfigError  an alert setting or channel argument (+ ``value``)
      ├── ReadError                reading live state from ARM or Graph failed
      │    ├── TransientReadError  ... in a way a retry may fix (429, 5xx, timeouts)
-     │    └── BadNextLinkError    Graph sent an ``@odata.nextLink`` we will not follow
+     │    ├── BadNextLinkError    ARM or Graph sent a next link we will not follow
+     │    └── InvalidBodyError    ARM or Graph answered 2xx with a body it does not send
      ├── DeliveryError            an alert channel failed (``transient``, ``retry_after``)
-     └── PluginError              two kinds or two guards claim one name
+     └── PluginError              a kind or guard module that cannot load or declares wrongly
 
 :class:`FieldError` and :class:`TimeFormatError` are also subclasses of :class:`ValueError`,
 as the errors they replace were, so code that catches ``ValueError`` around a parse keeps
@@ -49,6 +50,7 @@ __all__ = [
     "DriftkeeperError",
     "FieldError",
     "InputError",
+    "InvalidBodyError",
     "PluginError",
     "ReadError",
     "SettingsError",
@@ -144,8 +146,13 @@ class TransientReadError(ReadError):
 
 
 class BadNextLinkError(ReadError):
-    """Graph answered a ``@odata.nextLink`` we will not follow (another host: the token would
-    go along; a page already read: a loop)."""
+    """ARM or Graph answered a next link we will not follow (another scheme, host or path:
+    the token would go along, or it is another listing; a page already read: a loop)."""
+
+
+class InvalidBodyError(ReadError):
+    """ARM or Graph answered 2xx with a body that is not what it sends (not JSON, not an
+    object, a listing without ``value``): a failed read, never "none exist"."""
 
 
 class DeliveryError(DriftkeeperError):

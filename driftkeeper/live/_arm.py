@@ -7,8 +7,11 @@ authentication (with claims challenges), retries of 408/429/5xx that honour
 typed management SDKs are not used: their models drop fields they do not know and nulls,
 and rewrite timestamps, and a drift detector must see every field Azure returns.
 
-Listings follow every ``nextLink`` (only on the ARM endpoint's own host, never the same page
-twice). The provider registration policy of the management SDKs is left out: a monitor
+Listings follow every ``nextLink`` (only to the listing's own scheme, host and path, never the
+same page twice). Redirects are not followed: a read answered elsewhere is a failed read, and
+the token never goes to another host. An answer that is not the JSON object ARM sends (a
+list page without a ``value`` list, a body that is not an object) is a failed read, never
+"none exist". The provider registration policy of the management SDKs is left out: a monitor
 with Reader rights never writes.
 """
 
@@ -69,9 +72,10 @@ class ArmClient:
                 policies.UserAgentPolicy(sdk_moniker="driftkeeper"),
                 policies.ProxyPolicy(),
                 policies.ContentDecodePolicy(),
-                policies.RedirectPolicy(),
+                policies.RedirectPolicy(permit_redirects=False),
                 policies.RetryPolicy(**retry),
                 ARMChallengeAuthenticationPolicy(credential, _default_scope(endpoint)),
+                policies.SensitiveHeaderCleanupPolicy(),
                 policies.CustomHookPolicy(),
                 policies.NetworkTraceLoggingPolicy(),
                 policies.DistributedTracingPolicy(),
@@ -88,23 +92,27 @@ class ArmClient:
         """
         where = f"{request.section} {request.path}"
         params = {"api-version": request.api_version, **dict(request.query)}
+        url = self.endpoint + request.path
         try:
-            page = self._get(where, self.endpoint + request.path, params)
+            page = self._get(where, url, params)
             if isinstance(page, Refused) or not request.many:
                 return page
             items: list[dict[str, Any]] = []
             seen: set[str] = set()
             while True:
-                items.extend(v for v in page.get("value") or () if isinstance(v, dict))
+                values = page.get("value")
+                if not isinstance(values, list):
+                    return Refused(0, "InvalidBody", "ARM answered a listing without a value list")
+                items.extend(v for v in values if isinstance(v, dict))
                 next_link = page.get("nextLink")
                 if not next_link:
                     return items
-                check_next_link(str(next_link), self.endpoint, seen)
+                check_next_link(str(next_link), url, seen)
                 page = self._get(where, str(next_link), None)
                 if isinstance(page, Refused):
                     return page
         except BadNextLinkError as exc:
-            return Refused(0, None, str(exc))
+            return Refused(0, "BadNextLink", str(exc))
 
     def _get(self, where: str, url: str, params: dict[str, str] | None) -> Any:
         from azure.core.exceptions import (
@@ -129,7 +137,9 @@ class ArmClient:
         status = response.status_code
         if status == 200:
             body = _json(response)
-            return body if isinstance(body, dict) else {}
+            if isinstance(body, dict):
+                return body
+            return Refused(0, "InvalidBody", "ARM answered 200 with a body that is not an object")
         body = _json(response)
         error = body.get("error") if isinstance(body, dict) else None
         error = error if isinstance(error, dict) else {}

@@ -51,8 +51,12 @@ class Refused:
 
     @property
     def gone(self) -> bool:
-        """A 404 that says the thing itself does not exist (not the subscription)."""
-        return self.status == 404 and (self.code or "").casefold() != "subscriptionnotfound"
+        """A 404 in which the service says the thing itself does not exist: with an error
+        code (a proxy's bare 404 page says nothing), and not ``SubscriptionNotFound``."""
+        return self.status == 404 and (self.code or "").casefold() not in (
+            "",
+            "subscriptionnotfound",
+        )
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
-from .._errors import BadNextLinkError, ReadError, TransientReadError
+from .._errors import BadNextLinkError, InvalidBodyError, ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def graph_client(settings: GraphSettings, http: httpx.AsyncClient) -> Any:
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
         )
-        from kiota_http.middleware.options import RetryHandlerOption
+        from kiota_http.middleware.options import RedirectHandlerOption, RetryHandlerOption
         from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph.graph_request_adapter import options as msgraph_options
         from msgraph.graph_service_client import GraphServiceClient
@@ -104,6 +104,8 @@ def graph_client(settings: GraphSettings, http: httpx.AsyncClient) -> Any:
 
     options = dict(msgraph_options)
     max_retries, retry_delay = settings.max_retries, settings.retry_delay
+    # a read answered elsewhere is a failed read: the token and the trust stay here
+    options[RedirectHandlerOption.get_key()] = RedirectHandlerOption(should_redirect=False)
     if max_retries is not None or retry_delay is not None:
         options[RetryHandlerOption.get_key()] = RetryHandlerOption(
             delay=RetryHandlerOption.DEFAULT_DELAY if retry_delay is None else retry_delay,
@@ -167,14 +169,16 @@ class GraphSession:
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
         page = await self._get(url)
-        while page is not None:
-            items.extend(v for v in page.get("value") or () if isinstance(v, dict))
-            next_link = page.get("@odata.nextLink")
+        while True:
+            values = page.get("value") if page is not None else None
+            if not isinstance(values, list):
+                raise InvalidBodyError("Microsoft Graph answered a list without a value list")
+            items.extend(v for v in values if isinstance(v, dict))
+            next_link = page.get("@odata.nextLink") if page is not None else None
             if not next_link:
-                break
-            check_next_link(str(next_link), self.settings.endpoint, seen)
+                return items
+            check_next_link(str(next_link), url, seen)
             page = await self._get(str(next_link))
-        return items
 
     async def _get(self, url: str) -> dict[str, Any] | None:
         """GET ``url`` through the adapter; the body as the JSON Graph sent (kiota's models
@@ -194,9 +198,14 @@ class GraphSession:
         )
         if not content:
             return None
-        value = json.loads(content)
+        try:
+            value = json.loads(content)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidBodyError(
+                "Microsoft Graph answered with a body that is not JSON"
+            ) from None
         if not isinstance(value, dict):
-            return None
+            raise InvalidBodyError("Microsoft Graph answered with a body that is not an object")
         value.pop("@odata.context", None)
         return value
 
@@ -209,11 +218,15 @@ class GraphSession:
             self._loop.close()
 
 
-def check_next_link(link: str, endpoint: str, seen: set[str]) -> None:
-    """Refuse a next link that leaves ``endpoint``'s host (the token would go along) or
+def check_next_link(link: str, first: str, seen: set[str]) -> None:
+    """Refuse a next link that is not the listing's own (same scheme, host and path as the
+    ``first`` URL: the token goes along, and another path is another listing) or that
     repeats a page already read (a loop); ``seen`` collects the links followed."""
-    if urlsplit(link).netloc.casefold() != urlsplit(endpoint).netloc.casefold():
-        raise BadNextLinkError(f"next link leaves {urlsplit(endpoint).netloc}")
+    mine, theirs = urlsplit(first), urlsplit(link)
+    if (theirs.scheme, theirs.netloc.casefold()) != (mine.scheme, mine.netloc.casefold()):
+        raise BadNextLinkError(f"next link leaves {mine.scheme}://{mine.netloc}")
+    if theirs.path.rstrip("/").casefold() != mine.path.rstrip("/").casefold():
+        raise BadNextLinkError(f"next link leaves the listing {mine.path}")
     if link in seen:
         raise BadNextLinkError("next link repeats a page already read")
     seen.add(link)
@@ -239,7 +252,9 @@ async def call_graph(where: str, read: Callable[[], Awaitable[T]]) -> T | Refuse
             raise TransientReadError(f"{where}: {text} (after retries)") from exc
         return Refused(status, code, text)
     except BadNextLinkError as exc:
-        return Refused(0, None, str(exc))
+        return Refused(0, "BadNextLink", str(exc))
+    except InvalidBodyError as exc:
+        return Refused(0, "InvalidBody", str(exc))
     except httpx.TransportError as exc:
         raise TransientReadError(
             f"{where}: no response from Microsoft Graph ({type(exc).__name__}, after retries)"
