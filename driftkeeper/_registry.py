@@ -39,11 +39,22 @@ class Registry(Generic[T]):
         return cls
 
     def all(self) -> dict[str, T]:
+        """Every plugin by name. A module that fails to import raises :class:`PluginError`
+        naming it, on this call and every later one: a registry is never partly loaded."""
         if not self._loaded:
-            self._loaded = True
             for module in pkgutil.iter_modules(self._path):
-                if not module.name.startswith("_"):
-                    importlib.import_module(f"{self._package}.{module.name}")
+                if module.name.startswith("_"):
+                    continue
+                name = f"{self._package}.{module.name}"
+                try:
+                    importlib.import_module(name)
+                except PluginError:
+                    raise
+                except Exception as exc:  # any failure of a plugin's module is the plugin's
+                    raise PluginError(
+                        f"{self._what} module {name} cannot be loaded: {exc!r}"
+                    ) from exc
+            self._loaded = True
         return dict(sorted(self._plugins.items()))
 
     def get(self, name: str) -> T:

@@ -28,7 +28,7 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .._errors import InputError
+from .._errors import InputError, PluginError
 
 __all__ = [
     "ArmSection",
@@ -36,6 +36,7 @@ __all__ = [
     "Need",
     "PathTemplate",
     "Request",
+    "SEGMENTS",
     "Section",
     "Shape",
     "az_wrap",
@@ -48,13 +49,16 @@ less when the section was not captured and nothing when its read failed (``optio
 it only takes display names from it (``labels``)."""
 
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
-_PLACEHOLDERS: Mapping[str, str] = {
+SEGMENTS: Mapping[str, str] = {
     "subscription": _GUID,
     "id": _GUID,
     "resourceGroup": r"[-\w._()]{0,89}[-\w_()]",  # 1-90 characters, no final "."
-    "name": r"(?!\.+$)[-\w._()]{1,260}",  # ARM name characters; never "." or ".."
-    "managementGroup": r"[-\w._()]{1,90}",
+    "name": r"(?!\.+(?:/|$))[-\w._()]{1,260}",  # ARM name characters; never "." or ".."
+    "managementGroup": r"(?!\.+(?:/|$))[-\w._()]{1,90}",
 }
+"""What each path placeholder matches (ASCII only; GUIDs in any case): every path segment
+taken from outside is one of these, so it can never be ``.``, ``..``, or carry ``/?#%``."""
+_PLACEHOLDERS = SEGMENTS
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -72,7 +76,7 @@ class PathTemplate:
         for match in _PLACEHOLDER.finditer(self.text):
             name = match.group(1)
             if name not in _PLACEHOLDERS:
-                raise ValueError(f"{self.text}: unknown placeholder {{{name}}}")
+                raise PluginError(f"{self.text}: unknown placeholder {{{name}}}")
             parts.append(re.escape(self.text[last : match.start()]))
             parts.append(f"(?P<{name}>{_PLACEHOLDERS[name]})")
             last = match.end()
@@ -153,7 +157,7 @@ class ArmSection:
 
     def __post_init__(self) -> None:
         if not self.name.startswith("arm."):
-            raise ValueError(f"an ARM section's name starts with 'arm.': {self.name!r}")
+            raise PluginError(f"an ARM section's name starts with 'arm.': {self.name!r}")
 
     @cached_property
     def list_template(self) -> PathTemplate:
@@ -235,7 +239,7 @@ class GraphSection:
 
     def __post_init__(self) -> None:
         if not self.name.startswith("graph."):
-            raise ValueError(f"a Graph section's name starts with 'graph.': {self.name!r}")
+            raise PluginError(f"a Graph section's name starts with 'graph.': {self.name!r}")
 
     @cached_property
     def get_template(self) -> PathTemplate | None:

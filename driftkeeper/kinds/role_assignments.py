@@ -34,7 +34,7 @@ from ._base import (
     require_list,
     short_value,
 )
-from ._reads import ArmSection, Request, az_wrap
+from ._reads import SEGMENTS, ArmSection, Request, az_wrap
 
 __all__ = [
     "ASSIGNMENTS",
@@ -291,19 +291,20 @@ def _ancestors(key: str) -> list[str]:
 
 
 # --- scopes ----------------------------------------------------------------------------------
-_GUID = r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
-_SUB = rf"/subscriptions/(?P<sub>{_GUID})"
-_RG = r"/resourceGroups/(?P<rg>[\w().-]{0,89}[\w()-])"  # 1-90 characters, no final "."
-_NAME = r"(?!\.+(?:/|$))[\w().-]{1,260}"  # ARM name characters; never "." or ".."
+# the segments of the path templates (_reads.SEGMENTS): ASCII, never "." or ".."
+_SUB = rf"/subscriptions/(?P<sub>{SEGMENTS['subscription']})"
+_RG = rf"/resourceGroups/(?P<rg>{SEGMENTS['resourceGroup']})"
+_NAME = SEGMENTS["name"]
 _NAMESPACE = r"[a-z][a-z0-9]*(?:\.[a-z0-9]+)+"
 _TYPE = r"[a-z][a-z0-9]*"
+_FLAGS = re.IGNORECASE | re.ASCII
 _MG_SCOPE = re.compile(
-    r"/providers/Microsoft\.Management/managementGroups/[\w().-]{1,90}", re.IGNORECASE
+    rf"/providers/Microsoft\.Management/managementGroups/{SEGMENTS['managementGroup']}", _FLAGS
 )
-_SUB_SCOPE = re.compile(_SUB, re.IGNORECASE)
-_RG_SCOPE = re.compile(_SUB + _RG, re.IGNORECASE)
+_SUB_SCOPE = re.compile(_SUB, _FLAGS)
+_RG_SCOPE = re.compile(_SUB + _RG, _FLAGS)
 _RESOURCE_SCOPE = re.compile(
-    rf"{_SUB}(?:{_RG})?/providers/(?P<ns>{_NAMESPACE})(?:/{_TYPE}/{_NAME})+", re.IGNORECASE
+    rf"{_SUB}(?:{_RG})?/providers/(?P<ns>{_NAMESPACE})(?:/{_TYPE}/{_NAME})+", _FLAGS
 )
 _ScopeLevel = Literal["root", "managementGroup", "subscription", "resourceGroup", "resource"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,6 +171,13 @@ def test_a_directory_role_is_read_with_its_id_filtered_and_principal_expanded() 
         ("directory-role", "/roleManagement/directory/roleDefinitions/x' or 1 eq 1"),
         ("security-defaults", "/policies/authenticationMethodsPolicy"),
         ("role-assignments", "/subscriptions/x"),
+        ("role-assignments", "/providers/Microsoft.Management/managementGroups/.."),
+        ("role-assignments", "/providers/Microsoft.Management/managementGroups/."),
+        ("role-assignments", "/providers/Microsoft.Management/managementGroups/\uff4d\uff47"),
+        ("role-assignments", f"/subscriptions/{SUB}/resourceGroups/rg\u00e9"),
+        ("role-assignments", f"/subscriptions/{SUB}/resourceGroups/rg/providers/X.Y/things/.."),
+        ("role-assignments", f"/subscriptions/{SUB}/resourceGroups/rg/providers/X.Y/t/a/b/.."),
+        ("role-assignments", f"/subscriptions/{SUB}/resourceGroups/rg/providers/X.Y/t/a?b"),
     ],
 )
 def test_a_scope_that_is_not_the_kinds_is_refused_before_any_call(kind: str, scope: str) -> None:
@@ -323,7 +332,27 @@ def test_merged_snapshots_unite_sections_and_failures() -> None:
 
 
 def test_graph_sections_are_declared_with_a_graph_name() -> None:
-    with pytest.raises(ValueError, match=r"starts with 'graph\.'"):
+    with pytest.raises(PluginError, match=r"starts with 'graph\.'"):
         GraphSection("arm.x", "/x")
-    with pytest.raises(ValueError, match=r"starts with 'arm\.'"):
+    with pytest.raises(PluginError, match=r"starts with 'arm\.'"):
         ArmSection("graph.x", "X.Y/z", "1", "/subscriptions/{subscription}/providers/X.Y/z")
+
+
+def test_a_kind_module_that_fails_to_load_fails_every_lookup(tmp_path: Path) -> None:
+    from driftkeeper._registry import Registry
+
+    package = tmp_path / "somekinds"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "good.py").write_text("")
+    (package / "m_broken.py").write_text("raise ValueError('x')\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        registry: Registry[Any] = Registry("somekinds", [str(package)], "kind")
+        for _ in range(2):  # never a partial registry on a later call
+            with pytest.raises(PluginError, match=r"somekinds\.m_broken cannot be loaded"):
+                registry.all()
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m.startswith("somekinds")]:
+            del sys.modules[name]
