@@ -9,6 +9,7 @@ import yaml
 
 from driftkeeper import BaselineError
 from driftkeeper.baseline import GuardSettings, baseline_schema, load_baselines
+from driftkeeper.kinds import all_kinds
 
 NSG = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"
 GOOD_RULE = {
@@ -158,14 +159,15 @@ def test_missing_directory_is_an_error(tmp_path: Path) -> None:
 
 def test_schema_is_assembled_from_every_kind_and_guard() -> None:
     schema = baseline_schema()
-    assert set(schema["properties"]["kind"]["enum"]) == {
+    kinds = set(schema["properties"]["kind"]["enum"])
+    assert kinds == {*all_kinds(), "guard"}
+    assert kinds >= {
         "nsg",
         "role-assignments",
         "conditional-access-policy",
         "directory-role",
         "security-defaults",
         "authentication-methods",
-        "guard",
     }
     guard_branch = schema["allOf"][-1]["then"]
     assert "global-admin-count" in guard_branch["properties"]["guard"]["enum"]

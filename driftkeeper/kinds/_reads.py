@@ -31,12 +31,12 @@ from urllib.parse import quote
 from .._errors import InputError, PluginError
 
 __all__ = [
+    "SEGMENTS",
     "ArmSection",
     "GraphSection",
     "Need",
     "PathTemplate",
     "Request",
-    "SEGMENTS",
     "Section",
     "Shape",
     "az_wrap",

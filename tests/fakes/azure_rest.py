@@ -16,7 +16,9 @@ What it follows of the REST contracts:
 - ``data`` maps snapshot section names (``"arm.roleAssignments"``, ``"graph.securityDefaults"``
   ...) to the objects to serve: a list for list sections (a raw ``{"value": [...]}`` response
   is accepted too), an object for Graph object sections. A list section that is not in
-  ``data`` is served as an empty list; an object section that is not there answers 404.
+  ``data`` is served as an empty list; an object section that is not there as a bare object
+  (``{"id": "<last path segment>"}``: Graph's tenant-wide singletons always exist), and one
+  whose value is not an object answers 404.
 - ARM lists are filtered by subscription: an item is listed under ``/subscriptions/{sub}/...``
   when its id starts with ``/subscriptions/{sub}/``, or when its id is not under any
   subscription (management-group or root scope, i.e. inherited). A subscription that owns no
@@ -589,6 +591,8 @@ class AzureRestServer:
         if lower in GRAPH_OBJECT_PATHS:
             section, context = GRAPH_OBJECT_PATHS[lower]
             value = self.data.get(section)
+            if value is None:  # a tenant-wide singleton always exists in Graph
+                value = {"id": path.rstrip("/").rsplit("/", 1)[-1]}
             if not isinstance(value, dict):
                 return _graph_error(404, None, None)
             body = {k: v for k, v in value.items() if k != "@odata.context"}

@@ -310,15 +310,15 @@ def test_an_empty_body_is_a_failed_read_not_an_empty_state() -> None:
 def test_a_section_no_kind_declares_is_kept_as_unknown_and_reported() -> None:
     doc = {
         "schema": "driftkeeper.snapshot/1",
-        "arm": {"keyVaults": [], "networkSecurityGroups": []},
-        "graph": {"namedLocations": []},
+        "arm": {"notAWatchedType": [], "networkSecurityGroups": []},
+        "graph": {"notAWatchedObject": {}},
     }
     snapshot = Snapshot.from_dict(doc)
-    assert snapshot.unknown == ("arm.keyVaults", "graph.namedLocations")
+    assert snapshot.unknown == ("arm.notAWatchedType", "graph.notAWatchedObject")
     assert list(snapshot.sections) == ["arm.networkSecurityGroups"]
     assert snapshot.notices() == [
-        "arm.keyVaults: no watched kind reads this section; not judged",
-        "graph.namedLocations: no watched kind reads this section; not judged",
+        "arm.notAWatchedType: no watched kind reads this section; not judged",
+        "graph.notAWatchedObject: no watched kind reads this section; not judged",
     ]
 
 
