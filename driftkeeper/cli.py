@@ -239,6 +239,9 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     results = pipeline.process(parse_events(payload))
     (render_replay_json if args.format == "json" else render_replay_table)(results, out)
     summary = replay_summary(results)  # the exit code of scan: errors first, then drift
+    if results and all(r.outcome == "invalid" for r in results):
+        print(f"error: {args.events}: no item is an event driftkeeper reads", file=sys.stderr)
+        return 2
     if summary["errors"]:
         return 2
     return 1 if summary["drift"] else 0

@@ -215,3 +215,15 @@ def test_replay_of_an_unreadable_events_file_exits_2_naming_it(
     code, out = run("replay", "--events", str(events), "--state", state)
     assert (code, out) == (2, "")
     assert f"driftkeeper: error: {events}: cannot read events" in capsys.readouterr().err
+
+
+def test_replay_of_a_file_with_no_event_in_it_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"kind": "not an event"}, {"eventType": 3}]))
+    state = example_state(tmp_path, "tenant-known-good")
+    code, out = run("replay", "--events", str(events), "--state", state, "--format", "json")
+    assert code == 2
+    assert [s["outcome"] for s in json.loads(out)["signals"]] == ["invalid", "invalid"]
+    assert "no item is an event driftkeeper reads" in capsys.readouterr().err
