@@ -28,7 +28,10 @@ test: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/events.py
+	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/table_writes.py
+	$(BIN)/python bench/table_ops.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
