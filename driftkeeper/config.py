@@ -8,7 +8,13 @@ Values are validated here, once; a bad one raises :class:`~driftkeeper.SettingsE
 subclass :class:`~driftkeeper.AlertConfigError`.
 
 Secrets (the Teams webhook URL, the SMTP password, the Event Grid key, the storage connection
-string) are never shown: not in an error, not in ``repr(settings)``, not in a log line.
+string) are never shown: not in an error, not in ``repr(settings)``, not in a log line. An
+endpoint is shown without its user info and query (:func:`_shown_url`), and an endpoint with
+user info (``https://user:password@host``) is refused.
+
+GUIDs (``AZURE_SUBSCRIPTION_ID``, ``DRIFTKEEPER_SELF_IDS``) are accepted in the forms people
+paste (``{...}``, 32 hex digits, ``urn:uuid:...``, any case) and kept canonical: lower case,
+8-4-4-4-12, the form ARM paths and actor ids use.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args
+from urllib.parse import urlsplit
 
 from ._errors import AlertConfigError, SettingsError
 from .alerts import (
@@ -36,8 +43,15 @@ from .engine import GuardMode
 
 __all__ = ["AlertSettings", "Settings"]
 
+_GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_GUID_FORMS = re.compile(
+    rf"(?:urn:uuid:)?(?:(?P<plain>{_GUID})|\{{(?P<braced>{_GUID})\}}|(?P<bare>[0-9a-f]{{32}}))",
+    re.IGNORECASE,
+)
+"""A GUID as people paste it: dashed, in braces, 32 hex digits, or a ``urn:uuid:`` URN."""
 _TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _HOST = re.compile(r"^[A-Za-z0-9._:\[\]-]{1,253}$")
+_USER_INFO = "expected a URL without a user name or password (not shown)"
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})
 _GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
@@ -48,11 +62,21 @@ def _secret(default: str = "") -> Any:
     return field(default=default, metadata={"secret": True})
 
 
+def _endpoint(default: str = "") -> Any:
+    """A field holding an endpoint URL: ``repr`` leaves out its query (a SAS token)."""
+    return field(default=default, metadata={"url": True})
+
+
 def _repr(self: Any) -> str:
     parts = []
     for f in fields(self):
         value = getattr(self, f.name)
-        shown = ("'<secret>'" if value else "''") if f.metadata.get("secret") else repr(value)
+        if f.metadata.get("secret"):
+            shown = "'<secret>'" if value else "''"
+        elif f.metadata.get("url"):
+            shown = repr(_shown_url(value))
+        else:
+            shown = repr(value)
         parts.append(f"{f.name}={shown}")
     return f"{type(self).__name__}({', '.join(parts)})"
 
@@ -62,15 +86,28 @@ def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
 
 
+def _shown_url(value: str) -> str:
+    """What of an endpoint URL a message may show: no user info (everything up to the last
+    ``@`` is hidden, however malformed the URL), no query (a SAS token), no fragment."""
+    head, at, rest = value.rpartition("@")
+    if "?" in head or "#" in head:
+        rest = ""  # the "@" may be in the query: nothing after it is shown either
+    shown = rest.partition("?")[0].partition("#")[0]
+    return f"<hidden>@{shown}" if at else shown
+
+
 def _guids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """Comma-separated GUIDs (subscription ids, app ids, object ids)."""
-    values = tuple(v.strip() for v in env.get(name, "").split(",") if v.strip())
-    for value in values:
-        try:
-            uuid.UUID(value)
-        except ValueError:
-            raise SettingsError(name, f"not a GUID: {value!r}") from None
-    return values
+    """Comma-separated GUIDs (subscription ids, app ids, object ids), canonical (lower case,
+    dashed) and without duplicates."""
+    values: dict[str, None] = {}
+    for value in (v.strip() for v in env.get(name, "").split(",")):
+        if not value:
+            continue
+        found = _GUID_FORMS.fullmatch(value)
+        if found is None:
+            raise SettingsError(name, f"not a GUID: {value!r}")
+        values[str(uuid.UUID(next(g for g in found.groups() if g)))] = None
+    return tuple(values)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -93,8 +130,13 @@ def _table(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def _has_user_info(url: str) -> bool:
+    return "@" in urlsplit(url).netloc
+
+
 def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
-    """An endpoint: https, or plain http to a loopback address (local stand-ins)."""
+    """An endpoint: https, or plain http to a loopback address (local stand-ins); never
+    with user info (the managed identity signs in, and a password would be shown)."""
     value = _text(env, name, default)
     if not value:
         return value
@@ -103,8 +145,9 @@ def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
     except ValueError:
         host = ""
     if not host or any(c.isspace() for c in value):
-        shown = value.partition("?")[0]  # a query could hold a SAS token: never shown
-        raise SettingsError(name, f"expected an https URL, got {shown!r}")
+        raise SettingsError(name, f"expected an https URL, got {_shown_url(value)!r}")
+    if _has_user_info(value):
+        raise SettingsError(name, f"{_USER_INFO}, got {_shown_url(value)!r}")
     return value
 
 
@@ -165,7 +208,7 @@ class AlertSettings:
     smtp_password: str = _secret()
     smtp_starttls: bool = True
     graph_mail_sender: str = ""
-    eventgrid_topic_endpoint: str = ""
+    eventgrid_topic_endpoint: str = _endpoint()
     eventgrid_topic_key: str = _secret()
     """Empty: the managed identity publishes."""
     routes: Routes = field(default_factory=Routes)
@@ -214,7 +257,9 @@ class AlertSettings:
                 "set DRIFTKEEPER_SMTP_HOST or DRIFTKEEPER_GRAPH_MAIL_SENDER, not both",
             )
         if self.smtp_host and not _HOST.match(self.smtp_host):
-            raise AlertConfigError("DRIFTKEEPER_SMTP_HOST", self.smtp_host, "is not a host name")
+            # "user:password@host" would show the password: shown as "<hidden>@host"
+            shown = _shown_url(self.smtp_host)
+            raise AlertConfigError("DRIFTKEEPER_SMTP_HOST", shown, "is not a host name")
         if self.smtp_host and not is_email_address(self.smtp_from):
             problem = "is not an email address" if self.smtp_from else "is required"
             raise AlertConfigError(
@@ -238,7 +283,13 @@ class AlertSettings:
             )
         if self.eventgrid_topic_endpoint:
             variable = "DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT"
-            topic_host(self.eventgrid_topic_endpoint, variable=variable)
+            shown = _shown_url(self.eventgrid_topic_endpoint)
+            try:
+                topic_host(self.eventgrid_topic_endpoint, variable=variable)
+            except AlertConfigError as exc:  # it shows the whole URL
+                raise AlertConfigError(variable, shown, exc.problem) from None
+            if _has_user_info(self.eventgrid_topic_endpoint):
+                raise AlertConfigError(variable, shown, _USER_INFO)
         elif self.eventgrid_topic_key:
             raise AlertConfigError(
                 "DRIFTKEEPER_EVENTGRID_TOPIC_KEY",
@@ -264,7 +315,7 @@ class Settings:
     guards: GuardMode = "default"
     storage_connection: str = _secret()
     """A connection string (Azurite, or a key) — or empty to use ``table_endpoint``."""
-    table_endpoint: str = ""
+    table_endpoint: str = _endpoint()
     """``https://<account>.table.core.windows.net``, reached with the managed identity."""
     events_table: str = "driftevents"
     incidents_table: str = "incidents"
@@ -272,8 +323,8 @@ class Settings:
     coalesce_seconds: float = 5.0
     settle_seconds: float = 1.0
     audit_overlap_minutes: float = 10.0
-    arm_endpoint: str = "https://management.azure.com"
-    graph_endpoint: str = "https://graph.microsoft.com/v1.0"
+    arm_endpoint: str = _endpoint("https://management.azure.com")
+    graph_endpoint: str = _endpoint("https://graph.microsoft.com/v1.0")
     ca_bundle: str = ""
     subscriptions: tuple[str, ...] = ()
     tenant_id: str = ""

@@ -43,13 +43,56 @@ from ._errors import SnapshotError
 if TYPE_CHECKING:
     from .kinds import Section
 
-__all__ = ["GROUPS", "SCHEMA_ID", "SectionStatus", "Snapshot", "declared_sections"]
+__all__ = [
+    "GROUPS",
+    "SCHEMA_ID",
+    "SectionStatus",
+    "Snapshot",
+    "declared_sections",
+    "is_unreadable",
+    "json_type",
+    "shown",
+    "unreadable",
+]
 
 SCHEMA_ID = "driftkeeper.snapshot/1"
 GROUPS = ("arm", "graph")
 """The services a section is read from: its name is ``<group>.<name>``."""
 
 SectionStatus = Literal["captured", "missing", "failed"]
+
+
+def unreadable(where: str, problem: str) -> dict[str, str]:
+    """The normalized state of a live value a kind cannot read (``where``: which one).
+
+    It equals no baseline value, so it is drift; a guard that meets it judges the resource
+    as not compliant (fail closed)."""
+    return {"unreadable": f"{where}: {problem}" if where else problem}
+
+
+def is_unreadable(value: Any) -> bool:
+    """Whether a normalized value is :func:`unreadable`'s."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("unreadable"), str)
+
+
+def json_type(value: object) -> str:
+    """The JSON type of a value, for messages (``a string``, ``an object`` ...)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A JSON value as a message shows it: its JSON text, cut at ``limit`` characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json_type(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def declared_sections() -> dict[str, Section]:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from driftkeeper import AlertConfigError, InputError, SettingsError
 from driftkeeper.alerts import DEFAULT_ROUTES
 from driftkeeper.config import AlertSettings, Settings
+from driftkeeper.kinds.nsg import NSGS
+from driftkeeper.signals import Actor
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s3cr3t-do-not-show"
 SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
 APP = "D1F7C0DE-0000-4000-8000-00000000D12F"
-SMTP = {"DRIFTKEEPER_SMTP_HOST": "smtp.contoso.example", "DRIFTKEEPER_SMTP_FROM": "dk@contoso.com"}
+SMTP_FROM = {"DRIFTKEEPER_SMTP_FROM": "dk@contoso.com"}
+SMTP = {"DRIFTKEEPER_SMTP_HOST": "smtp.contoso.example", **SMTP_FROM}
 
 
 class Recording(dict[str, str]):
@@ -76,7 +82,7 @@ def test_nothing_set_gives_the_documented_defaults() -> None:
         ({"DRIFTKEEPER_GRAPH_ENDPOINT": "http://127.0.0.1:8443/v1.0"}, "graph_endpoint",
          "http://127.0.0.1:8443/v1.0"),
         ({"DRIFTKEEPER_CA_BUNDLE": __file__}, "connection_verify", __file__),
-        ({"AZURE_SUBSCRIPTION_ID": f"{SUB}, {SUB.upper()}"}, "subscriptions", (SUB, SUB.upper())),
+        ({"AZURE_SUBSCRIPTION_ID": f"{SUB}, {SUB.upper()}"}, "subscriptions", (SUB,)),
         ({"AZURE_TENANT_ID": "contoso.onmicrosoft.com"}, "tenant_id", "contoso.onmicrosoft.com"),
         ({"DRIFTKEEPER_TEAMS_WEBHOOK_URL": "https://x.example/w"}, "alerts.channels", ("teams",)),
         (SMTP, "alerts.channels", ("email",)),
@@ -144,6 +150,73 @@ def test_a_bad_value_is_an_input_error_naming_the_variable(
     assert str(info.value).startswith(variable)
 
 
+# --- GUIDs: any form people paste, kept canonical -------------------------------------------
+def _forms(guid: uuid.UUID) -> list[str]:
+    text = str(guid)
+    return [
+        text,
+        text.upper(),
+        "{" + text + "}",
+        "{" + text.upper() + "}",
+        guid.hex,
+        guid.hex.upper(),
+        f"urn:uuid:{text}",
+        f"URN:UUID:{text.upper()}",
+    ]
+
+
+@pytest.mark.parametrize("form", _forms(uuid.UUID(SUB)))
+def test_a_subscription_in_any_guid_form_is_read_canonical_and_readable(form: str) -> None:
+    settings = Settings.from_env({"AZURE_SUBSCRIPTION_ID": f"{form}, {SUB}"})
+
+    assert settings.subscriptions == (SUB,)  # one subscription, however spelled
+    # the ARM listing accepts it (a path only takes the 8-4-4-4-12 form)
+    [request] = NSGS.tenant_requests(settings.subscriptions)
+    assert request.path.startswith(f"/subscriptions/{SUB}/providers/")
+
+
+@pytest.mark.parametrize("form", _forms(uuid.UUID(APP)))
+def test_a_self_id_in_any_guid_form_matches_the_actor(form: str) -> None:
+    settings = Settings.from_env({"DRIFTKEEPER_SELF_IDS": form})
+
+    assert settings.self_ids == {APP.casefold()}
+    assert Actor(app_id=APP.casefold()).ids() & settings.self_ids
+
+
+@given(st.uuids(), st.data())
+def test_every_accepted_guid_form_is_the_canonical_guid(
+    guid: uuid.UUID, data: st.DataObject
+) -> None:
+    form = data.draw(st.sampled_from(_forms(guid)))
+    env = {"AZURE_SUBSCRIPTION_ID": form, "DRIFTKEEPER_SELF_IDS": form}
+
+    settings = Settings.from_env(env)
+
+    assert settings.subscriptions == (str(guid),)
+    assert settings.self_ids == {str(guid)}
+
+
+@pytest.mark.parametrize("variable", ["AZURE_SUBSCRIPTION_ID", "DRIFTKEEPER_SELF_IDS"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "prod",
+        "{" + SUB,  # uuid.UUID strips braces one-sided too
+        SUB + "}",
+        "+" + SUB.replace("-", "")[1:],  # int(..., 16) takes a sign
+        SUB.replace("-", "")[:16] + "_" + SUB.replace("-", "")[17:],  # and an underscore
+        SUB.replace("-", "")[:8] + "-" + SUB.replace("-", "")[8:],  # dashes out of place
+        "urn:" + SUB,
+        SUB[:-1],
+    ],
+)
+def test_what_is_not_a_guid_is_refused_naming_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({variable: f"{SUB},{value}"})
+    assert info.value.variable == variable
+    assert str(info.value) == f"{variable}: not a GUID: {value!r}"
+
+
 def test_alert_variables_are_left_unread_when_asked() -> None:
     env = Recording({"DRIFTKEEPER_TEAMS_WEBHOOK_URL": "not a URL"})
     with pytest.raises(AlertConfigError):
@@ -198,6 +271,9 @@ def test_secrets_are_not_in_the_repr() -> None:
         {"DRIFTKEEPER_EVENTGRID_TOPIC_KEY": SECRET},
         {"DRIFTKEEPER_STORAGE_CONNECTION": f"AccountName=st;{SECRET}"},
         {"DRIFTKEEPER_TABLE_ENDPOINT": f"ftp://st.example/?sig={SECRET}"},
+        {"DRIFTKEEPER_TABLE_ENDPOINT": f"ftp://st.example/#{SECRET}"},
+        {"DRIFTKEEPER_SMTP_HOST": f"dk:{SECRET}@smtp.example", **SMTP_FROM},
+        {"DRIFTKEEPER_SMTP_HOST": f"smtp://dk:{SECRET}@smtp.example", **SMTP_FROM},
     ],
 )
 def test_secrets_are_not_in_errors(env: dict[str, str]) -> None:
@@ -206,6 +282,45 @@ def test_secrets_are_not_in_errors(env: dict[str, str]) -> None:
     assert info.value.variable in env
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value)
+
+
+ENDPOINTS = [
+    "DRIFTKEEPER_TABLE_ENDPOINT",
+    "DRIFTKEEPER_ARM_ENDPOINT",
+    "DRIFTKEEPER_GRAPH_ENDPOINT",
+    "DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT",
+]
+
+
+@pytest.mark.parametrize("variable", ENDPOINTS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://dk:{SECRET}@st.example",  # a usable URL, but with a password
+        f"https://{SECRET}@st.example/path",
+        f"http://dk:{SECRET}@127.0.0.1:10002/devstoreaccount1",
+        f"http://dk:{SECRET}@st.example",  # not https either
+        f"https://dk:pre/{SECRET}@st.example",  # the password goes on past a "/"
+        f"https://dk:pre?{SECRET}@st.example",  # ... past a "?"
+        f"https://dk:{SECRET}@st.example:port",  # and the URL is malformed
+        f"st.example/x?y@{SECRET}#z",
+        f"https://dk:{SECRET}@st.example/?sig={SECRET}",
+    ],
+)
+def test_an_endpoint_with_user_info_is_refused_without_showing_it(variable: str, url: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({variable: url})
+    assert info.value.variable == variable
+    assert str(info.value).startswith(variable)
+    assert SECRET not in str(info.value)
+    assert SECRET not in repr(info.value)
+
+
+@pytest.mark.parametrize("variable", ENDPOINTS)
+def test_an_endpoints_query_is_not_in_the_repr(variable: str) -> None:
+    settings = Settings.from_env({variable: f"https://st.example/x?sig={SECRET}"})
+    assert SECRET not in repr(settings)
+    assert "https://st.example/x" in repr(settings)
 
 
 # --- the README's table ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._state import StateView
 from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
-from ..kinds.tenant_policies import SECURITY_DEFAULTS, SecurityDefaults
+from ..kinds.tenant_policies import SECURITY_DEFAULTS, SecurityDefaults, is_enabled
 
 __all__ = [
     "CA_TENANT_READS",
@@ -15,6 +15,7 @@ __all__ = [
     "excludes_groups_or_roles",
     "grant_controls",
     "includes",
+    "security_defaults_note",
     "security_defaults_on",
     "unconditional",
 ]
@@ -28,8 +29,20 @@ CA_TENANT_READS = (
 
 
 def security_defaults_on(view: StateView) -> bool:
+    """Whether security defaults are on: only a JSON ``true`` (``"false"`` is not on)."""
     policy = view.snapshot.object(SECURITY_DEFAULTS.name)
-    return bool(policy and policy.get("isEnabled"))
+    return policy is not None and is_enabled(policy) is True
+
+
+def security_defaults_note(view: StateView) -> str:
+    """Why security defaults did not count, when that is not plain "they are off"."""
+    policy = view.snapshot.object(SECURITY_DEFAULTS.name)
+    if policy is None:
+        return " (security defaults not captured)"
+    state = is_enabled(policy)
+    if isinstance(state, dict):
+        return f" (security defaults unreadable: {state['unreadable']})"
+    return ""
 
 
 def enabled_policies(view: StateView) -> Iterable[tuple[str, Mapping[str, Any]]]:

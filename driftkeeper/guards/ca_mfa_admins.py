@@ -20,13 +20,13 @@ from .._model import Change
 from .._state import StateView
 from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
 from ..kinds.directory_roles import PRIVILEGED_ROLES
-from ..kinds.tenant_policies import SECURITY_DEFAULTS
 from . import Guard, Verdict, register
 from ._ca import (
     CA_TENANT_READS,
     enabled_policies,
     grant_controls,
     includes,
+    security_defaults_note,
     security_defaults_on,
     unconditional,
 )
@@ -83,11 +83,7 @@ class MfaForPrivilegedRoles(Guard):
         changes = tuple(
             Change(f"roles[{name}]", "an enabled CA policy requiring MFA", "none") for name in names
         )
-        hint = (
-            ""
-            if view.snapshot.status(SECURITY_DEFAULTS.name) == "captured"
-            else (" (security defaults not captured)")
-        )
+        hint = security_defaults_note(view)
         yield Verdict(
             RESOURCE,
             False,

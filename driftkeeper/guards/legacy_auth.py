@@ -22,6 +22,7 @@ from ._ca import (
     excludes_groups_or_roles,
     grant_controls,
     includes,
+    security_defaults_note,
     security_defaults_on,
     unconditional,
 )
@@ -72,6 +73,7 @@ class LegacyAuthBlocked(Guard):
             RESOURCE,
             False,
             "Legacy authentication is not blocked: no enabled Conditional Access policy blocks "
-            "exchangeActiveSync and other clients for all users and apps",
+            "exchangeActiveSync and other clients for all users and apps"
+            + security_defaults_note(view),
             (Change("clientAppTypes[exchangeActiveSync, other]", "block", "allowed"),),
         )

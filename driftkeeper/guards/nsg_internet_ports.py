@@ -10,6 +10,10 @@ A rule exposes a port when it is an inbound Allow whose source admits the intern
 ``Any``, ``Internet``, ``0.0.0.0/0``, ``::/0``) for Tcp, Udp or ``*``, and no Deny rule with
 a higher priority (lower number) from the internet to the same destination and protocol
 covers that port first.
+
+Fail closed: a rule the NSG kind could not read (a priority that is not an integer, a port
+range out of bounds ...) cannot be judged, so its NSG is not compliant; the verdict names the
+rule and why.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from .._model import Change
 from .._state import StateView
 from ..kinds._base import item_key
 from ..kinds.nsg import NSGS, NsgRules, rule_words
+from ..snapshot import is_unreadable
 from . import Guard, Verdict, register
 
-__all__ = ["DEFAULT_PORTS", "InternetManagementPorts", "exposed_ports"]
+__all__ = ["DEFAULT_PORTS", "InternetManagementPorts", "exposed_ports", "unreadable_rules"]
 
 DEFAULT_PORTS = (
     20, 21, 22, 23, 135, 139, 445, 1433, 1434, 1521, 2375, 2376, 3306, 3389, 5432, 5900,
@@ -85,7 +90,8 @@ def _covered(port: int, spans: net.PortSet) -> bool:
 def exposed_ports(
     rules: Mapping[str, Mapping[str, Any]], watched: Iterable[int]
 ) -> list[tuple[str, Mapping[str, Any], list[int]]]:
-    """(rule key, rule, ports) for every rule that opens a watched port to the internet.
+    """(rule key, rule, ports) for every readable rule that opens a watched port to the
+    internet (see :func:`unreadable_rules` for the others).
 
     Each IP version is judged on its own: a Deny from ``::/0`` leaves IPv4 open.
     """
@@ -93,7 +99,7 @@ def exposed_ports(
         (
             (key, rule)
             for key, rule in rules.items()
-            if rule.get("direction") == "Inbound" and "priority" in rule
+            if not is_unreadable(rule) and rule.get("direction") == "Inbound"
         ),
         key=lambda kv: kv[1]["priority"],
     )
@@ -125,6 +131,11 @@ def exposed_ports(
     return found
 
 
+def unreadable_rules(rules: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(rule key, why) for every rule the NSG kind could not read: it cannot be judged."""
+    return [(key, rule["unreadable"]) for key, rule in rules.items() if is_unreadable(rule)]
+
+
 @register
 class InternetManagementPorts(Guard):
     name = "nsg-internet-management-ports"
@@ -149,11 +160,16 @@ class InternetManagementPorts(Guard):
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         for setting in view.index(self.kind).values():
             exposures = exposed_ports(setting.state, params["ports"])
-            if not exposures:
+            unreadable = unreadable_rules(setting.state)
+            if not exposures and not unreadable:
                 yield Verdict(setting.scope, True, f"NSG {setting.title}: no exposed ports")
                 continue
             changes = []
             words = []
+            for key, why in unreadable:
+                _, name = item_key(key)
+                words.append(f"rule '{name}' cannot be judged ({why})")
+                changes.append(Change(key, "a rule that can be read", f"unreadable: {why}"))
             for key, rule, ports in exposures:
                 _, name = item_key(key)
                 listed = ", ".join(str(p) for p in ports)

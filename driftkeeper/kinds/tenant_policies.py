@@ -3,21 +3,27 @@
 Truth: Graph ``/policies/identitySecurityDefaultsEnforcementPolicy`` (``isEnabled``) and
 ``/policies/authenticationMethodsPolicy`` (the ``state`` of each method configuration,
 compared case-insensitively; targets and method-specific options are not compared).
+
+Only a JSON ``true`` is "on": a live ``isEnabled`` that is not a boolean (``"false"``, absent)
+is unreadable state, which differs from every baseline; a baseline's must be a boolean.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._model import Change
 from ..signals import Signal
-from ..snapshot import Snapshot
+from ..snapshot import Snapshot, is_unreadable, shown, unreadable
 from . import register
 from ._base import FieldError, Index, Kind, Setting, Signals, Touch, item_key, keyed
 from ._reads import GraphSection
 
-__all__ = ["AuthenticationMethods", "SecurityDefaults"]
+__all__ = ["AuthenticationMethods", "SecurityDefaults", "is_enabled"]
+
+log = logging.getLogger(__name__)
 
 _SECURITY_DEFAULTS_ID = "00000000-0000-0000-0000-000000000005"
 SECURITY_DEFAULTS = GraphSection(
@@ -48,7 +54,7 @@ class SecurityDefaults(Kind):
         policy = snapshot.object("graph.securityDefaults")
         if policy is None:
             return {}
-        state = {"isEnabled": bool(policy.get("isEnabled"))}
+        state = {"isEnabled": is_enabled(policy)}
         return {
             self.SCOPE.casefold(): Setting(self.SCOPE.casefold(), self.SCOPE, self.title, state)
         }
@@ -63,7 +69,19 @@ class SecurityDefaults(Kind):
         return []
 
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
-        return {"isEnabled": bool(expected.get("isEnabled"))}
+        value = expected.get("isEnabled")
+        if not isinstance(value, bool):
+            raise FieldError("isEnabled", f"expected true or false, got {shown(value)}")
+        return {"isEnabled": value}
+
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        for key, setting in index.items():
+            if is_unreadable(setting.state["isEnabled"]):
+                # not written: the file must load; without it the setting is unbaselined
+                log.warning("%s not captured: %s", setting.scope,
+                            setting.state["isEnabled"]["unreadable"])  # fmt: skip
+                continue
+            yield key
 
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         return dict(setting.state)
@@ -72,7 +90,19 @@ class SecurityDefaults(Kind):
         return "security-defaults"
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
-        return "security defaults were " + ("enabled" if change.actual else "disabled")
+        if is_unreadable(change.actual):
+            return f"security defaults cannot be read ({change.actual['unreadable']})"
+        return "security defaults were " + ("enabled" if change.actual is True else "disabled")
+
+
+def is_enabled(policy: Mapping[str, Any]) -> bool | dict[str, str]:
+    """``isEnabled`` of the security defaults policy: a boolean, or :func:`unreadable`."""
+    value = policy.get("isEnabled")
+    if isinstance(value, bool):
+        return value
+    if "isEnabled" not in policy:
+        return unreadable("isEnabled", "missing")
+    return unreadable("isEnabled", f"expected true or false, got {shown(value)}")
 
 
 @register

@@ -198,3 +198,19 @@ def test_counting_eligible_admins_needs_the_eligibility_read() -> None:
         "guard:global-admin-count: graph.directoryRoleEligibilitySchedules not captured"
         in report.skipped
     )
+
+
+@pytest.mark.parametrize("name", ["ca-mfa-privileged-roles", "ca-legacy-auth-blocked"])
+@pytest.mark.parametrize(
+    "security_defaults",
+    [{"isEnabled": "false"}, {"isEnabled": "true"}, {"isEnabled": 1}, {"isEnabled": None}, {}],
+)
+def test_security_defaults_count_only_when_a_json_true(
+    name: str, security_defaults: dict[str, Any]
+) -> None:
+    doc = healthy(conditionalAccessPolicies=[], securityDefaults=security_defaults)
+
+    [finding] = guard(doc, name)
+
+    assert finding.status == "drift"
+    assert "security defaults unreadable: isEnabled: " in finding.message

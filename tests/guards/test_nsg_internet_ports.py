@@ -205,3 +205,46 @@ def test_application_security_groups_are_not_the_internet() -> None:
                        destinationPortRange="22")  # fmt: skip
     allow_all = rule("allow-all", 200, sourceAddressPrefix="Internet", destinationPortRange="22")
     assert guard_findings([deny_to_asg, allow_all], {"ports": [22]})
+
+
+# --- fail closed: a rule the NSG kind could not read is never "no exposed ports" ------------
+UNREADABLE = {
+    "priority as a string": ({"priority": "100"}, "priority: expected an integer"),
+    "priority missing": ({"priority": ...}, "priority: expected an integer"),
+    "port out of range": (
+        {"destinationPortRange": "0-99999999"},
+        "destinationPortRanges: expected ports within 0-65535",
+    ),
+    "port not a port": ({"destinationPortRange": "ssh"}, "destinationPortRanges: expected a port"),
+    "unknown protocol": ({"protocol": "Gre"}, "protocol: expected a protocol"),
+    "direction missing": ({"direction": ...}, "direction: is required"),
+    "prefix with a space": ({"sourceAddressPrefix": "10.0.0.0 /8"}, "sourceAddressPrefixes: "),
+}
+
+
+@pytest.mark.parametrize(("props", "why"), UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_an_unreadable_rule_fails_the_guard_naming_the_rule(
+    props: dict[str, Any], why: str
+) -> None:
+    # an Allow * from * Inbound, if only it could be read
+    wide_open = {"sourceAddressPrefix": "*", "destinationPortRange": "*", "protocol": "*"}
+    rules = [rule("allow-https"), rule("odd", **{"priority": 300, **wide_open, **props})]
+
+    [finding] = guard_findings(rules)
+
+    assert finding.status == "drift"
+    assert f"rule 'odd' cannot be judged ({why}" in finding.message
+    [change] = finding.changes
+    assert change.path == "rules[odd]"
+    assert str(change.actual).startswith(f"unreadable: {why}")
+
+
+def test_an_unreadable_rule_does_not_hide_an_exposure_beside_it() -> None:
+    odd = rule("odd", 100)
+    odd["properties"]["priority"] = "100"
+    rules = [odd, rule("open-ssh", 200, sourceAddressPrefix="*", destinationPortRange="22")]
+
+    [finding] = guard_findings(rules)
+
+    assert {c.path for c in finding.changes} == {"rules[odd]", "rules[open-ssh]"}
+    assert "rule 'open-ssh' opens 22 to the internet" in finding.message

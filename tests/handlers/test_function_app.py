@@ -138,6 +138,10 @@ def test_health_checks_every_channel_setting_and_builds_none(
         ("DRIFTKEEPER_ALERT_ROUTES", '{"high": ["email"]}', {}),
         ("DRIFTKEEPER_GRAPH_MAIL_SENDER", "dk@contoso.com", {"DRIFTKEEPER_SMTP_HOST": "smtp"}),
         ("AZURE_SUBSCRIPTION_ID", "not-a-guid", {}),
+        ("DRIFTKEEPER_TABLE_ENDPOINT", f"https://u:{SECRET}@st.example", {}),
+        ("DRIFTKEEPER_ARM_ENDPOINT", f"http://u:{SECRET}@arm.example/?x", {}),
+        ("DRIFTKEEPER_EVENTGRID_TOPIC_ENDPOINT", f"https://u:{SECRET}@t.example/api/events", {}),
+        ("DRIFTKEEPER_SMTP_HOST", f"u:{SECRET}@smtp.example", {"DRIFTKEEPER_SMTP_FROM": "a@b.co"}),
     ],
 )
 def test_health_names_a_bad_setting_and_builds_nothing(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from driftkeeper import Snapshot
+from driftkeeper import BaselineError, FieldError, Snapshot
+from driftkeeper.baseline import load_baselines, parse_baseline
+from driftkeeper.capture import capture_baselines
 from driftkeeper.engine import scan
+from driftkeeper.kinds.tenant_policies import SecurityDefaults
 from tests.builders import GA, baselines_of, corpus, document, healthy, member, mfa_policy
 
 
@@ -171,3 +177,69 @@ def test_healthy_tenant_has_no_drift_and_every_kind_is_judged() -> None:
     report = scan(Snapshot.from_dict(healthy()), baselines_of(healthy()))
     assert report.findings == ()
     assert report.compliant >= 6 + 5
+
+
+# --- security defaults: only a JSON true is on ------------------------------------------------
+NOT_BOOLEAN = {
+    "string false": {"isEnabled": "false"},
+    "string true": {"isEnabled": "true"},
+    "zero": {"isEnabled": 0},
+    "one": {"isEnabled": 1},
+    "null": {"isEnabled": None},
+    "absent": {},
+    "object": {"isEnabled": {"value": False}},
+}
+
+
+@pytest.mark.parametrize("baseline", [True, False])
+@pytest.mark.parametrize("live", NOT_BOOLEAN.values(), ids=NOT_BOOLEAN.keys())
+def test_security_defaults_not_a_boolean_live_is_unreadable_drift(
+    baseline: bool, live: dict[str, Any]
+) -> None:
+    before = document(securityDefaults={"isEnabled": baseline})
+
+    [finding] = drift(before, document(securityDefaults=live))
+
+    assert finding.status == "drift"
+    assert "security defaults cannot be read (isEnabled: " in finding.message
+
+
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=8,
+    ),
+    st.booleans(),
+)
+def test_security_defaults_any_non_boolean_is_never_compliant(value: Any, baseline: bool) -> None:
+    [finding] = drift(
+        document(securityDefaults={"isEnabled": baseline}),
+        document(securityDefaults={"isEnabled": value}),
+    )
+    assert finding.status == "drift"
+
+
+@pytest.mark.parametrize("value", ["false", "true", 0, None, [], {}])
+def test_security_defaults_baseline_must_hold_a_boolean(value: Any) -> None:
+    doc = {
+        "kind": "security-defaults",
+        "scope": "/policies/identitySecurityDefaultsEnforcementPolicy",
+        "expected": {"isEnabled": value},
+    }
+    with pytest.raises(BaselineError) as caught:
+        parse_baseline(doc, "sd.yaml")
+    assert caught.value.field.startswith("expected")
+    # and the kind itself refuses it, whoever calls it
+    with pytest.raises(FieldError) as refused:
+        SecurityDefaults().expected_state({"isEnabled": value}, "")
+    assert refused.value.path == "isEnabled"
+
+
+def test_unreadable_security_defaults_are_not_captured(tmp_path: Path) -> None:
+    snapshot = Snapshot.from_dict(document(securityDefaults={"isEnabled": "false"}))
+
+    result = capture_baselines(snapshot, tmp_path)
+
+    assert not any("security-defaults" in str(p) for p in result.written)
+    load_baselines(tmp_path)  # what was written loads
