@@ -24,9 +24,32 @@ built from ``az`` output, say) every subscription counts as read.
 
 The sections are the ones the watched kinds declare (``Kind.reads``; :func:`sections`): a
 new kind's section is read, stored and loaded with no change here. A section no kind declares
-is kept in ``unknown`` and reported, never silently dropped. The flattened shapes ``az``
+is kept in ``unknown`` and reported, never silently dropped; so is any other part of the
+document that is not read (a misspelled group such as ``"grpah"``, a ``readErrors`` entry for
+a section no kind declares): see :meth:`Snapshot.notices`. The flattened shapes ``az``
 prints (``az network nsg list``, ``az role assignment list`` ...) are accepted where the
 section declares a converter, as are raw list responses (``{"value": [...]}``).
+
+A hostile or broken document is never a crash, and never silently "no drift". Where a wrong
+shape is handled depends on whose it is:
+
+- **The document and the services' envelope: refused** (:class:`SnapshotError` naming the
+  field). The top-level fields; a section that is not a list / an object as declared; a list
+  item that is not an object, or has no ``id``; in an ARM item, an ``id``, ``name`` or
+  ``type`` that is not a string or a ``properties`` that is not an object; in a Graph item
+  or object, an ``id`` that is not a string. ARM and Graph send these shapes for every
+  resource of every kind, so a document breaking them is not a capture of either (and an
+  item without its id could not be told apart from another). So is a document nested deeper
+  than :data:`MAX_DEPTH` levels (no ARM or Graph body comes close), which keeps what recurses
+  after loading (``str()`` of a value, normalizing a policy, comparing) far from Python's
+  recursion limit; :meth:`Snapshot.from_file` also refuses a file too deep to parse.
+- **A kind's own fields: unreadable state.** Inside that envelope (an NSG's
+  ``properties.securityRules`` and each rule in it, a priority, ``isEnabled``, a method
+  configuration, a policy's ``conditions`` ...) the kind reads what it knows; a value of the
+  wrong shape becomes :func:`unreadable` state for that setting or item: it differs from
+  every baseline (drift, never "compliant"), ``baseline capture`` leaves it out, and a guard
+  judging it fails closed. The kinds do the same for envelope values they meet, as the live
+  readers build snapshots without this module's checks.
 """
 
 from __future__ import annotations
@@ -36,7 +59,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from ._errors import SnapshotError
 
@@ -45,7 +68,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUPS",
+    "MAX_DEPTH",
     "SCHEMA_ID",
+    "UNREADABLE",
     "SectionStatus",
     "Snapshot",
     "declared_sections",
@@ -53,26 +78,40 @@ __all__ = [
     "json_type",
     "shown",
     "unreadable",
+    "why_unreadable",
 ]
 
 SCHEMA_ID = "driftkeeper.snapshot/1"
 GROUPS = ("arm", "graph")
 """The services a section is read from: its name is ``<group>.<name>``."""
+MAX_DEPTH = 64
+"""How deeply a snapshot document may nest (objects and lists); deeper is refused."""
+_TOP_LEVEL = frozenset({"schema", "tenantId", "capturedAt", "readErrors", "subscriptions", *GROUPS})
+_ARM_ENVELOPE = ("id", "name", "type")
 
 SectionStatus = Literal["captured", "missing", "failed"]
 
 
-def unreadable(where: str, problem: str) -> dict[str, str]:
-    """The normalized state of a live value a kind cannot read (``where``: which one).
-
-    It equals no baseline value, so it is drift; a guard that meets it judges the resource
-    as not compliant (fail closed)."""
-    return {"unreadable": f"{where}: {problem}" if where else problem}
+UNREADABLE = "unreadable: "
+"""How the normalized value of live state a kind cannot read begins (:func:`unreadable`)."""
 
 
-def is_unreadable(value: Any) -> bool:
+def unreadable(where: str, problem: str) -> str:
+    """The normalized value of live state a kind cannot read (``where``: which field).
+
+    A string, so that it replaces a setting's or an item's value as one change; it equals no
+    baseline value, so it is drift, and a guard that meets it fails closed."""
+    return f"{UNREADABLE}{where}: {problem}" if where else f"{UNREADABLE}{problem}"
+
+
+def is_unreadable(value: object) -> TypeGuard[str]:
     """Whether a normalized value is :func:`unreadable`'s."""
-    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("unreadable"), str)
+    return isinstance(value, str) and value.startswith(UNREADABLE)
+
+
+def why_unreadable(value: str) -> str:
+    """What :func:`unreadable` said: the field and the problem."""
+    return value.removeprefix(UNREADABLE)
 
 
 def json_type(value: object) -> str:
@@ -116,6 +155,9 @@ class Snapshot:
     """Subscriptions the ARM sections cover (casefolded); None: unknown, all of them."""
     unknown: tuple[str, ...] = ()
     """Sections of the document that no kind declares (``arm.keyVaults``): not judged."""
+    ignored: tuple[str, ...] = ()
+    """Notices for other parts of the document that were not read (``grpah: not a section
+    group (arm, graph); ignored``)."""
 
     def covers_subscription(self, scope: str) -> bool:
         """Whether an ARM ``scope`` lies in a subscription this snapshot read."""
@@ -135,6 +177,10 @@ class Snapshot:
             doc = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SnapshotError(name, "", f"not valid JSON ({exc})") from exc
+        except RecursionError:
+            raise SnapshotError(
+                name, "", f"nested too deeply (more than {MAX_DEPTH} levels)"
+            ) from None
         return cls.from_dict(doc, source=name)
 
     @classmethod
@@ -142,6 +188,7 @@ class Snapshot:
         """Validate a parsed snapshot document and convert ``az`` shapes to the REST shape."""
         if not isinstance(doc, dict):
             raise SnapshotError(source, "", "expected a JSON object at the top level")
+        _check_depth(source, doc)
         if doc.get("schema") != SCHEMA_ID:
             raise SnapshotError(
                 source, "schema", f"expected {SCHEMA_ID!r}, got {doc.get('schema')!r}"
@@ -150,16 +197,21 @@ class Snapshot:
         captured = doc.get("capturedAt", "")
         for key, value in (("tenantId", tenant), ("capturedAt", captured)):
             if not isinstance(value, str):
-                raise SnapshotError(source, key, f"expected a string, got {_type(value)}")
+                raise SnapshotError(source, key, f"expected a string, got {json_type(value)}")
         declared = declared_sections()
         found: dict[str, Any] = {}
         unknown: list[str] = []
+        ignored = [
+            f"{key}: not a section group ({', '.join(GROUPS)}); ignored"
+            for key in doc
+            if key not in _TOP_LEVEL
+        ]
         for group in GROUPS:
             part = doc.get(group)
             if part is None:
                 continue
             if not isinstance(part, dict):
-                raise SnapshotError(source, group, f"expected an object, got {_type(part)}")
+                raise SnapshotError(source, group, f"expected an object, got {json_type(part)}")
             for name, value in part.items():
                 key = f"{group}.{name}"
                 if key in declared:
@@ -177,8 +229,22 @@ class Snapshot:
             isinstance(k, str) and isinstance(v, str) for k, v in errors.items()
         ):
             raise SnapshotError(source, "readErrors", "expected an object of section: message")
+        ignored += [
+            f"readErrors: {key}: no watched kind reads this section; ignored"
+            for key in errors
+            if key not in declared
+        ]
         read = None if subs is None else tuple(x.casefold() for x in subs)
-        return cls(tenant, captured, ordered, dict(errors), source, read, tuple(unknown))
+        return cls(
+            tenant,
+            captured,
+            ordered,
+            {k: v for k, v in errors.items() if k in declared},
+            source,
+            read,
+            tuple(unknown),
+            tuple(ignored),
+        )
 
     def status(self, section: str) -> SectionStatus:
         """Whether ``section`` was captured, not captured, or attempted and failed."""
@@ -232,11 +298,16 @@ class Snapshot:
             source=" + ".join(dict.fromkeys(s.source for s in snapshots)),
             subscriptions=None if subscriptions is None else tuple(sorted(subscriptions)),
             unknown=tuple(dict.fromkeys(n for s in snapshots for n in s.unknown)),
+            ignored=tuple(dict.fromkeys(n for s in snapshots for n in s.ignored)),
         )
 
     def notices(self) -> list[str]:
-        """What people should know about the document itself (sections no kind reads)."""
-        return [f"{name}: no watched kind reads this section; not judged" for name in self.unknown]
+        """What people should know about the document itself (sections no kind reads, other
+        parts that were ignored)."""
+        unknown = [
+            f"{name}: no watched kind reads this section; not judged" for name in self.unknown
+        ]
+        return unknown + list(self.ignored)
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as a ``driftkeeper.snapshot/1`` document."""
@@ -255,26 +326,70 @@ class Snapshot:
         return doc
 
 
-def _type(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
+_CONTAINERS = (dict, list)  # a tuple: isinstance() is twice as fast as with dict | list
+
+
+def _check_depth(source: str, doc: dict[str, Any]) -> None:
+    """Refuse a document with an object or list deeper than :data:`MAX_DEPTH` (walked level
+    by level, without recursion; the error names the section, or the top-level field).
+
+    About a sixth of a scan's time: the price of never reaching Python's recursion limit
+    later (``str()`` of a value, normalizing a policy, comparing states all recurse)."""
+    parts: list[tuple[str, Any, int]] = []
+    for key, value in doc.items():
+        if key in GROUPS and isinstance(value, dict):
+            parts += [(f"{key}.{name}", section, 2) for name, section in value.items()]
+        else:
+            parts.append((str(key), value, 1))
+    for where, value, depth in parts:
+        level = [value] if isinstance(value, _CONTAINERS) else []
+        while level:
+            if depth > MAX_DEPTH:
+                problem = f"nested too deeply (more than {MAX_DEPTH} levels)"
+                raise SnapshotError(source, where, problem)
+            below: list[Any] = []
+            for node in level:
+                children = node.values() if isinstance(node, dict) else node
+                below += [c for c in children if isinstance(c, _CONTAINERS)]
+            level = below
+            depth += 1
+
+
+def _check_envelope(source: str, section: Section, where: str, item: dict[str, Any]) -> None:
+    """The fields ARM (``id``, ``name``, ``type``, ``properties``) or Graph (``id``) give
+    every item, whatever the kind: of their type when present, and an item of a list always
+    has its ``id``."""
+    if section.shape == "list" and not item.get("id"):
+        raise SnapshotError(source, f"{where}.id", "is required (a non-empty string)")
+    strings = _ARM_ENVELOPE if section.api == "arm" else ("id",)
+    for name in strings:
+        if name in item and not isinstance(item[name], str):
+            problem = f"expected a string, got {json_type(item[name])}"
+            raise SnapshotError(source, f"{where}.{name}", problem)
+    if section.api == "arm" and "properties" in item and not isinstance(item["properties"], dict):
+        problem = f"expected an object, got {json_type(item['properties'])}"
+        raise SnapshotError(source, f"{where}.properties", problem)
 
 
 def _section_value(source: str, section: Section, value: Any) -> Any:
     key = section.name
     if section.shape == "object":
         if not isinstance(value, dict):
-            raise SnapshotError(source, key, f"expected an object, got {_type(value)}")
+            raise SnapshotError(source, key, f"expected an object, got {json_type(value)}")
+        _check_envelope(source, section, key, value)
         return value
     if isinstance(value, dict) and isinstance(value.get("value"), list):
         value = value["value"]  # a raw ARM / Graph list response
     if not isinstance(value, list):
-        raise SnapshotError(source, key, f"expected a list, got {_type(value)}")
+        raise SnapshotError(source, key, f"expected a list, got {json_type(value)}")
     for index, item in enumerate(value):
         if not isinstance(item, dict):
-            raise SnapshotError(source, f"{key}[{index}]", f"expected an object, got {_type(item)}")
+            raise SnapshotError(
+                source, f"{key}[{index}]", f"expected an object, got {json_type(item)}"
+            )
     converter = getattr(section, "from_az", None)
-    if converter is None:
-        return value
-    return [item if "properties" in item else converter(item) for item in value]
+    if converter is not None:
+        value = [item if "properties" in item else converter(item) for item in value]
+    for index, item in enumerate(value):
+        _check_envelope(source, section, f"{key}[{index}]", item)
+    return value

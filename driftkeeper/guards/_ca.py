@@ -8,6 +8,7 @@ from typing import Any
 from .._state import StateView
 from ..kinds.conditional_access import POLICIES, ConditionalAccessPolicy
 from ..kinds.tenant_policies import SECURITY_DEFAULTS, SecurityDefaults, is_enabled
+from ..snapshot import is_unreadable, why_unreadable
 
 __all__ = [
     "CA_TENANT_READS",
@@ -18,6 +19,7 @@ __all__ = [
     "security_defaults_note",
     "security_defaults_on",
     "unconditional",
+    "values_at",
 ]
 
 
@@ -40,8 +42,8 @@ def security_defaults_note(view: StateView) -> str:
     if policy is None:
         return " (security defaults not captured)"
     state = is_enabled(policy)
-    if isinstance(state, dict):
-        return f" (security defaults unreadable: {state['unreadable']})"
+    if is_unreadable(state):
+        return f" (security defaults unreadable: {why_unreadable(state)})"
     return ""
 
 
@@ -52,11 +54,36 @@ def enabled_policies(view: StateView) -> Iterable[tuple[str, Mapping[str, Any]]]
             yield setting.title, setting.state
 
 
-def _get(policy: Mapping[str, Any], *path: str) -> Any:
+_WRONG_SHAPE = object()
+"""What :func:`_at` finds below a value that is not an object."""
+
+
+def _at(policy: Mapping[str, Any], *path: str) -> Any:
+    """The value at ``path``: None when absent, :data:`_WRONG_SHAPE` when a step is not an
+    object."""
     value: Any = policy
     for part in path:
-        value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            return _WRONG_SHAPE
+        value = value.get(part)
     return value
+
+
+def values_at(policy: Mapping[str, Any], *path: str) -> list[Any] | None:
+    """The list at ``path`` (``[]`` when absent), or None when something else is there.
+
+    A policy of the wrong shape (a string where Graph sends a list) cannot be judged: callers
+    take None as "does not hold", so such a policy never counts as protection."""
+    value = _at(policy, *path)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else None
+
+
+def _strings(values: list[Any]) -> set[str]:
+    return {v for v in values if isinstance(v, str)}
 
 
 _NARROWING = (
@@ -75,54 +102,79 @@ _NARROWING = (
 """Conditions that make a policy apply to only part of the sign-ins it targets."""
 
 
+def _all_of(policy: Mapping[str, Any], what: str, include: str, exclude: str) -> bool:
+    """Whether the ``what`` condition (platforms, locations) is absent, or includes all and
+    excludes none."""
+    condition = _at(policy, "conditions", what)
+    if condition is None:
+        return True
+    if not isinstance(condition, Mapping):
+        return False
+    included = values_at(condition, include)
+    return included is not None and "all" in included and condition.get(exclude) is None
+
+
 def unconditional(policy: Mapping[str, Any], *, clients: bool = True) -> bool:
     """Whether a policy applies to every app, platform, location, device, risk level and
-    (with ``clients``) client app type."""
-    if "all" not in (_get(policy, "conditions", "applications", "includeApplications") or []):
+    (with ``clients``) client app type. (Policies are normalized: empty values are gone, so
+    any condition present narrows; one of the wrong shape narrows too.)"""
+    apps = values_at(policy, "conditions", "applications", "includeApplications")
+    if apps is None or "all" not in apps:
         return False
-    if any(_get(policy, "conditions", *path) for path in _NARROWING):
+    if any(_at(policy, "conditions", *path) is not None for path in _NARROWING):
         return False
-    platforms = _get(policy, "conditions", "platforms")
-    if platforms and (
-        "all" not in (platforms.get("includePlatforms") or []) or platforms.get("excludePlatforms")
-    ):
+    if not _all_of(policy, "platforms", "includePlatforms", "excludePlatforms"):
         return False
-    locations = _get(policy, "conditions", "locations")
-    if locations and (
-        "all" not in (locations.get("includeLocations") or []) or locations.get("excludeLocations")
-    ):
+    if not _all_of(policy, "locations", "includeLocations", "excludeLocations"):
         return False
     if not clients:
         return True
-    types = set(_get(policy, "conditions", "clientAppTypes") or ["all"])
-    return "all" in types or {"browser", "mobileappsanddesktopclients"} <= types
+    types = values_at(policy, "conditions", "clientAppTypes")
+    if types is None:
+        return False
+    found = _strings(types or ["all"])
+    return "all" in found or {"browser", "mobileappsanddesktopclients"} <= found
 
 
 def includes(policy: Mapping[str, Any], *, role: str | None = None) -> bool:
     """Whether the policy's users condition includes everyone, or ``role``, not excluding it."""
-    users = _get(policy, "conditions", "users") or {}
-    if role is not None and role in (users.get("excludeRoles") or []):
+    users = _at(policy, "conditions", "users")
+    if not isinstance(users, Mapping):
         return False
-    if "all" in (users.get("includeUsers") or []):
+    excluded = values_at(users, "excludeRoles")
+    if excluded is None or (role is not None and role in excluded):
+        return False
+    if "all" in (values_at(users, "includeUsers") or []):
         return True
-    return role is not None and role in (users.get("includeRoles") or [])
+    return role is not None and role in (values_at(users, "includeRoles") or [])
 
 
 def excludes_groups_or_roles(policy: Mapping[str, Any]) -> bool:
-    users = _get(policy, "conditions", "users") or {}
-    return bool(users.get("excludeRoles") or users.get("excludeGroups"))
+    users = _at(policy, "conditions", "users")
+    if not isinstance(users, Mapping):
+        return users is not None
+    return users.get("excludeRoles") is not None or users.get("excludeGroups") is not None
 
 
-def grant_controls(policy: Mapping[str, Any]) -> tuple[str, list[str], bool]:
+def grant_controls(policy: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
     """(operator, the alternatives that grant access, whether an authentication strength is
     one of them). Terms of use and custom factors are alternatives too: with operator OR,
-    accepting the terms alone would grant access."""
-    grant = policy.get("grantControls") or {}
-    alternatives = list(grant.get("builtInControls") or [])
-    alternatives += [f"termsOfUse:{t}" for t in grant.get("termsOfUse") or []]
-    alternatives += [f"custom:{c}" for c in grant.get("customAuthenticationFactors") or []]
+    accepting the terms alone would grant access. Grant controls of the wrong shape grant
+    nothing the guards count: ``("or", [], False)``."""
+    grant = _at(policy, "grantControls")
+    grant = {} if grant is None else grant
+    if not isinstance(grant, Mapping):
+        return "or", [], False
+    built_in = values_at(grant, "builtInControls")
+    terms = values_at(grant, "termsOfUse")
+    custom = values_at(grant, "customAuthenticationFactors")
+    if built_in is None or terms is None or custom is None:
+        return "or", [], False
+    alternatives = list(built_in)
+    alternatives += [f"termsOfUse:{t}" for t in terms]
+    alternatives += [f"custom:{c}" for c in custom]
     return (
         str(grant.get("operator") or "or"),
         alternatives,
-        bool(grant.get("authenticationStrength")),
+        isinstance(grant.get("authenticationStrength"), Mapping),
     )

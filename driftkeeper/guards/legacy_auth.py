@@ -25,6 +25,7 @@ from ._ca import (
     security_defaults_note,
     security_defaults_on,
     unconditional,
+    values_at,
 )
 
 __all__ = ["LegacyAuthBlocked"]
@@ -36,10 +37,11 @@ _LEGACY = {"exchangeactivesync", "other"}
 def blocks_legacy(policy: Mapping[str, Any]) -> bool:
     """Blocks exchangeActiveSync and other clients for all users (break-glass users may be
     excluded, roles and groups may not) and all apps, with no narrowing condition."""
-    clients = set((policy.get("conditions") or {}).get("clientAppTypes") or [])
+    clients = values_at(policy, "conditions", "clientAppTypes")
     _, controls, _ = grant_controls(policy)
     return (
-        clients >= _LEGACY
+        clients is not None
+        and {c for c in clients if isinstance(c, str)} >= _LEGACY
         and unconditional(policy, clients=False)
         and includes(policy)
         and not excludes_groups_or_roles(policy)

@@ -27,7 +27,7 @@ from .._model import Change
 from .._state import StateView
 from ..kinds._base import item_key
 from ..kinds.nsg import NSGS, NsgRules, rule_words
-from ..snapshot import is_unreadable
+from ..snapshot import is_unreadable, unreadable, why_unreadable
 from . import Guard, Verdict, register
 
 __all__ = ["DEFAULT_PORTS", "InternetManagementPorts", "exposed_ports", "unreadable_rules"]
@@ -88,13 +88,15 @@ def _covered(port: int, spans: net.PortSet) -> bool:
 
 
 def exposed_ports(
-    rules: Mapping[str, Mapping[str, Any]], watched: Iterable[int]
+    rules: Mapping[str, Any] | str, watched: Iterable[int]
 ) -> list[tuple[str, Mapping[str, Any], list[int]]]:
     """(rule key, rule, ports) for every readable rule that opens a watched port to the
     internet (see :func:`unreadable_rules` for the others).
 
     Each IP version is judged on its own: a Deny from ``::/0`` leaves IPv4 open.
     """
+    if not isinstance(rules, Mapping):
+        return []  # unreadable as a whole
     inbound = sorted(
         (
             (key, rule)
@@ -131,9 +133,12 @@ def exposed_ports(
     return found
 
 
-def unreadable_rules(rules: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(rule key, why) for every rule the NSG kind could not read: it cannot be judged."""
-    return [(key, rule["unreadable"]) for key, rule in rules.items() if is_unreadable(rule)]
+def unreadable_rules(rules: Mapping[str, Any] | str) -> list[tuple[str, str]]:
+    """(rule key, why) for every rule the NSG kind could not read (``""``: its rules as a
+    whole): they cannot be judged."""
+    if not isinstance(rules, Mapping):
+        return [("", why_unreadable(rules))]
+    return [(key, why_unreadable(rule)) for key, rule in rules.items() if is_unreadable(rule)]
 
 
 @register
@@ -160,16 +165,17 @@ class InternetManagementPorts(Guard):
     def check(self, view: StateView, params: Mapping[str, Any]) -> Iterable[Verdict]:
         for setting in view.index(self.kind).values():
             exposures = exposed_ports(setting.state, params["ports"])
-            unreadable = unreadable_rules(setting.state)
-            if not exposures and not unreadable:
+            unread = unreadable_rules(setting.state)
+            if not exposures and not unread:
                 yield Verdict(setting.scope, True, f"NSG {setting.title}: no exposed ports")
                 continue
             changes = []
             words = []
-            for key, why in unreadable:
+            for key, why in unread:
                 _, name = item_key(key)
-                words.append(f"rule '{name}' cannot be judged ({why})")
-                changes.append(Change(key, "a rule that can be read", f"unreadable: {why}"))
+                what = f"rule '{name}'" if key else "its rules"
+                words.append(f"{what} cannot be judged ({why})")
+                changes.append(Change(key, "readable rules", unreadable("", why)))
             for key, rule, ports in exposures:
                 _, name = item_key(key)
                 listed = ", ".join(str(p) for p in ports)

@@ -5,23 +5,29 @@ watched (state, conditions, grant and session controls, displayName); a setting 
 live but absent from the baseline is drift. Volatile fields (id, created/modified times,
 templateId, ``@odata.*``) are dropped; null / [] / false / absent fold together; lists
 compare as sets; enum and id values compare case-insensitively (displayName exactly).
+A live policy without a ``state``, or whose ``displayName``, ``state``, ``conditions``,
+``grantControls`` or ``sessionControls`` has the wrong shape, holds unreadable state there
+(:func:`~driftkeeper.snapshot.unreadable`): it differs from every baseline and is not captured.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._diff import fold
 from .._model import Change
 from ..signals import Signal
-from ..snapshot import Snapshot
+from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
 from ._base import Index, Kind, Setting, Signals, Touch, list_delta, short_value, slugify
 from ._reads import GraphSection
 
 __all__ = ["POLICIES", "ConditionalAccessPolicy", "normalize_policy", "policy_body"]
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/identity/conditionalAccess/policies/"
 POLICIES = GraphSection(
@@ -34,6 +40,29 @@ _TIMESTAMPS = frozenset({"createdDateTime", "modifiedDateTime", "deletedDateTime
 """Dropped at any depth (an authentication strength carries its own)."""
 _REPORT_ONLY = "enabledForReportingButNotEnforced"
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+_SHAPES: Mapping[str, type] = {
+    "displayName": str,
+    "state": str,
+    "conditions": dict,
+    "grantControls": dict,
+    "sessionControls": dict,
+}
+"""The top-level fields a baseline holds, and their JSON type."""
+
+
+def _read_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`normalize_policy`, with a field of the wrong shape (or no state) unreadable."""
+    state = normalize_policy(policy)
+    for name, shape in _SHAPES.items():
+        if name in state and not isinstance(state[name], shape):
+            expected = "a string" if shape is str else "an object"
+            got = f"{json_type(policy[name])} {shown(policy[name])}"
+            state[name] = unreadable(name, f"expected {expected}, got {got}")
+    if "state" not in state:
+        state["state"] = unreadable("state", "missing")
+    return state
 
 
 def _case_insensitive(key: str) -> bool:
@@ -83,7 +112,7 @@ class ConditionalAccessPolicy(Kind):
                 key=key,
                 scope=scope,
                 title=str(policy.get("displayName") or policy.get("id")),
-                state=normalize_policy(policy),
+                state=_read_policy(policy),
                 raw=policy,
             )
         return out
@@ -100,6 +129,15 @@ class ConditionalAccessPolicy(Kind):
     def expected_state(self, expected: Mapping[str, Any], scope_key: str) -> Any:
         return normalize_policy(expected)
 
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        for key, setting in index.items():
+            problems = [why_unreadable(v) for v in setting.state.values() if is_unreadable(v)]
+            if problems:
+                # not written: the file must load; without it the policy is unbaselined
+                log.warning("%s not captured: %s", setting.scope, "; ".join(problems))
+                continue
+            yield key
+
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         return policy_body(setting.raw)
 
@@ -107,6 +145,8 @@ class ConditionalAccessPolicy(Kind):
         return f"{slugify(setting.title)[:60]}-{setting.scope.rsplit('/', 1)[-1][:8]}"
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
+        if is_unreadable(change.actual):
+            return f"{change.path} cannot be read ({why_unreadable(change.actual)})"
         if change.path == "state":
             words = {_REPORT_ONLY.casefold(): "report-only (not enforced)"}
             was = words.get(str(change.expected), change.expected)

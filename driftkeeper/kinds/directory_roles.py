@@ -143,8 +143,8 @@ class DirectoryRoleMembers(Kind):
                 rid = str(entry.get("roleDefinitionId") or "").casefold()
                 key, member = _member(entry)
                 states.setdefault(rid, {})[keyed(group, key)] = member
-                principal = entry.get("principal") or {}
-                if principal.get("displayName"):
+                principal = entry.get("principal")  # a label only: ignored when not an object
+                if isinstance(principal, Mapping) and principal.get("displayName"):
                     labels[f"principal:{member['principalId']}"] = str(principal["displayName"])
         out = {}
         for rid, state in states.items():

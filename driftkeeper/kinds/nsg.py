@@ -3,19 +3,25 @@
 Truth: ARM ``Microsoft.Network/networkSecurityGroups`` (with ``securityRules``). Default
 rules are fixed by Azure and not watched. Volatile fields (id, etag, provisioningState,
 type) are dropped; a rule's ``description`` is documentation and is not compared.
+
+A live rule that cannot be read (a value of the wrong shape, a rule that is not an object or
+has no name, a name that appears twice) is kept as :func:`~driftkeeper.snapshot.unreadable`
+state under its name (``rules[<name>]``, or ``rules[#<index>]`` without one); an NSG whose
+``properties`` or ``securityRules`` has the wrong shape has an unreadable state as a whole.
+Either differs from every baseline and is never written by ``baseline capture``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import network as net
 from .._model import Change
 from ..signals import Signal
-from ..snapshot import Snapshot
+from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
 from ._base import (
     ARM_CHANGES,
@@ -96,10 +102,14 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises :class:`FieldError` naming the field for a value that cannot be a rule's.
     """
-    props: Mapping[str, Any] = rule.get("properties") or rule
+    props: Any = rule.get("properties")
+    if props is None or (isinstance(props, Mapping) and not props):
+        props = rule  # the flat shape
+    if not isinstance(props, Mapping):
+        raise FieldError("properties", f"expected an object, got {json_type(props)}")
     priority = props.get("priority")
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise FieldError("priority", f"expected an integer 100-4096, got {priority!r}")
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 100 <= priority <= 4096:
+        raise FieldError("priority", f"expected an integer 100-4096, got {shown(priority)}")
     out: dict[str, Any] = {"priority": priority}
     for field, canon in (
         ("direction", net.canonical_direction),
@@ -109,11 +119,20 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         if props.get(field) is None:
             raise FieldError(field, "is required")
         try:
+            if not isinstance(props[field], str):
+                raise ValueError(f"expected a string, got {json_type(props[field])}")
             out[field] = canon(props[field])
         except ValueError as exc:
-            raise FieldError(field, f"{exc}, got {props[field]!r}") from None
+            raise FieldError(field, f"{exc}, got {shown(props[field])}") from None
     for single, plural in _PAIRS:
-        values = net.merged_values(props.get(single), props.get(plural))
+        one, many = props.get(single), props.get(plural)
+        if one is not None and not isinstance(one, str):
+            raise FieldError(single, f"expected a string, got {shown(one)}")
+        if many is not None and not (
+            isinstance(many, list) and all(isinstance(v, str) for v in many)
+        ):
+            raise FieldError(plural, f"expected a list of strings, got {shown(many)}")
+        values = net.merged_values(one, many)
         try:
             if "Port" in single:
                 out[plural] = net.canonical_ports(values)
@@ -122,12 +141,15 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         except ValueError as exc:
             raise FieldError(plural, str(exc)) from None
     for asg in _ASGS:
-        ids = sorted(
-            str(g.get("id", "") if isinstance(g, Mapping) else g).casefold()
-            for g in (props.get(asg) or [])
-        )
+        groups = props.get(asg)
+        groups = [] if groups is None else groups
+        if not isinstance(groups, list):
+            raise FieldError(asg, f"expected a list, got {json_type(groups)}")
+        ids = [g.get("id", "") if isinstance(g, Mapping) else g for g in groups]
+        if not all(isinstance(i, str) for i in ids):
+            raise FieldError(asg, f"expected ids (strings), got {shown(groups)}")
         if ids:
-            out[asg] = ids
+            out[asg] = sorted(i.casefold() for i in ids)
     return out
 
 
@@ -140,6 +162,48 @@ def rule_words(rule: Mapping[str, Any]) -> str:
         f"{rule.get('access')} {rule.get('protocol')} {ports} from {sources} "
         f"({direction}, priority {rule.get('priority')})"
     )
+
+
+def _rules_state(nsg: Mapping[str, Any]) -> tuple[dict[str, Any] | str, dict[str, str]]:
+    """The normalized rules of one NSG by key (or :func:`unreadable`, when its rules are not
+    a list), and each readable rule's name as spelled."""
+    props = nsg.get("properties", {})
+    if not isinstance(props, Mapping):
+        return unreadable("properties", f"expected an object, got {shown(props)}"), {}
+    rules = props.get("securityRules")
+    rules = [] if rules is None else rules
+    if not isinstance(rules, list):
+        return unreadable("properties.securityRules", f"expected a list, got {shown(rules)}"), {}
+    state: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for i, rule in enumerate(rules):
+        where = f"securityRules[{i}]"
+        if not isinstance(rule, Mapping):
+            problem = f"expected an object, got {shown(rule)}"
+            state[keyed("rules", f"#{i}")] = unreadable(where, problem)
+            continue
+        name = rule.get("name")
+        if not isinstance(name, str) or not name:
+            problem = f"expected a name, got {shown(name)}"
+            state[keyed("rules", f"#{i}")] = unreadable(f"{where}.name", problem)
+            continue
+        key = keyed("rules", name.casefold())
+        if key in state:
+            state[key] = unreadable(f"{where}.name", f"rule {name!r} appears twice")
+            names.pop(key, None)
+            continue
+        try:
+            state[key] = normalize_rule(rule)
+            names[key] = name
+        except FieldError as exc:
+            # Live data we cannot read precisely is kept as unreadable: it still differs.
+            state[key] = unreadable(exc.path, exc.problem)
+    return state, names
+
+
+def _by_name(item: tuple[str, Any]) -> str:
+    """Order of a capture: by the (casefolded) name inside ``rules[...]`` / ``methods[...]``."""
+    return item[0].partition("[")[2][:-1]
 
 
 @register
@@ -163,21 +227,14 @@ class NsgRules(Kind):
         out: dict[str, Setting] = {}
         for nsg in snapshot.items("arm.networkSecurityGroups"):
             scope = str(nsg.get("id", ""))
-            rules = (nsg.get("properties") or {}).get("securityRules") or []
-            state = {}
-            for rule in rules:
-                name = str(rule.get("name", ""))
-                try:
-                    state[keyed("rules", name.casefold())] = normalize_rule(rule)
-                except FieldError as exc:
-                    # Live data we cannot read precisely is kept verbatim: it still differs.
-                    state[keyed("rules", name.casefold())] = {"unreadable": str(exc)}
+            state, names = _rules_state(nsg)
+            name = nsg.get("name")
             out[self.scope_key(scope)] = Setting(
                 key=self.scope_key(scope),
                 scope=scope,
-                title=str(nsg.get("name", scope.rsplit("/", 1)[-1])),
+                title=name if isinstance(name, str) and name else scope.rsplit("/", 1)[-1],
                 state=state,
-                raw=rules,
+                raw=names,
             )
         return out
 
@@ -202,16 +259,22 @@ class NsgRules(Kind):
                 raise FieldError(f"rules[{i}].{exc.path}", exc.problem) from None
         return state
 
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        for key, setting in index.items():
+            if is_unreadable(setting.state):
+                # not written: the file must load; without it the NSG is unbaselined
+                log.warning("%s not captured: %s", setting.scope, why_unreadable(setting.state))
+                continue
+            yield key
+
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         rules = []
-        for rule in sorted(setting.raw, key=lambda r: str(r.get("name", "")).casefold()):
-            key = keyed("rules", str(rule.get("name", "")).casefold())
-            if "unreadable" in setting.state[key]:
+        for key, value in sorted(setting.state.items(), key=_by_name):
+            if is_unreadable(value):
                 # not written: the file must load; the scan then shows the rule as drift
-                log.warning("%s: rule %r not captured: %s", setting.scope, rule.get("name"),
-                            setting.state[key]["unreadable"])  # fmt: skip
+                log.warning("%s: %s not captured: %s", setting.scope, key, why_unreadable(value))
                 continue
-            rules.append({"name": rule.get("name"), **setting.state[key]})
+            rules.append({"name": setting.raw[key], **value})
         return {"rules": rules}
 
     def slug(self, setting: Setting) -> str:
@@ -222,6 +285,9 @@ class NsgRules(Kind):
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         _, name = item_key(change.path)
+        if is_unreadable(change.actual):
+            what = f"rule '{name}'" if change.path else "the rules"
+            return f"{what} cannot be read ({why_unreadable(change.actual)})"
         if "]." not in change.path:
             if change.expected is None:
                 return f"rule '{name}' added: {rule_words(change.actual)}"

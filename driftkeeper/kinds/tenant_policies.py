@@ -5,7 +5,9 @@ Truth: Graph ``/policies/identitySecurityDefaultsEnforcementPolicy`` (``isEnable
 compared case-insensitively; targets and method-specific options are not compared).
 
 Only a JSON ``true`` is "on": a live ``isEnabled`` that is not a boolean (``"false"``, absent)
-is unreadable state, which differs from every baseline; a baseline's must be a boolean.
+is unreadable state, which differs from every baseline; a baseline's must be a boolean. So is
+a method configuration without an id or with a state other than enabled / disabled, and
+``authenticationMethodConfigurations`` when it is not a list (see :mod:`driftkeeper.snapshot`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from .._model import Change
 from ..signals import Signal
-from ..snapshot import Snapshot, is_unreadable, shown, unreadable
+from ..snapshot import Snapshot, is_unreadable, shown, unreadable, why_unreadable
 from . import register
 from ._base import FieldError, Index, Kind, Setting, Signals, Touch, item_key, keyed
 from ._reads import GraphSection
@@ -32,6 +34,11 @@ SECURITY_DEFAULTS = GraphSection(
 AUTHENTICATION_METHODS = GraphSection(
     "graph.authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy", shape="object"
 )
+
+
+def _by_name(item: tuple[str, Any]) -> str:
+    """Order of a capture: by the (casefolded) name inside ``rules[...]`` / ``methods[...]``."""
+    return item[0].partition("[")[2][:-1]
 
 
 @register
@@ -79,7 +86,7 @@ class SecurityDefaults(Kind):
             if is_unreadable(setting.state["isEnabled"]):
                 # not written: the file must load; without it the setting is unbaselined
                 log.warning("%s not captured: %s", setting.scope,
-                            setting.state["isEnabled"]["unreadable"])  # fmt: skip
+                            why_unreadable(setting.state["isEnabled"]))  # fmt: skip
                 continue
             yield key
 
@@ -91,11 +98,11 @@ class SecurityDefaults(Kind):
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         if is_unreadable(change.actual):
-            return f"security defaults cannot be read ({change.actual['unreadable']})"
+            return f"security defaults cannot be read ({why_unreadable(change.actual)})"
         return "security defaults were " + ("enabled" if change.actual is True else "disabled")
 
 
-def is_enabled(policy: Mapping[str, Any]) -> bool | dict[str, str]:
+def is_enabled(policy: Mapping[str, Any]) -> bool | str:
     """``isEnabled`` of the security defaults policy: a boolean, or :func:`unreadable`."""
     value = policy.get("isEnabled")
     if isinstance(value, bool):
@@ -130,13 +137,9 @@ class AuthenticationMethods(Kind):
         policy = snapshot.object("graph.authenticationMethodsPolicy")
         if policy is None:
             return {}
-        methods = {
-            str(c.get("id")): str(c.get("state") or "disabled")
-            for c in policy.get("authenticationMethodConfigurations") or []
-            if c.get("id")
-        }
+        state, ids = _method_states(policy)
         key = self.SCOPE.casefold()
-        return {key: Setting(key, self.SCOPE, self.title, self._state(methods), raw=methods)}
+        return {key: Setting(key, self.SCOPE, self.title, state, raw=ids)}
 
     @staticmethod
     def _state(methods: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,17 +156,74 @@ class AuthenticationMethods(Kind):
             raise FieldError("methods", "expected a mapping of method id: enabled|disabled")
         return self._state(methods)
 
+    def capture_keys(self, index: Index) -> Iterable[str]:
+        for key, setting in index.items():
+            if is_unreadable(setting.state):
+                log.warning("%s not captured: %s", setting.scope, why_unreadable(setting.state))
+                continue
+            yield key
+
     def to_expected(self, setting: Setting) -> dict[str, Any]:
-        methods = sorted(setting.raw.items(), key=lambda kv: kv[0].casefold())
-        return {"methods": {k: str(v).casefold() for k, v in methods}}
+        methods = {}
+        for key, value in sorted(setting.state.items(), key=_by_name):
+            if is_unreadable(value):
+                # not written: the file must load; the scan then shows the method as drift
+                log.warning("%s: %s not captured: %s", setting.scope, key, why_unreadable(value))
+                continue
+            methods[setting.raw[key]] = value
+        return {"methods": methods}
 
     def slug(self, setting: Setting) -> str:
         return "authentication-methods"
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         _, method = item_key(change.path)
+        if is_unreadable(change.actual):
+            what = f"authentication method {method}" if change.path else "the methods"
+            return f"{what} cannot be read ({why_unreadable(change.actual)})"
         if change.expected is None:
             return f"authentication method {method} appeared ({change.actual})"
         if change.actual is None:
             return f"authentication method {method} is gone (was {change.expected})"
         return f"authentication method {method} changed from {change.expected} to {change.actual}"
+
+
+_METHOD_STATES = ("enabled", "disabled")
+
+
+def _method_states(policy: Mapping[str, Any]) -> tuple[dict[str, Any] | str, dict[str, str]]:
+    """The state of each method configuration by key (``methods[sms]``: ``enabled``), or
+    :func:`unreadable` when there is no list of them; and each method's id as spelled."""
+    where = "authenticationMethodConfigurations"
+    configs = policy.get(where)
+    configs = [] if configs is None else configs
+    if not isinstance(configs, list):
+        return unreadable(where, f"expected a list, got {shown(configs)}"), {}
+    state: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+    for i, config in enumerate(configs):
+        at = f"{where}[{i}]"
+        if not isinstance(config, Mapping):
+            state[keyed("methods", f"#{i}")] = unreadable(
+                at, f"expected an object, got {shown(config)}"
+            )
+            continue
+        method = config.get("id")
+        if not isinstance(method, str) or not method:
+            state[keyed("methods", f"#{i}")] = unreadable(
+                f"{at}.id", f"expected an id, got {shown(method)}"
+            )
+            continue
+        key = keyed("methods", method.casefold())
+        value = config.get("state")
+        if key in state:
+            state[key] = unreadable(f"{at}.id", f"method {method!r} appears twice")
+            ids.pop(key, None)
+        elif isinstance(value, str) and value.casefold() in _METHOD_STATES:
+            state[key] = value.casefold()
+            ids[key] = method
+        else:
+            state[key] = unreadable(
+                f"{at}.state", f"expected enabled or disabled, got {shown(value)}"
+            )
+    return state, ids

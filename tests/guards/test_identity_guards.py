@@ -10,7 +10,16 @@ import pytest
 from driftkeeper import Snapshot
 from driftkeeper.baseline import BaselineSet, GuardSettings
 from driftkeeper.engine import scan
-from tests.builders import READER, SUB, assignment, healthy, legacy_block_policy, member, mfa_policy
+from tests.builders import (
+    GA,
+    READER,
+    SUB,
+    assignment,
+    healthy,
+    legacy_block_policy,
+    member,
+    mfa_policy,
+)
 
 
 def guard(doc: dict[str, Any], name: str, params: dict[str, Any] | None = None) -> list[Any]:
@@ -214,3 +223,72 @@ def test_security_defaults_count_only_when_a_json_true(
 
     assert finding.status == "drift"
     assert "security defaults unreadable: isEnabled: " in finding.message
+
+
+# --- a policy of the wrong shape never counts as protection -------------------------------
+def _set(*path: str, value: Any) -> Any:
+    def edit(policy: dict[str, Any]) -> None:
+        target = policy
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+    return edit
+
+
+WRONG_SHAPES = {
+    "includeUsers a string": _set(
+        "conditions", "users", value={"includeUsers": "All", "excludeUsers": ["break-glass"]}
+    ),
+    "includeRoles a string": _set("conditions", "users", "includeRoles", value=GA),
+    "users a string": _set("conditions", "users", value="All"),
+    "conditions a list": _set("conditions", value=["All"]),
+    "excludeRoles a string": _set("conditions", "users", "excludeRoles", value="x"),
+    "includeApplications a string": _set(
+        "conditions", "applications", "includeApplications", value="All"
+    ),
+    "applications a string": _set("conditions", "applications", value="All"),
+    "clientAppTypes a string": _set("conditions", "clientAppTypes", value="all"),
+    "clientAppTypes of objects": _set("conditions", "clientAppTypes", value=[{"all": 1}]),
+    "platforms a string": _set("conditions", "platforms", value="all"),
+    "includePlatforms a string": _set("conditions", "platforms", value={"includePlatforms": "all"}),
+    "locations a number": _set("conditions", "locations", value=1),
+    "a risk level zero": _set("conditions", "signInRiskLevels", value=0),
+    "devices a string": _set("conditions", "devices", value="filtered"),
+    "grantControls a string": _set("grantControls", value="mfa"),
+    "builtInControls a string": _set("grantControls", "builtInControls", value="mfa"),
+    "builtInControls a number": _set("grantControls", "builtInControls", value=1),
+    "termsOfUse a string": _set("grantControls", "termsOfUse", value="tou"),
+    "authenticationStrength a string": lambda p: p["grantControls"].update(
+        builtInControls=[], authenticationStrength="strong"
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_an_mfa_policy_of_the_wrong_shape_does_not_count(edit: Any) -> None:
+    [finding] = guard(weaken(edit), "ca-mfa-privileged-roles")
+    assert finding.status == "drift"
+
+
+LEGACY_WRONG_SHAPES = {
+    **{k: v for k, v in WRONG_SHAPES.items() if "Roles" not in k and "clientApp" not in k},
+    "clientAppTypes a string": _set("conditions", "clientAppTypes", value="exchangeActiveSync"),
+    "clientAppTypes of objects": _set(
+        "conditions", "clientAppTypes", value=[{"exchangeActiveSync": 1}, "other"]
+    ),
+    "excludeGroups a string": _set("conditions", "users", "excludeGroups", value="g"),
+    "builtInControls a string": _set("grantControls", "builtInControls", value="block"),
+}
+
+
+@pytest.mark.parametrize("edit", LEGACY_WRONG_SHAPES.values(), ids=LEGACY_WRONG_SHAPES.keys())
+def test_a_legacy_block_policy_of_the_wrong_shape_does_not_count(edit: Any) -> None:
+    policy = copy.deepcopy(legacy_block_policy())
+    edit(policy)
+
+    [finding] = guard(
+        healthy(conditionalAccessPolicies=[mfa_policy(), policy]), "ca-legacy-auth-blocked"
+    )
+
+    assert finding.status == "drift"

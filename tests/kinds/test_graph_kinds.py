@@ -243,3 +243,70 @@ def test_unreadable_security_defaults_are_not_captured(tmp_path: Path) -> None:
 
     assert not any("security-defaults" in str(p) for p in result.written)
     load_baselines(tmp_path)  # what was written loads
+
+
+# --- hostile shapes in the Graph kinds: unreadable state, never a crash --------------------
+def _methods(edit: Any) -> dict[str, Any]:
+    policy = copy.deepcopy(corpus("graph/policies_authenticationMethodsPolicy_get_v1.0.json"))
+    edit(policy["authenticationMethodConfigurations"])
+    return policy
+
+
+HOSTILE_METHODS = {
+    "not an object": (lambda c: c.append("abc"), "methods[#", "expected an object"),
+    "no id": (lambda c: c.append({"state": "enabled"}), "methods[#", ".id: expected an id"),
+    "id a number": (lambda c: c.append({"id": 7, "state": "enabled"}), "methods[#", "an id"),
+    "state a boolean": (lambda c: c[0].update(state=True), "methods[", ".state: expected enabled"),
+    "state missing": (lambda c: c[0].pop("state"), "methods[", ".state: expected enabled"),
+    "state unknown": (lambda c: c[0].update(state="on"), "methods[", ".state: expected enabled"),
+    "id twice": (lambda c: c.append(dict(c[0])), "methods[", "appears twice"),
+}
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "why"), HOSTILE_METHODS.values(), ids=HOSTILE_METHODS.keys()
+)
+def test_a_hostile_method_configuration_is_unreadable_drift(edit: Any, key: str, why: str) -> None:
+    before = document(authenticationMethodsPolicy=_methods(lambda c: None))
+
+    [finding] = drift(before, document(authenticationMethodsPolicy=_methods(edit)))
+
+    [change] = [c for c in finding.changes if str(c.actual).startswith("unreadable: ")]
+    assert change.path.startswith(key)
+    assert why in change.actual
+    assert "cannot be read" in finding.message
+
+
+@pytest.mark.parametrize("configurations", ["abc", {"id": "Sms"}, 0, ""])
+def test_method_configurations_that_are_not_a_list_are_unreadable(configurations: Any) -> None:
+    before = document(authenticationMethodsPolicy=_methods(lambda c: None))
+    after = {"id": "policy", "authenticationMethodConfigurations": configurations}
+
+    [finding] = drift(before, document(authenticationMethodsPolicy=after))
+
+    assert finding.status == "drift"
+    assert "the methods cannot be read (authenticationMethodConfigurations: expected a list" in (
+        finding.message
+    )
+
+
+def test_unreadable_methods_are_left_out_of_a_capture_which_loads(tmp_path: Path) -> None:
+    policy = _methods(lambda c: c.append({"id": "Weird", "state": 1}))
+    capture_baselines(Snapshot.from_dict(document(authenticationMethodsPolicy=policy)), tmp_path)
+
+    [baseline] = load_baselines(tmp_path).baselines
+
+    assert "methods[weird]" not in baseline.state
+    assert baseline.state  # the readable ones are kept
+
+
+@pytest.mark.parametrize("principal", ["abc", ["x"], 1, True])
+def test_a_members_principal_of_the_wrong_shape_is_only_a_missing_label(principal: Any) -> None:
+    odd = {**member("ga-3"), "principal": principal}
+
+    findings = drift(document(directoryRoleAssignments=[member("ga-1")]),
+                     document(directoryRoleAssignments=[member("ga-1"), odd]))  # fmt: skip
+
+    assert [f.message for f in findings] == [
+        "Directory role Global Administrator: ga-3 added as active member"
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from driftkeeper import Snapshot
-from driftkeeper.engine import scan
+from driftkeeper.engine import judge_all, scan
 from tests.builders import NSG_ID, baselines_of, document, nsg, rule
 
 
@@ -204,3 +204,138 @@ def test_an_unreadable_live_rule_is_not_captured_and_shows_as_drift(tmp_path: An
     loaded = load_baselines(tmp_path)  # the written file loads
     [finding] = scan(Snapshot.from_dict(doc), loaded, guards="none").findings
     assert [c.path for c in finding.changes] == ["rules[odd]"]
+
+
+# --- hostile shapes: unreadable state, never a crash, never dropped ---------------------------
+def _odd_rule(**changes: Any) -> Any:
+    odd = rule("odd", 300)
+    odd.update(changes)
+    return odd
+
+
+def _with_props(**props: Any) -> Any:
+    odd = rule("odd", 300)
+    odd["properties"].update(props)
+    return odd
+
+
+HOSTILE_RULES = {
+    "not an object": ("abc", "rules[#1]", "securityRules[1]: expected an object"),
+    "a list": ([rule("odd")], "rules[#1]", "securityRules[1]: expected an object"),
+    "name a number": (_odd_rule(name=12), "rules[#1]", "securityRules[1].name: expected a name"),
+    "no name": (_odd_rule(name=None), "rules[#1]", "securityRules[1].name: expected a name"),
+    "properties a string": (_odd_rule(properties="abc"), "rules[odd]", "properties: expected"),
+    "properties a list": (_odd_rule(properties=[1]), "rules[odd]", "properties: expected"),
+    "priority a string": (_with_props(priority="300"), "rules[odd]", "priority: expected"),
+    "priority a boolean": (_with_props(priority=True), "rules[odd]", "priority: expected"),
+    "access a list": (_with_props(access=["Allow"]), "rules[odd]", "access: expected a string"),
+    "protocol a number": (_with_props(protocol=6), "rules[odd]", "protocol: expected a string"),
+    "port a number": (_with_props(destinationPortRange=22), "rules[odd]", "destinationPortRange:"),
+    "ports a string": (
+        _with_props(destinationPortRanges="22"),
+        "rules[odd]",
+        "destinationPortRanges: expected a list of strings",
+    ),
+    "prefixes with a number": (
+        _with_props(sourceAddressPrefixes=[10]),
+        "rules[odd]",
+        "sourceAddressPrefixes: expected a list of strings",
+    ),
+    "ASGs a string": (
+        _with_props(sourceApplicationSecurityGroups="asg"),
+        "rules[odd]",
+        "sourceApplicationSecurityGroups: expected a list",
+    ),
+    "ASG id a number": (
+        _with_props(destinationApplicationSecurityGroups=[{"id": 3}]),
+        "rules[odd]",
+        "destinationApplicationSecurityGroups: expected ids",
+    ),
+    "name twice": (
+        rule("ALLOW-https", 300),
+        "rules[allow-https]",
+        "securityRules[1].name: rule 'ALLOW-https' appears twice",
+    ),
+}
+
+
+@pytest.mark.parametrize(("odd", "key", "why"), HOSTILE_RULES.values(), ids=HOSTILE_RULES.keys())
+def test_a_hostile_rule_is_unreadable_drift_and_fails_the_guard(
+    odd: Any, key: str, why: str
+) -> None:
+    baselines = baselines_of(document(networkSecurityGroups=[nsg([rule("allow-https")])]))
+    live = Snapshot.from_dict(document(networkSecurityGroups=[nsg([rule("allow-https"), odd])]))
+
+    report = scan(live, baselines)
+
+    [finding, guard] = sorted(report.findings, key=lambda f: f.rule.startswith("guard:"))
+    change = next(c for c in finding.changes if c.path == key)
+    assert str(change.actual).startswith(f"unreadable: {why}")
+    assert "cannot be read" in finding.message
+    assert guard.status == "drift"
+    assert f"rule '{key[6:-1]}' cannot be judged ({why}" in guard.message
+
+
+@pytest.mark.parametrize(
+    ("properties", "why"),
+    [
+        ({"securityRules": "abc"}, 'properties.securityRules: expected a list, got "abc"'),
+        ({"securityRules": {"a": 1}}, "properties.securityRules: expected a list"),
+        ({"securityRules": 0}, "properties.securityRules: expected a list"),
+        ({"securityRules": ""}, "properties.securityRules: expected a list"),
+    ],
+)
+def test_rules_that_are_not_a_list_make_the_nsg_unreadable(
+    properties: dict[str, Any], why: str
+) -> None:
+    baselines = baselines_of(document(networkSecurityGroups=[nsg([rule("allow-https")])]))
+    live = nsg([])
+    live["properties"] = properties
+
+    report = scan(Snapshot.from_dict(document(networkSecurityGroups=[live])), baselines)
+
+    [finding, guard] = sorted(report.findings, key=lambda f: f.rule.startswith("guard:"))
+    assert finding.status == "drift"
+    assert f"the rules cannot be read ({why}" in finding.message
+    assert (guard.status, guard.resource) == ("drift", NSG_ID)
+    assert f"its rules cannot be judged ({why}" in guard.message
+
+
+@pytest.mark.parametrize(
+    ("envelope", "status"),
+    [
+        ({"properties": "abc"}, "drift"),
+        ({"properties": None}, "drift"),
+        ({"id": 12}, "drift"),  # not the NSG of the baseline: that one is gone
+        ({"name": ["x"]}, "compliant"),  # a label only
+    ],
+)
+def test_a_live_read_of_the_wrong_shape_is_no_crash(envelope: dict[str, Any], status: str) -> None:
+    # the live readers build snapshots without Snapshot.from_dict's checks
+    item = {**nsg([rule("allow-https")]), **envelope}
+    snapshot = Snapshot("t", "", {"arm.networkSecurityGroups": [item]})
+    baselines = baselines_of(document(networkSecurityGroups=[nsg([rule("allow-https")])]))
+    outcomes, _, _ = judge_all(snapshot, baselines, guards="none")
+
+    [outcome] = outcomes
+
+    assert outcome.status == status
+
+
+def test_unreadable_rules_are_left_out_of_a_capture_which_loads(tmp_path: Any) -> None:
+    from driftkeeper.baseline import load_baselines
+    from driftkeeper.capture import capture_baselines
+
+    doc = document(
+        networkSecurityGroups=[
+            nsg([rule("ok"), "abc", _odd_rule(name=1), rule("twice"), rule("TWICE", 200)]),
+            nsg([], NSG_ID + "-2"),
+        ]
+    )
+    doc["arm"]["networkSecurityGroups"][1]["properties"]["securityRules"] = "abc"
+    capture_baselines(Snapshot.from_dict(doc), tmp_path)
+
+    loaded = load_baselines(tmp_path)
+
+    [baseline] = loaded.baselines
+    assert baseline.state.keys() == {"rules[ok]"}
