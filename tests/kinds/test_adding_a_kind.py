@@ -185,3 +185,15 @@ def test_the_kind_is_read_live_and_routed(package_copy: Path) -> None:
     assert got["tenant"] == [vault]  # listed per subscription by the stand-in, as ARM would
     assert got["one"] == [vault]  # one GET of the vault
     assert got["touches"] == [vault["id"]]
+
+
+def test_the_example_is_clean_code(package_copy: Path) -> None:
+    path, _, _, _ = worked_example()
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run(
+        [str(ruff), "check", "--config", str(ROOT / "pyproject.toml"), str(package_copy / path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
