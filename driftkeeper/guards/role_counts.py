@@ -21,6 +21,7 @@ from .._state import StateView
 from ..kinds.directory_roles import ACTIVE, ELIGIBLE, GLOBAL_ADMINISTRATOR, DirectoryRoleMembers
 from ..kinds.directory_roles import PREFIX as ROLE_PREFIX
 from ..kinds.role_assignments import ASSIGNMENTS, OWNER_ROLE_ID, RoleAssignments
+from ..snapshot import is_unreadable, why_unreadable
 from . import Guard, Verdict, register
 
 __all__ = ["GlobalAdminCount", "SubscriptionOwnerCount"]
@@ -97,20 +98,31 @@ class SubscriptionOwnerCount(Guard):
         owners: dict[str, set[str]] = {}
         spelled: dict[str, str] = {}
         root: set[str] = set()
+        uncounted: dict[str, str] = {}  # subscription (or "/") -> why an assignment is unread
         for key, setting in view.index(self.kind).items():
             parts = key.split("/")
-            if key.startswith("/subscriptions/"):
-                sub = "/".join(parts[:3])
+            sub = "/".join(parts[:3]) if key.startswith("/subscriptions/") else "/"
+            if sub != "/":
                 owners.setdefault(sub, set())
                 spelled.setdefault(sub, setting.scope[: len(sub)])
+            for item in setting.state.values():
+                if is_unreadable(item):
+                    uncounted.setdefault(sub, why_unreadable(item))
             found = {
                 i["principalId"]
                 for i in setting.state.values()
-                if i["roleDefinitionId"] == OWNER_ROLE_ID
+                if not is_unreadable(i) and i["roleDefinitionId"] == OWNER_ROLE_ID
             }
             if key == "/":
                 root |= found
             elif len(parts) == 3 and key.startswith("/subscriptions/"):
                 owners[key] |= found
         for sub in sorted(owners):
+            why = uncounted.get(sub) or uncounted.get("/")
+            if why:  # fail closed: an assignment we cannot read may be an Owner
+                message = (
+                    f"subscription Owners cannot be counted: an assignment is unreadable ({why})"
+                )
+                yield Verdict(spelled[sub], False, message)
+                continue
             yield _verdict(spelled[sub], "subscription Owners", len(owners[sub] | root), params)

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from .._errors import InputError
 from .._model import Change
 from ..signals import Signal
-from ..snapshot import Snapshot
+from ..snapshot import Snapshot, is_unreadable, unreadable
 from . import register
 from ._base import (
     ARM_CHANGES,
@@ -138,7 +138,15 @@ class RoleAssignments(Kind):
         spelled: dict[str, str] = {}
         labels: dict[str, str] = {f"role:{k}": v for k, v in role_names.items()}
         for ra in snapshot.items("arm.roleAssignments"):
-            props = ra.get("properties") or {}
+            props = ra.get("properties")
+            broken = _unreadable_assignment(props)
+            if broken is not None:  # drift against any baseline, never dropped, not captured
+                where = str(ra.get("id") or "").casefold().partition(_ASSIGNMENTS)[0] or "/"
+                name = keyed("assignments", f"unreadable {ra.get('id')}")
+                by_scope.setdefault(where, {})[name] = broken
+                spelled.setdefault(where, where)
+                continue
+            assert isinstance(props, Mapping)
             key, item = _assignment(props, "/")
             scope = item["scope"]
             by_scope.setdefault(scope, {})[key] = item
@@ -229,7 +237,7 @@ class RoleAssignments(Kind):
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         rows = []
         for item in sorted(
-            setting.state.values(),
+            (i for i in setting.state.values() if not is_unreadable(i)),  # a file must load
             key=lambda i: (i["scope"], i["roleDefinitionId"], i["principalId"]),
         ):
             row: dict[str, Any] = {}
@@ -279,6 +287,18 @@ class RoleAssignments(Kind):
 
     def missing_message(self, scope: str) -> str:
         return f"no role assignments remain at or below {scope}"
+
+
+def _unreadable_assignment(props: Any) -> str | None:
+    """Why a listed assignment cannot be read (None when it can)."""
+    if not isinstance(props, Mapping):
+        return unreadable("properties", "not an object")
+    for field in ("principalId", "roleDefinitionId"):
+        if not isinstance(props.get(field), str) or not props[field]:
+            return unreadable(field, "missing or not a string")
+    if not isinstance(props.get("scope", ""), str | type(None)):
+        return unreadable("scope", "not a string")
+    return None
 
 
 def _covers(baseline_key: str, key: str) -> bool:

@@ -103,7 +103,7 @@ class ArmClient:
                 values = page.get("value")
                 if not isinstance(values, list):
                     return Refused(0, "InvalidBody", "ARM answered a listing without a value list")
-                items.extend(v for v in values if isinstance(v, dict))
+                items.extend(values)
                 next_link = page.get("nextLink")
                 if not next_link:
                     return items

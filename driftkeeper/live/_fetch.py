@@ -6,7 +6,9 @@ in one place:
 
 - a list answer adds its items to the section (de-duplicated by case-insensitive id across
   requests, filtered by the request's ``keep``); one object goes in as a one-item list, or
-  as the section itself for an object section;
+  as the section itself for an object section. An item unlike what the service sends (not
+  an object, no string ``id``, ``properties`` not an object) fails the section: a listing is
+  trusted whole or not at all;
 - a 404 for the thing itself is "gone" (an empty section) where the request says so;
 - an error code the request lists as ``absent`` (no license for the feature) leaves the
   section out: *not captured*;
@@ -69,11 +71,28 @@ def run_requests(
         if request.shape == "object":
             reads.sections[section] = answer
             continue
+        listed = answer if request.many else [answer]
+        broken = next((why for item in listed if (why := _unlike_the_service(item))), None)
+        if broken is not None:  # a listing we cannot trust whole is a failed read
+            reads.fail(section, f"the service answered an item {broken}")
+            continue
         items = found.setdefault(section, {})
-        for item in answer if request.many else [answer]:
+        for item in listed:
             if request.keep is None or request.keep(item):
-                items.setdefault(str(item.get("id") or f"<no id {len(items)}>").casefold(), item)
+                items.setdefault(item["id"].casefold(), item)
     for section, items in found.items():
         if section not in reads.errors and section not in absent:
             reads.sections[section] = list(items.values())
     return reads
+
+
+def _unlike_the_service(item: Any) -> str:
+    """Why a listed item is not one ARM or Graph sends (empty when it is): an object with a
+    string ``id``, and ``properties`` (ARM's wrapper) an object when present."""
+    if not isinstance(item, dict):
+        return "that is not an object"
+    if not isinstance(item.get("id"), str) or not item["id"]:
+        return "without an id"
+    if not isinstance(item.get("properties", {}), dict):
+        return "whose properties are not an object"
+    return ""

@@ -173,7 +173,7 @@ class GraphSession:
             values = page.get("value") if page is not None else None
             if not isinstance(values, list):
                 raise InvalidBodyError("Microsoft Graph answered a list without a value list")
-            items.extend(v for v in values if isinstance(v, dict))
+            items.extend(values)
             next_link = page.get("@odata.nextLink") if page is not None else None
             if not next_link:
                 return items

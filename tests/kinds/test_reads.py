@@ -356,3 +356,18 @@ def test_a_kind_module_that_fails_to_load_fails_every_lookup(tmp_path: Path) -> 
         sys.path.remove(str(tmp_path))
         for name in [m for m in sys.modules if m.startswith("somekinds")]:
             del sys.modules[name]
+
+
+@pytest.mark.parametrize(
+    ("item", "why"),
+    [
+        ("text", "that is not an object"),
+        ({"name": "x"}, "without an id"),
+        ({"id": 7}, "without an id"),
+        ({"id": "/x/1", "properties": "x"}, "whose properties are not an object"),
+    ],
+)
+def test_a_listed_item_unlike_the_services_fails_the_section(item: Any, why: str) -> None:
+    reads = run(Answers(a=[{"id": "/x/0"}, item]), ITEMS)
+    assert "arm.items" not in reads.sections
+    assert reads.errors["arm.items"] == f"the service answered an item {why}"

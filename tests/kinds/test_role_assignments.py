@@ -89,3 +89,29 @@ def test_az_cli_flattened_assignments_are_accepted() -> None:
         "condition": None,
     }
     assert findings([rest], [flat]) == []
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        pytest.param({"roleDefinitionId": OWNER, "scope": SUB}, id="no principalId"),
+        pytest.param({"principalId": 7, "roleDefinitionId": OWNER}, id="principalId not text"),
+        pytest.param({"principalId": "p", "roleDefinitionId": OWNER, "scope": 3}, id="scope 3"),
+    ],
+)
+def test_an_unreadable_assignment_is_drift_and_fails_the_owner_count(props: dict) -> None:
+    # given a baselined subscription with two Owners, and an assignment that cannot be read
+    good = document(roleAssignments=[assignment("o1"), assignment("o2")])
+    broken = assignment("x")
+    broken["properties"] = props
+    doc = document(roleAssignments=[assignment("o1"), assignment("o2"), broken])
+    # when it is scanned
+    report = scan(Snapshot.from_dict(doc), baselines_of(good))
+    # then the baseline drifts (never compliant) and the Owner count fails closed
+    drift = {(f.rule, f.status) for f in report.findings if f.status != "compliant"}
+    assert any(status == "drift" and not rule.startswith("guard:") for rule, status in drift)
+    assert ("guard:subscription-owner-count", "drift") in drift
+    owners = next(f for f in report.findings if f.rule == "guard:subscription-owner-count")
+    assert "cannot be counted" in owners.message
+    # and capture still writes a baseline that loads (the unreadable assignment left out)
+    assert baselines_of(doc).of_kind("role-assignments")
