@@ -1,6 +1,6 @@
 """The snapshot document: one format for "the state of a tenant".
 
-A snapshot is JSON::
+A snapshot is JSON (the sections are the ones the kinds declare; these are examples)::
 
     {
       "schema": "driftkeeper.snapshot/1",
