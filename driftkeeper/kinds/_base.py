@@ -3,6 +3,7 @@ normalize its state and how to say what changed."""
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import Any, ClassVar
 from .._errors import FieldError, InputError
 from .._model import Change, Severity
 from ..signals import Signal
-from ..snapshot import Snapshot
+from ..snapshot import Snapshot, is_unreadable, why_unreadable
 from ._reads import Request, Section
 
 __all__ = [
@@ -51,6 +52,8 @@ class Setting:
 
 
 Index = Mapping[str, Setting]
+
+_log = logging.getLogger(__name__)
 
 
 ARM_CHANGES = (
@@ -195,8 +198,14 @@ class Kind(ABC):
         return [s.scope for k, s in index.items() if k not in baseline_keys]
 
     def capture_keys(self, index: Index) -> Iterable[str]:
-        """The scopes ``baseline capture`` writes one baseline for."""
-        return index.keys()
+        """The scopes ``baseline capture`` writes one baseline for: every setting but those
+        whose state is :func:`~driftkeeper.snapshot.unreadable` (a baseline file must load;
+        such a setting is then unbaselined, and drift against any baseline)."""
+        for key, setting in index.items():
+            if is_unreadable(setting.state):
+                _log.warning("%s not captured: %s", setting.scope, why_unreadable(setting.state))
+                continue
+            yield key
 
     # --- signals ---------------------------------------------------------------------------
     def route(self, signal: Signal, baselines: Mapping[str, Any]) -> list[Touch]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import network as net
@@ -258,14 +258,6 @@ class NsgRules(Kind):
             except FieldError as exc:
                 raise FieldError(f"rules[{i}].{exc.path}", exc.problem) from None
         return state
-
-    def capture_keys(self, index: Index) -> Iterable[str]:
-        for key, setting in index.items():
-            if is_unreadable(setting.state):
-                # not written: the file must load; without it the NSG is unbaselined
-                log.warning("%s not captured: %s", setting.scope, why_unreadable(setting.state))
-                continue
-            yield key
 
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         rules = []

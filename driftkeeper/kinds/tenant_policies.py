@@ -156,13 +156,6 @@ class AuthenticationMethods(Kind):
             raise FieldError("methods", "expected a mapping of method id: enabled|disabled")
         return self._state(methods)
 
-    def capture_keys(self, index: Index) -> Iterable[str]:
-        for key, setting in index.items():
-            if is_unreadable(setting.state):
-                log.warning("%s not captured: %s", setting.scope, why_unreadable(setting.state))
-                continue
-            yield key
-
     def to_expected(self, setting: Setting) -> dict[str, Any]:
         methods = {}
         for key, value in sorted(setting.state.items(), key=_by_name):
