@@ -3,8 +3,8 @@
 :class:`AzureRestServer` runs two ``ThreadingHTTPServer`` instances on 127.0.0.1:
 
 - **ARM over TLS** with a certificate made by :func:`make_tls_files` (azure-core refuses to
-  send a bearer token over plain http). Point the mgmt clients at
-  ``base_url=server.arm_endpoint`` with ``connection_verify=str(server.ca_file)``.
+  send a bearer token over plain http). Point the readers at
+  ``arm_endpoint=server.arm_endpoint`` with ``connection_verify=str(server.ca_file)``.
 - **Graph over plain http** (kiota exempts localhost from its https rule). Point msgraph-sdk at
   ``server.graph_endpoint`` (it ends in ``/v1.0``).
 
