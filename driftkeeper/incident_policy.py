@@ -30,8 +30,11 @@ while no alert at that severity or above was delivered for it (a higher severity
 escalation; none delivered: the earlier delivery failed; a signal already applied: the
 function died between delivering and recording). The drift track's resolution is announced;
 the read-error track's is not. An alert is *claimed* in the same write that applies the
-event; a fresh claim (younger than :data:`CLAIM_LEASE`) of another signal at the same or a
-higher severity holds other alerts back, so a burst of changes to one setting pages once.
+event; a fresh claim (younger than :data:`CLAIM_LEASE`) at the same or a higher severity
+holds other alerts back, so a burst of changes to one setting pages once. That includes a
+claim of the same signal: Event Grid may deliver an event again while its first delivery is
+still sending, and a sender that died cannot be told apart from a slow one until its claim
+expires. The first positive event (or reconcile run) after the expiry sends the alert.
 The deliveries are then recorded on the track (:func:`record_deliveries`), which releases
 the claim: successful channels go to ``alerted`` (``channel:severity`` -> signal id), every
 attempt, failed ones included, to ``deliveries``.
@@ -397,15 +400,17 @@ def _alert_due(
     claim = incident.claim
     if (
         claim is not None
-        and claim.signal_id != record.signal_id
         and severity_rank(claim.severity) >= severity_rank(record.severity)
         and not _expired(claim, now)
     ):
-        return None  # another signal is alerting at this severity or higher
+        # someone is alerting at this severity or higher: another signal, or this one
+        # delivered again while its first delivery still sends (a sender that died is told
+        # apart from a slow one only by the claim's age)
+        return None
     if transition != "duplicate":
         return transition
     if claim is not None and claim.signal_id == record.signal_id:
-        return claim.transition  # our own claim: the attempt before died
+        return claim.transition  # our own expired claim: the attempt before died
     first = incident.count == 1 and incident.last_signal_id == record.signal_id
     return "opened" if first else "updated"
 

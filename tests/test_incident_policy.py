@@ -119,8 +119,13 @@ CASES: dict[str, tuple[list[Step], Step, tuple[str, str, str | None, bool]]] = {
     "a redelivery after a failed delivery alerts again": (
         [drift(1, "a", delivered="failed")], drift(1, "a"), ("drift", "duplicate", "opened", True),
     ),
-    "a retry of a signal that died after claiming alerts again": (
-        [drift(1, "a", delivered="died")], drift(1, "a"), ("drift", "duplicate", "opened", True),
+    "a retry of a signal while its own claim is fresh holds back (it may still be sending)": (
+        [drift(1, "a", delivered="died")], drift(1, "a"), ("drift", "duplicate", None, False),
+    ),
+    "a retry of a signal that died after claiming alerts again once the claim expired": (
+        [drift(1, "a", delivered="died", minutes_ago=int(CLAIM_LEASE.total_seconds()) // 60 + 1)],
+        drift(1, "a"),
+        ("drift", "duplicate", "opened", True),
     ),
     "a redelivered resolution is not announced twice": (
         [drift(1, "a"), fine(2, "b")], fine(2, "b"), ("drift", "duplicate", None, False),
