@@ -19,7 +19,8 @@ One direction, no back and forth:
 Idempotency: a retried delivery produces the same :class:`EventRecord` keys (signal id,
 setting, rule), so the ledger keeps one row; the incident book answers ``duplicate`` for a
 signal it has already applied, and an alert goes out only as the policy says (when an
-incident opens, escalates, or a retry finds it claimed by this signal but not delivered).
+incident opens, escalates, or a later delivery finds its alert claimed but not delivered
+and the claim expired: the sender died).
 """
 
 from __future__ import annotations
