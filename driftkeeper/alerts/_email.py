@@ -2,8 +2,11 @@
 
 - Subject: ``[driftkeeper] HIGH drift: nsg nsg-web-prod``; every part is one cleaned line, so
   no CR/LF (header injection) can get in.
-- Body: a plain-text part and an HTML part; in the HTML every value goes through
-  ``html.escape(..., quote=True)`` and links are the validated ones of the alert.
+- Body: a plain-text part and an HTML part. Every value is defanged first
+  (``hxxps://evil[.]example``, ``user[@]host[.]example``:
+  :func:`~driftkeeper.alerts._text.shown`), since mail clients link bare URLs and addresses;
+  in the HTML it then goes through ``html.escape(..., quote=True)``. The only links are the
+  validated ones of the alert.
 - Recipients: the configured ones plus the baseline's owners, checked, de-duplicated.
 """
 
@@ -16,7 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._model import Alert
-from ._text import MESSAGE_LIMIT, alert_title, change_lines, clean, facts
+from ._text import alert_title, change_lines, clean, facts, link_title, message_text
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -68,7 +71,7 @@ def email_subject(alert: Alert) -> str:
 
 
 def email_text(alert: Alert, *, max_changes: int = 20) -> str:
-    lines = [alert_title(alert), "", clean(alert.message, MESSAGE_LIMIT), ""]
+    lines = [alert_title(alert), "", message_text(alert), ""]
     pairs = facts(alert)
     width = max(len(title) for title, _ in pairs)
     lines += [f"{title + ':':<{width + 1}} {value}" for title, value in pairs]
@@ -100,7 +103,7 @@ def email_html(alert: Alert, *, max_changes: int = 20) -> str:
     parts = [
         '<!DOCTYPE html><html><body style="font-family:Segoe UI,Arial,sans-serif">',
         f'<h2 style="color:{color}">{esc(alert_title(alert))}</h2>',
-        f"<p>{esc(clean(alert.message, MESSAGE_LIMIT))}</p>",
+        f"<p>{esc(message_text(alert))}</p>",
         f"<table>{rows}</table>",
     ]
     changes, more = change_lines(alert, max_changes)
@@ -142,5 +145,5 @@ def email_message(alert: Alert, *, sender: str, recipients: Iterable[str]) -> Em
 
 def _links(alert: Alert) -> list[tuple[str, str]]:
     links = [("Open in Azure portal", alert.portal_url)] if alert.portal_url else []
-    links += [(clean(link.title, 60), link.url) for link in alert.links]
+    links += [(link_title(link), link.url) for link in alert.links]
     return links

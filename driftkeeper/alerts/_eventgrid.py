@@ -17,6 +17,11 @@ minutes, and :class:`~driftkeeper.alerts.Notifier` retries with ``Retry-After``.
 passes per-call keywords to its event model, which logs "... is not a known attribute" for
 each; a filter on that one logger drops exactly those notices.
 
+Values are not defanged here (unlike the Teams card and the mail, which show them to people):
+the event is data for machines, and subscribers match the resource id, the actor and the
+changed values exactly, so they get them as the event and the APIs gave them. A subscriber that
+shows them to a person escapes and defangs them for its own medium.
+
 ``AzureKeyCredential`` (``aeg-sas-key``) works over any URL; a token credential needs https
 (azure-core's bearer policy refuses plain http).
 """

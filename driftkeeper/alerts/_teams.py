@@ -6,8 +6,10 @@ timeout, no redirects followed, so the signed URL is never replayed elsewhere). 
 to :class:`~driftkeeper.alerts.Notifier`: a 408/429/5xx answer or no answer raises a transient
 :class:`~driftkeeper.alerts.DeliveryError` carrying the ``Retry-After`` delay.
 
-TextBlocks and FactSets render a Markdown subset, so every value from an event or an API is
-made one line, capped, and backslash-escaped (:func:`escape_markdown`). Links come only from
+TextBlocks and FactSets render a Markdown subset and Teams links bare URLs, so every value
+from an event or an API is made one line, capped and defanged (``hxxps://evil[.]example``,
+:func:`~driftkeeper.alerts._text.shown`), then backslash-escaped (:func:`escape_markdown`).
+Links come only from
 :class:`~driftkeeper.alerts.Alert`, which validates them. The webhook URL carries a signature:
 it is never logged or put into an error; only its host is.
 """
@@ -23,7 +25,7 @@ from .._errors import AlertConfigError, DeliveryError
 from ..live._failures import is_transient
 from ._http import parse_retry_after, status_text
 from ._model import Alert, endpoint_host
-from ._text import MESSAGE_LIMIT, alert_title, change_lines, clean, facts
+from ._text import alert_title, change_lines, clean, facts, link_title, message_text
 
 if TYPE_CHECKING:
     import urllib.request
@@ -49,10 +51,6 @@ def escape_markdown(text: str) -> str:
     return _LIST_START.sub(
         lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), escaped
     )
-
-
-def _md(value: object, limit: int = 300) -> str:
-    return escape_markdown(clean(value, limit))
 
 
 def teams_message(alert: Alert, *, max_changes: int = 10) -> dict[str, Any]:
@@ -85,7 +83,7 @@ def teams_message(alert: Alert, *, max_changes: int = 10) -> dict[str, Any]:
                 },
             ],
         },
-        {"type": "TextBlock", "text": _md(alert.message, MESSAGE_LIMIT), "wrap": True},
+        {"type": "TextBlock", "text": escape_markdown(message_text(alert)), "wrap": True},
         {
             "type": "FactSet",
             "facts": [
@@ -126,7 +124,7 @@ def teams_message(alert: Alert, *, max_changes: int = 10) -> dict[str, Any]:
             {"type": "Action.OpenUrl", "title": "Open in Azure portal", "url": alert.portal_url}
         )
     for link in alert.links:
-        actions.append({"type": "Action.OpenUrl", "title": clean(link.title, 60), "url": link.url})
+        actions.append({"type": "Action.OpenUrl", "title": link_title(link), "url": link.url})
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": _CARD_SCHEMA,

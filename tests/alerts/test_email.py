@@ -60,7 +60,7 @@ TAGS = {
         ({"transition": "resolved"}, "[driftkeeper] HIGH drift: nsg nsg-web-prod (resolved)"),
         (
             {"kind": "nsg\r\nBcc: victim@evil.example", "resource": "/x/evil\r\nX-A: 1"},
-            "[driftkeeper] HIGH drift: nsg Bcc: victim@evil.example evil X-A: 1",
+            "[driftkeeper] HIGH drift: nsg Bcc: victim[@]evil[.]example evil X-A: 1",
         ),
     ],
 )
@@ -147,7 +147,7 @@ def test_smtp_sends_text_and_html(smtp_receiver: SmtpReceiver) -> None:
     assert text is not None
     assert html is not None
     assert "rules[allow-rdp-temp]: absent -> " in text.get_content()
-    assert "Who:            mallory@contoso.example" in text.get_content()
+    assert "Who:            mallory[@]contoso[.]example" in text.get_content()
     assert "<th" in html.get_content()
     assert "nsg-web-prod" in html.get_content()
 

@@ -82,13 +82,15 @@ def test_card_posted_to_the_webhook_has_the_facts(http_receiver: HttpReceiver) -
     card = card_of(request.json())
     shown = facts(card)
     assert shown["Kind"] == "nsg"
-    assert shown["Resource"] == NSG_ID
+    assert shown["Resource"] == NSG_ID.replace("Microsoft.Network", "Microsoft\\[.\\]Network")
     assert shown["Baseline"] == "6f1c2a3b-rg-web-prod-nsg-web-prod"
     assert shown["Severity"] == "high"
-    assert shown["Who"].startswith("mallory@contoso.example")
+    assert shown["Who"].startswith("mallory\\[@\\]contoso\\[.\\]example")
     assert "203.0.113.7" in shown["Who"]
     assert shown["When"] == "2026-03-02T10:15:00+00:00"
-    assert shown["Operation"] == "Microsoft.Network/networkSecurityGroups/securityRules/write"
+    assert shown["Operation"] == (
+        "Microsoft\\[.\\]Network/networkSecurityGroups/securityRules/write"
+    )
     header = card["body"][0]
     assert (header["style"], header["items"][0]["color"]) == ("warning", "Warning")
     assert header["items"][0]["text"] == "HIGH drift: nsg nsg-web-prod"
