@@ -137,7 +137,8 @@ def test_a_burst_is_recorded_once_and_alerted_once(
     assert len(http_receiver.requests_to("/workflows/teams")) == 2
     card = json.dumps(json.loads(posts[0].body))
     assert "allow-rdp-temp" in card
-    assert "mallory@contoso.example" in card
+    assert "mallory@contoso.example" not in card  # the actor, shown defanged (not a link)
+    assert "mallory\\\\[@\\\\]contoso\\\\[.\\\\]example" in card
 
 
 def test_the_row_records_who_and_what(functions: dict[str, Any], app: Runtime) -> None:
