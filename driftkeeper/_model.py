@@ -24,8 +24,9 @@ __all__ = [
 Severity = Literal["low", "medium", "high", "critical"]
 Response = Literal["alert", "approve", "auto"]
 Status = Literal["drift", "compliant", "error"]
-Outcome = Literal["compliant", "drift", "ignored", "self", "invalid", "error"]
-"""What became of one (signal, setting) in the event table."""
+Outcome = Literal["compliant", "drift", "ignored", "self", "invalid", "error", "unbaselined"]
+"""What became of one (signal, setting) in the event table (``unbaselined``: a watched setting
+changed that no baseline covers; it opens no incident)."""
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")

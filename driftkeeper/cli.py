@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, get_args
 
 from ._errors import DriftkeeperError, InputError, TimeFormatError
+from ._model import Outcome
 from ._time import parse_time
 from .engine import GuardMode
 from .snapshot import Snapshot
@@ -31,6 +32,7 @@ log = logging.getLogger("driftkeeper")
 LiveReader = Callable[[Sequence[str]], Snapshot]
 """Reads a live snapshot for the given subscriptions (the seam tests replace)."""
 GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 BASELINES_HELP = "directory of baseline files (default: $DRIFTKEEPER_BASELINES_DIR or baselines)"
 
 
@@ -118,9 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--until", help="an ISO time (default: now)")
     ev.add_argument("--kind", help="only this kind (nsg, role-assignments, ...)")
-    ev.add_argument(
-        "--outcome", choices=("compliant", "drift", "ignored", "self", "invalid", "error")
-    )
+    ev.add_argument("--outcome", choices=OUTCOMES)
     ev.add_argument("--resource", help="only this resource id")
     ev.add_argument("--format", choices=("table", "json"), default="table")
 

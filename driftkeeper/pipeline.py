@@ -10,7 +10,9 @@ One direction, no back and forth:
 - **evaluate**: the engine judges what was fetched (a guard with several reads judges them
   :func:`merged`);
 - **record**: every outcome is written to the event table before anyone is alerted, so a
-  failure to alert never loses the row;
+  failure to alert never loses the row; a touched setting no baseline covers is an
+  ``unbaselined`` row (its guards' findings are rows of their own), so every change to a
+  watched kind leaves one;
 - **respond**: one incident read (and at most one conditional write) per row decides, by
   :mod:`driftkeeper.incident_policy`, whether to alert; the alert stage gets the
   :class:`Finding` and :class:`Signal` it is about, and the deliveries are recorded once, on
@@ -123,12 +125,16 @@ class SignalResult:
     outcome: SignalOutcome
     reason: str = ""
     findings: tuple[Finding, ...] = ()
+    unbaselined: tuple[str, ...] = ()
+    """The touched settings (scope keys) no baseline covers: each an ``unbaselined`` row."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "source": self.source, "outcome": self.outcome}
         if self.reason:
             out["reason"] = self.reason
         out["findings"] = [f.to_dict() for f in self.findings]
+        if self.unbaselined:
+            out["unbaselined"] = list(self.unbaselined)
         return out
 
 
@@ -282,20 +288,25 @@ class Pipeline:
         fetched = self._fetch(self.plan(touches), when)
         findings: list[Finding] = []
         judged: list[Judged] = []
+        unbaselined: list[EventRecord] = []
         for touch in touches:
-            for finding, baseline in self._evaluate(touch, fetched):
+            made = self._evaluate(touch, fetched)
+            for finding, baseline in made:
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
                 record = self._finding_record(signal, touch, finding)
                 judged.append(Judged(signal, finding, baseline, record))
+            if not self._covering(touch) and not _read_failed(made):
+                unbaselined.append(self._unbaselined_record(signal, touch, made))
         result = SignalResult(
             signal.id,
             signal.source,
             "evaluated",
             "",
             tuple(f for f in findings if f.status != "compliant"),
+            tuple(dict.fromkeys(r.setting for r in unbaselined)),
         )
-        return result, [j.record for j in judged], judged
+        return result, [*unbaselined, *(j.record for j in judged)], judged
 
     def _fetch(self, reads: Sequence[Read], newer_than: datetime | None) -> dict[Read, Snapshot]:
         """Every read of the plan, before anything is judged. A scope the reader refuses
@@ -312,7 +323,7 @@ class Pipeline:
         self, touch: Touch, fetched: Mapping[Read, Snapshot]
     ) -> list[tuple[Finding, Baseline | None]]:
         kind = get_kind(touch.kind)
-        mine = [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
+        mine = self._covering(touch)
         snapshot = fetched[(touch.kind, touch.scope)]
         for section in (*kind.sections, *kind.optional_sections):
             status = snapshot.status(section)
@@ -335,6 +346,11 @@ class Pipeline:
         if self.guards != "none":
             out.extend(self._guards(kind.name, touch, view, fetched))
         return out
+
+    def _covering(self, touch: Touch) -> list[Baseline]:
+        """The baselines that judge the touched setting (none: it is unbaselined)."""
+        kind = get_kind(touch.kind)
+        return [b for b in self.baselines.of_kind(kind.name) if kind.covers(b.key, touch.key)]
 
     @staticmethod
     def _errors(
@@ -470,6 +486,24 @@ class Pipeline:
             changes=finding.changes,
         )
 
+    def _unbaselined_record(
+        self, signal: Signal, touch: Touch, made: Sequence[tuple[Finding, Baseline | None]]
+    ) -> EventRecord:
+        """The row of a touched setting no baseline covers (no rule: it opens no incident),
+        with the verdicts of the guards that judged it (each also a row of its own)."""
+        verdicts = ", ".join(f"{f.rule} {f.status}" for f, _ in made)
+        message = f"no {touch.kind} baseline covers {touch.key}"
+        return replace(
+            self._record(
+                signal,
+                "unbaselined",
+                message=f"{message}; guards: {verdicts}" if verdicts else message,
+            ),
+            resource=touch.scope,
+            setting=touch.key,
+            kind=touch.kind,
+        )
+
     def _invalid_record(self, item: Invalid) -> EventRecord:
         return EventRecord(
             signal_id=item.id,
@@ -496,6 +530,11 @@ def _when(text: str) -> datetime | None:
         return event_time(text)
     except TimeFormatError:
         return None
+
+
+def _read_failed(made: Sequence[tuple[Finding, Baseline | None]]) -> bool:
+    """Whether judging a setting stopped at a failed read (its error row stands for it)."""
+    return any(f.status == "error" and f.rule.startswith("read:") for f, b in made if b is None)
 
 
 def _memo_guards(view: StateView, baselines: BaselineSet, names: list[str]) -> list[Finding]:

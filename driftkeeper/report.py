@@ -99,6 +99,7 @@ def replay_summary(results: Sequence[SignalResult]) -> dict[str, int]:
     findings = [f for r in results for f in r.findings]
     summary["drift"] = sum(1 for f in findings if f.status == "drift")
     summary["errors"] = sum(1 for f in findings if f.status == "error")
+    summary["unbaselined"] = sum(len(r.unbaselined) for r in results)
     return summary
 
 

@@ -181,11 +181,12 @@ def test_replay_json_has_a_summary_and_every_signal_with_its_findings(tmp_path: 
     assert len(signals) == len(json.loads(Path(BURST).read_text()))  # one per event, in order
     assert all({"id", "source", "outcome", "findings"} <= set(s) for s in signals)
     outcomes = ("evaluated", "ignored", "duplicate", "self", "invalid")
-    assert set(summary) == {*outcomes, "drift", "errors"}
+    assert set(summary) == {*outcomes, "drift", "errors", "unbaselined"}
     for outcome in outcomes:
         assert summary[outcome] == sum(1 for s in signals if s["outcome"] == outcome)
     findings = [f for s in signals for f in s["findings"]]
     assert summary["drift"] == sum(1 for f in findings if f["status"] == "drift")
+    assert summary["unbaselined"] == sum(len(s.get("unbaselined", [])) for s in signals)
     assert all(s["reason"] for s in signals if s["outcome"] == "invalid")
     rdp = next(s for s in signals if s["id"] == RDP_EVENT and s["outcome"] == "evaluated")
     assert {(f["rule"], f["status"]) for f in rdp["findings"]} == {
