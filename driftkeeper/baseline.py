@@ -260,9 +260,11 @@ def _schema_problem(file: str, doc: Any) -> BaselineError | None:
 
 
 def _check_scope(file: str, scope: str) -> None:
-    """Refuse a scope that is not a plain absolute path of ARM/Graph segments: no ``.`` or
-    ``..`` segment, no empty one (``//``, a trailing ``/``), nothing outside
-    :data:`SCOPE_SEGMENT` (no ``%``, ``?``, ``#``, ``\\``, spaces or controls)."""
+    """Refuse a scope that is not ``/`` (the root) or a plain absolute path of ARM/Graph
+    segments: no ``.`` or ``..`` segment, no empty one (``//``, a trailing ``/``), nothing
+    outside :data:`SCOPE_SEGMENT` (no ``%``, ``?``, ``#``, ``\\``, spaces or controls)."""
+    if scope == "/":  # the root scope, where tenant-wide role assignments live
+        return
     segments = scope.split("/")
     if segments[0] != "" or len(segments) < 2:
         problem = "must start with '/'"
