@@ -14,11 +14,19 @@ A baseline holds the expected state of one kind at one scope::
 A file with ``kind: guard`` tunes a built-in guard instead (``guard:``, ``enabled:``,
 ``params:``). The schema is assembled from each kind's and guard's own fragment, like
 Cloud Custodian's: :func:`baseline_schema` returns it, ``driftkeeper schema`` prints it.
+
+A file is untrusted input, and ``/api/health`` loads them too, so what one may cost is
+bounded before it is built: at most :data:`MAX_FILE_BYTES`, nesting at most
+:data:`MAX_DEPTH` levels (counted through aliases), aliases expanding to at most
+:data:`MAX_ALIAS_NODES` nodes in all and never into themselves. A scope is a plain
+ARM or Graph path (:data:`SCOPE_SEGMENT`), and a value quoted in an error is cut at
+:data:`MAX_QUOTED` characters.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +40,10 @@ from .guards import all_guards
 from .kinds import FieldError, all_kinds, get_kind
 
 __all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_QUOTED",
     "ROLLBACK_RESPONSES",
     "Baseline",
     "BaselineSet",
@@ -46,6 +58,18 @@ log = logging.getLogger(__name__)
 
 ROLLBACK_RESPONSES: tuple[Response, ...] = ("approve", "auto")
 """Responses that ask for a rollback, which driftkeeper cannot do yet."""
+
+MAX_FILE_BYTES = 1024 * 1024
+"""A baseline file larger than this is refused unread (captured files are far smaller)."""
+MAX_DEPTH = 64
+"""Deepest nesting of lists and mappings a baseline may have, aliases expanded."""
+MAX_ALIAS_NODES = 10_000
+"""How many nodes a file's aliases may expand to in all (a "billion laughs" needs ~10⁹)."""
+MAX_QUOTED = 120
+"""How much of a value an error message quotes."""
+SCOPE_SEGMENT = re.compile(r"[\w.()~@:+-]+")
+"""One segment of a scope: the characters ARM and Graph paths use (``\\w`` is Unicode, as
+resource group names may be). ``.`` and ``..`` alone are refused separately."""
 
 try:  # the C loader is ~10x faster on large role-assignment baselines
     _Loader: Any = yaml.CSafeLoader
@@ -181,11 +205,26 @@ def _schema_validator() -> Any:
     return _validator
 
 
+def _excerpt(text: str) -> str:
+    """``text`` as a message shows it: at most :data:`MAX_QUOTED` characters, then how long."""
+    if len(text) <= MAX_QUOTED:
+        return text
+    return f"{text[:MAX_QUOTED]}… ({len(text)} characters)"
+
+
+def _quote(value: object) -> str:
+    """A value as a message quotes it (its repr, cut by :func:`_excerpt`)."""
+    try:
+        return _excerpt(repr(value))
+    except RecursionError:  # pragma: no cover - depth is bounded when the file is read
+        return f"<{type(value).__name__}>"
+
+
 def _field(path: Iterable[Any]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return _excerpt(out)
 
 
 def _schema_problem(file: str, doc: Any) -> BaselineError | None:
@@ -202,16 +241,40 @@ def _schema_problem(file: str, doc: Any) -> BaselineError | None:
         problem = "is required"
     elif error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
-        problem = f"expected one of {allowed}; got {error.instance!r}"
+        problem = f"expected one of {allowed}; got {_quote(error.instance)}"
     elif error.validator == "type":
-        problem = f"expected {error.validator_value}; got {error.instance!r}"
+        problem = f"expected {error.validator_value}; got {_quote(error.instance)}"
     elif error.validator == "additionalProperties":
-        problem = f"unknown field ({error.message})"
+        unknown = sorted(
+            str(k) for k in error.instance if k not in error.schema.get("properties", {})
+        )
+        problem = f"unknown field ({_quote(', '.join(unknown))})"
     else:
-        problem = f"expected {error.validator} {error.validator_value!r}; got {error.instance!r}"
+        problem = (
+            f"expected {error.validator} {_quote(error.validator_value)}; "
+            f"got {_quote(error.instance)}"
+        )
     if len(errors) > 1:
         problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return BaselineError(file, where or "(document)", problem)
+
+
+def _check_scope(file: str, scope: str) -> None:
+    """Refuse a scope that is not ``/`` (the root) or a plain absolute path of ARM/Graph
+    segments: no ``.`` or ``..`` segment, no empty one (``//``, a trailing ``/``), nothing
+    outside :data:`SCOPE_SEGMENT` (no ``%``, ``?``, ``#``, ``\\``, spaces or controls)."""
+    if scope == "/":  # the root scope, where tenant-wide role assignments live
+        return
+    segments = scope.split("/")
+    if segments[0] != "" or len(segments) < 2:
+        problem = "must start with '/'"
+    elif any(s in ("", ".", "..") for s in segments[1:]):
+        problem = "must not have empty, '.' or '..' segments"
+    elif not all(SCOPE_SEGMENT.fullmatch(s) for s in segments[1:]):
+        problem = "may hold only letters, digits and - _ . ( ) ~ @ : + between '/'"
+    else:
+        return
+    raise BaselineError(file, "scope", f"{problem}; got {_quote(scope)}")
 
 
 def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
@@ -233,11 +296,12 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
             params=doc.get("params") or {},
         )
     kind = get_kind(doc["kind"])
+    _check_scope(file, doc["scope"])
     key = kind.scope_key(doc["scope"])
     try:
         state = kind.expected_state(doc["expected"], key)
     except FieldError as exc:
-        raise BaselineError(file, f"expected.{exc.path}", exc.problem) from None
+        raise BaselineError(file, _field(["expected", exc.path]), _excerpt(exc.problem)) from None
     return Baseline(
         kind=kind.name,
         scope=doc["scope"],
@@ -260,17 +324,106 @@ def _files(directory: Path) -> Iterator[Path]:
 
 
 def load_yaml(path: Path, name: str) -> Any:
+    """Parse one baseline file, refusing (with :class:`BaselineError`) a file that is too
+    large, nests too deep or expands aliases too far before anything is built from it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise BaselineError(name, "", f"cannot read file ({exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise BaselineError(name, "(document)", f"file larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise BaselineError(name, "", f"cannot read file ({exc})") from exc
     try:
+        _check_cost(text, name)
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise BaselineError(name, where, f"not valid YAML ({problem})") from exc
+        raise BaselineError(name, where, f"not valid YAML ({_excerpt(problem)})") from exc
+    except ValueError as exc:  # a timestamp such as 2024-02-30
+        raise BaselineError(name, "", f"not valid YAML ({_excerpt(str(exc))})") from exc
+
+
+@dataclass
+class _Open:
+    """A list or mapping still open while :func:`_check_cost` reads the event stream."""
+
+    anchor: str | None
+    mapping: bool
+    path: list[Any]
+    nodes: int = 1
+    depth: int = 1
+    items: int = 0
+
+
+def _check_cost(text: str, name: str) -> None:
+    """Walk the YAML event stream (libyaml's parser does not recurse) and refuse the file
+    before it is composed: nesting deeper than :data:`MAX_DEPTH`, aliases expanding to more
+    than :data:`MAX_ALIAS_NODES` nodes, or an alias inside the node it names. An undefined
+    alias is left for the loader to report."""
+    anchors: dict[str, tuple[int, int]] = {}  # name -> (nodes, depth) of the anchored node
+    stack: list[_Open] = []
+    expanded = 0
+
+    def refuse(event: Any, problem: str) -> BaselineError:
+        mark = event.start_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return BaselineError(name, _field(_path(stack)) or "(document)", problem + at)
+
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            alias = event.anchor or ""
+            if any(o.anchor == alias for o in stack):
+                raise refuse(event, f"alias *{_excerpt(alias)} refers to a node holding it")
+            nodes, depth = anchors.get(alias, (1, 0))
+            expanded += nodes
+            if expanded > MAX_ALIAS_NODES:
+                raise refuse(event, f"aliases expand to more than {MAX_ALIAS_NODES} nodes")
+            if len(stack) + depth > MAX_DEPTH:
+                raise refuse(event, f"nested deeper than {MAX_DEPTH} levels (through an alias)")
+            _close(stack, nodes, depth)
+        elif isinstance(event, yaml.ScalarEvent):
+            if stack and stack[-1].mapping and stack[-1].items % 2 == 0:
+                stack[-1].path[-1] = event.value
+            _close(stack, 1, 0)
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, 0)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            path = _path(stack)
+            mapping = isinstance(event, yaml.MappingStartEvent)
+            stack.append(_Open(event.anchor, mapping, [*path, "?" if mapping else 0]))
+            if len(stack) > MAX_DEPTH:
+                stack[-1].path.pop()
+                raise refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            done = stack.pop()
+            if done.anchor is not None:
+                anchors[done.anchor] = (done.nodes, done.depth)
+            _close(stack, done.nodes, done.depth)
+
+
+def _path(stack: list[_Open]) -> list[Any]:
+    return list(stack[-1].path) if stack else []
+
+
+def _close(stack: list[_Open], nodes: int, depth: int) -> None:
+    """Count a finished child (``nodes`` in all, ``depth`` levels) into the open parent."""
+    if not stack:
+        return
+    parent = stack[-1]
+    parent.nodes += nodes
+    parent.depth = max(parent.depth, depth + 1)
+    parent.items += 1
+    if parent.mapping:
+        if parent.items % 2 == 0:
+            parent.path[-1] = "?"
+    else:
+        parent.path[-1] = parent.items
 
 
 def load_baselines(directory: str | Path) -> BaselineSet:
@@ -299,7 +452,7 @@ def load_baselines(directory: str | Path) -> BaselineSet:
             raise BaselineError(
                 name,
                 "scope",
-                f"{parsed.kind} {parsed.scope} already has a baseline in {seen[ident]}",
+                f"{parsed.kind} {_excerpt(parsed.scope)} already has a baseline in {seen[ident]}",
             )
         seen[ident] = name
         baselines.append(parsed)
