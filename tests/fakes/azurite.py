@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -333,3 +333,12 @@ class TcpProxy:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def drop_app_tables(service: Any) -> None:
+    """Delete the Function App's tables (events, incidents, cursors: every test's own
+    suffixed copy) from ``service`` and close it."""
+    for table in list(service.list_tables()):
+        if table.name.startswith(("events", "incidents", "cursors")):
+            service.delete_table(table.name)
+    service.close()

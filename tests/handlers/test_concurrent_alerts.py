@@ -21,6 +21,7 @@ from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.runtime import Runtime
 from driftkeeper.store import Incidents
 from driftkeeper.store._incidents import row_from_entity
+from tests.fakes.azurite import drop_app_tables
 from tests.fakes.receivers import HttpReceiver
 from tests.handlers.test_resource_events import (
     ROOT,
@@ -110,10 +111,7 @@ def assert_alerted_once(rt: Runtime, receiver: HttpReceiver, path: str, docs: li
 def store(azurite: str) -> Iterator[TableServiceClient]:
     service = TableServiceClient.from_connection_string(azurite, retry_total=0)
     yield service
-    for table in list(service.list_tables()):
-        if table.name.startswith(("events", "incidents", "cursors")):
-            service.delete_table(table.name)
-    service.close()
+    drop_app_tables(service)
     runtime.install(None)
 
 

@@ -22,7 +22,7 @@ from driftkeeper.runtime import Runtime
 from driftkeeper.store import Incidents, Ledger
 from tests.builders import corpus
 from tests.fakes.azure_rest import AzureRestServer
-from tests.fakes.azurite import TcpProxy
+from tests.fakes.azurite import TcpProxy, drop_app_tables
 from tests.fakes.receivers import HttpReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,10 +80,7 @@ def store(azurite_proxy: TcpProxy) -> Iterator[TableServiceClient]:
         azurite_proxy.connection_string, retry_total=0
     )
     yield service
-    for table in list(service.list_tables()):
-        if table.name.startswith(("events", "incidents", "cursors")):
-            service.delete_table(table.name)
-    service.close()
+    drop_app_tables(service)
     runtime.install(None)
 
 
@@ -232,10 +229,7 @@ def live_app(
     )
     yield rt, azure_rest_server
     inner.close()
-    for table in list(service.list_tables()):
-        if table.name.startswith(("events", "incidents", "cursors")):
-            service.delete_table(table.name)
-    service.close()
+    drop_app_tables(service)
     runtime.install(None)
 
 
