@@ -154,3 +154,8 @@ class EventRecord:
     actor_object_id: str = ""
     actor_ip: str = ""
     changes: tuple[Change, ...] = ()
+    observed: str = field(default="", compare=False)
+    """When driftkeeper read the state it judged (ISO 8601 UTC; empty: the event's time).
+    Incidents order judgements by it, not by the event's own time: the sender's clock may
+    be skewed, and two judgements of one setting apply in the order their reads were made.
+    Not a column of the event table."""

@@ -23,6 +23,12 @@ a signal already applied      any                         ``duplicate``
 older than the last applied   any                         ``unchanged`` (state kept)
 ============================  ==========================  =================
 
+"Older" compares when the judged state was *read* (:attr:`EventRecord.observed`), not the
+event's own time: an event stamped minutes ahead by a skewed clock must not make the
+correct events and reconcile runs after it look older and be dropped, and of two
+deliveries judging one setting at once, the one that read later wins whatever order they
+write in.
+
 Outcomes other than drift, compliant and error (ignored, self, invalid) change nothing.
 
 **Alerts.** An open track is alerted when it opens, and again when a positive event arrives
@@ -126,7 +132,8 @@ class Incident:
     """``channel:severity`` -> id of the signal whose alert was delivered there, for this
     generation."""
     last_event_time: str = ""
-    """Fixed-width UTC time of the latest event applied (positive or negative)."""
+    """Fixed-width UTC time of the latest judgement applied (positive or negative): when its
+    state was read (:attr:`EventRecord.observed`), or the event's time when that is unknown."""
     recent: tuple[str, ...] = ()
     """Hashes of the last :data:`RECENT_SIGNALS` signal ids applied."""
     claim: Claim | None = None
@@ -200,7 +207,7 @@ def observe(
         return None, Observation(record.resource, record.rule, track, "unchanged")
     if not record.resource or not record.rule:
         raise ValueError("an incident needs a resource and a rule")
-    moment = _moment(record.time)
+    moment = _moment(record.observed or record.time)
     if row is None and outcome == "compliant":
         return None, Observation(record.resource, record.rule, track, "unchanged")
     signal = _signal_hash(record.signal_id)

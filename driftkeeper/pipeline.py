@@ -220,12 +220,18 @@ class Pipeline:
             category="reconcile",
         )
         by_name = {(b.kind, b.name, b.scope): b for b in self.baselines.baselines}
+        observed = self._observed(snapshot)
         judged = [
             Judged(
                 signal,
                 f,
                 by_name.get((f.kind, f.rule, f.resource)),
-                self._finding_record(signal, Touch(f.kind, f.resource, f.resource.casefold()), f),
+                replace(
+                    self._finding_record(
+                        signal, Touch(f.kind, f.resource, f.resource.casefold()), f
+                    ),
+                    observed=observed,
+                ),
             )
             for f in outcomes
         ]
@@ -291,10 +297,11 @@ class Pipeline:
         unbaselined: list[EventRecord] = []
         for touch in touches:
             made = self._evaluate(touch, fetched)
+            observed = self._observed(fetched[(touch.kind, touch.scope)])
             for finding, baseline in made:
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
-                record = self._finding_record(signal, touch, finding)
+                record = replace(self._finding_record(signal, touch, finding), observed=observed)
                 judged.append(Judged(signal, finding, baseline, record))
             if not self._covering(touch) and not _read_failed(made):
                 unbaselined.append(self._unbaselined_record(signal, touch, made))
@@ -513,6 +520,17 @@ class Pipeline:
             outcome="invalid",
             message=item.reason,
         )
+
+    def _observed(self, snapshot: Snapshot) -> str:
+        """When the judged state was read: a live read's capture time; otherwise (a state
+        file, a refused read) now, since a file's capture time says when someone saved it,
+        not in which order driftkeeper is shown the states."""
+        now: datetime = self.clock()
+        live = snapshot.source == "live" and bool(snapshot.captured_at)
+        captured = _when(snapshot.captured_at) if live else None
+        if captured is None or captured > now:
+            return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return snapshot.captured_at
 
     def _today(self) -> str:
         """Midnight UTC of today: the time of rows whose signal has none of its own, so

@@ -35,6 +35,8 @@ class Step:
     delivered: Delivered = "ok"
     minutes_ago: int = 0
     """How long before NOW the step ran (for claim leases)."""
+    read: int | None = None
+    """The hour the judged state was read (None: unknown, the event's time stands in)."""
 
 
 def record(step: Step) -> EventRecord:
@@ -49,6 +51,7 @@ def record(step: Step) -> EventRecord:
         kind="nsg",
         severity=step.severity,
         message=f"{step.outcome} by {step.signal}",
+        observed="" if step.read is None else f"2026-07-01T{step.read:02d}:00:00Z",
     )
 
 
@@ -145,6 +148,19 @@ CASES: dict[str, tuple[list[Step], Step, tuple[str, str, str | None, bool]]] = {
     ),
     "an event older than the last applied changes nothing": (
         [drift(5, "a"), fine(6, "b")], drift(4, "c"), ("drift", "unchanged", None, False),
+    ),
+    "an event stamped ahead by a skewed clock cannot hide the correct events after it": (
+        [drift(9, "skewed", read=5)], fine(6, "b", read=6), ("drift", "resolved", "resolved", True),
+    ),
+    "a later read wins, whatever the order of the events' own times": (
+        [drift(5, "a", read=5), fine(5, "late", read=8)],
+        drift(6, "b", read=7),
+        ("drift", "unchanged", None, False),
+    ),
+    "a judgement of an older read changes nothing": (
+        [drift(5, "a", read=5), fine(6, "b", read=6)],
+        drift(7, "c", read=4),
+        ("drift", "unchanged", None, False),
     ),
     "losing read access opens its own incident and alerts": (
         [], error(1, "a"), ("read-error", "opened", "opened", True),
