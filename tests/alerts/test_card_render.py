@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ NODE_SCRIPTS = (
     ROOT / "node_modules/adaptivecards/dist/adaptivecards.min.js",
     ROOT / "node_modules/markdown-it/dist/browser/markdown-it.umd.min.js",
 )
-WINDOW = (1760, 3200)
+WINDOW = (1760, 3400)
 
 APPROVE_URL = "https://dk.contoso.example/api/approvals/7f3e"
 NSG_PREFIX = NSG_ID.rsplit("/", 1)[0] + "/"
@@ -190,9 +191,38 @@ def harness_page(cards: list[dict[str, Any]], directory: Path) -> Path:
     return page
 
 
-@pytest.fixture(scope="module")
-def rendered() -> tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page]:
-    """Every card sent through the Teams channel, rendered in one Chromium run."""
+# Not from driftkeeper: the same kind of values unescaped, to show the renderer and markdown-it
+# do make links, headings and emphasis of them (so finding none in driftkeeper's cards means
+# something).
+CONTROL = "control: unescaped Markdown (not a driftkeeper card)"
+CONTROL_CARD: dict[str, Any] = {
+    "type": "AdaptiveCard",
+    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+    "version": "1.4",
+    "body": [
+        {"type": "TextBlock", "text": "# heading", "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": "**bold** _it_ [t](https://evil.example) www.evil.com evil.example"
+            " bob@evil.com",
+            "wrap": True,
+        },
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    alerts: dict[str, Alert]
+    cards: dict[str, dict[str, Any]]
+    """The card of each alert as posted to the webhook."""
+    result: dict[str, Any]
+    """What the harness reported (see card_harness/harness.js)."""
+    page: Page
+
+
+def render_cards() -> Rendered:
+    """Every alert sent through the Teams channel, and all the cards rendered in one page."""
     chromium = chromium_or_skip()
     missing = [str(p.relative_to(ROOT)) for p in NODE_SCRIPTS if not p.is_file()]
     if missing:
@@ -204,43 +234,62 @@ def rendered() -> tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, A
             channel.send(alert)
         posted = [card_of(r.json()) for r in receiver.requests_to(WEBHOOK_PATH)]
     cards = dict(zip(cases, posted, strict=True))
+    entries = [{"name": n, "card": c} for n, c in cards.items()]
+    entries.append({"name": CONTROL, "card": CONTROL_CARD})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page_file = harness_page([{"name": n, "card": c} for n, c in cards.items()], ARTIFACTS)
+    page_file = harness_page(entries, ARTIFACTS)
     page = open_page(chromium, page_file, screenshot=SCREENSHOT, window_size=WINDOW)
     result = json.loads(element_text(page.dom, "result"))
-    print(f"{len(cards)} Teams cards rendered: {SCREENSHOT} (page {page_file})")
+    print(f"{len(entries)} Teams cards rendered: {SCREENSHOT} (page {page_file})")
     for card in result["cards"]:  # legible, not a failure: long unbroken values overflow
         if card["clipped"]:
             print(f"  {card['name']}: {len(card['clipped'])} texts cut at the card's edge")
-    return cases, cards, result, page
+    return Rendered(cases, cards, result, page)
 
 
-def test_the_renderer_ran_cleanly(
-    rendered: tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page],
-) -> None:
-    cases, _cards, result, page = rendered
+def test_teams_cards_as_a_person_sees_them() -> None:
+    # One Chromium run for every card; the checks below each read the same rendering.
+    rendered = render_cards()
+    check_the_renderer_ran_cleanly(rendered)
+    check_the_control_card_shows_what_markdown_does(rendered)
+    driftkeepers = [c for c in rendered.result["cards"] if c["name"] != CONTROL]
+    assert [c["name"] for c in driftkeepers] == list(rendered.alerts)
+    check_no_parse_or_validation_warnings(driftkeepers)
+    check_no_value_becomes_a_link_heading_emphasis_or_markup(driftkeepers)
+    check_only_driftkeepers_own_links_are_actions(rendered, driftkeepers)
+    check_untrusted_text_is_shown_as_text_defanged(rendered, driftkeepers)
+
+
+def check_the_renderer_ran_cleanly(rendered: Rendered) -> None:
+    result = rendered.result
     assert result["errors"] == []
     assert result["console"] == []
-    assert [m for m in page.console if "teams-cards.html" in m or "harness" in m] == []
+    assert [m for m in rendered.page.console if "teams-cards" in m or "harness" in m] == []
     assert result["renderer"] >= "1.4"
-    assert [c["name"] for c in result["cards"]] == list(cases)
     # the screenshot shows every card whole
     assert not result["overflow"], f"page is {result['size']}, window {WINDOW}"
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_no_parse_or_validation_warnings(
-    rendered: tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page],
-) -> None:
-    _cases, _cards, result, _page = rendered
-    assert {c["name"]: c["warnings"] for c in result["cards"] if c["warnings"]} == {}
+def check_the_control_card_shows_what_markdown_does(rendered: Rendered) -> None:
+    (control,) = [c for c in rendered.result["cards"] if c["name"] == CONTROL]
+    assert control["warnings"] == []
+    assert control["headings"] == ["heading"]
+    assert control["emphasis"] == ["bold", "it"]
+    assert [link["href"] for link in control["links"]] == [
+        "https://evil.example",
+        "http://www.evil.com",
+        "http://evil.example",
+        "mailto:bob@evil.com",
+    ]
 
 
-def test_no_value_becomes_a_link_heading_emphasis_or_markup(
-    rendered: tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page],
-) -> None:
-    _cases, _cards, result, _page = rendered
-    for card in result["cards"]:
+def check_no_parse_or_validation_warnings(cards: list[dict[str, Any]]) -> None:
+    assert {c["name"]: c["warnings"] for c in cards if c["warnings"]} == {}
+
+
+def check_no_value_becomes_a_link_heading_emphasis_or_markup(cards: list[dict[str, Any]]) -> None:
+    for card in cards:
         assert card["links"] == [], card["name"]
         assert card["headings"] == [], card["name"]
         assert card["emphasis"] == [], card["name"]
@@ -252,36 +301,34 @@ def test_no_value_becomes_a_link_heading_emphasis_or_markup(
         ]
 
 
-def test_only_driftkeepers_own_links_are_actions(
-    rendered: tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page],
+def check_only_driftkeepers_own_links_are_actions(
+    rendered: Rendered, cards: list[dict[str, Any]]
 ) -> None:
-    cases, _cards, result, _page = rendered
-    for card in result["cards"]:
-        alert = cases[card["name"]]
+    for card in cards:
+        alert = rendered.alerts[card["name"]]
         own = [("Open in Azure portal", alert.portal_url)] if alert.portal_url else []
         own.append(("Approve rollback", APPROVE_URL))
         assert [(a["title"], a["url"]) for a in card["actions"]] == own, card["name"]
         assert {a["type"] for a in card["actions"]} == {"Action.OpenUrl"}
         assert card["buttons"] == [title for title, _ in own], card["name"]
-    names = [c["name"] for c in result["cards"]]
-    assert sum(cases[n].portal_url is not None for n in names) == len(HOSTILE) + 1
+    with_portal = [n for n, a in rendered.alerts.items() if a.portal_url is not None]
+    assert len(with_portal) == len(HOSTILE) + 1
 
 
-def test_untrusted_text_is_shown_as_text_defanged(
-    rendered: tuple[dict[str, Alert], dict[str, dict[str, Any]], dict[str, Any], Page],
+def check_untrusted_text_is_shown_as_text_defanged(
+    rendered: Rendered, cards: list[dict[str, Any]]
 ) -> None:
-    cases, cards, result, _page = rendered
-    for card in result["cards"]:
+    for card in cards:
         name = card["name"]
         # what the person reads is exactly what driftkeeper wrote, escapes taken away
         # (markdown-it ends each paragraph with a line break, which HTML does not show)
         texts = [t.removesuffix("\n") for t in card["texts"]]
-        assert texts == [unescaped(t) for t in card_texts(cards[name])], name
-        assert message_text(cases[name]) in texts, name
+        assert texts == [unescaped(t) for t in card_texts(rendered.cards[name])], name
+        assert message_text(rendered.alerts[name]) in texts, name
         for text in texts:
             assert not linkable(text), (name, text)
             assert not re.search(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\r\n]", text)
-    shown = "\n".join(t for c in result["cards"] for t in c["texts"])
+    shown = "\n".join(t for c in cards for t in c["texts"])
     for visible in (
         "**bold**",
         "# heading",

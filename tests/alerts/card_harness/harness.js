@@ -1,6 +1,7 @@
 /*
  * Renders every card of #cards with the Adaptive Cards renderer, Markdown by markdown-it with
- * bare URLs linked (as Teams does), and writes what a person would see into #result as JSON:
+ * bare URLs, hosts and email addresses linked (as Teams does), and writes what a person would
+ * see into #result as JSON:
  *
  *   {"renderer": version, "errors": [...], "console": [...], "overflow": bool,
  *    "cards": [{"name", "warnings": [{"phase", "event", "message"}],
@@ -135,7 +136,11 @@
       return;
     }
     result.renderer = String(AdaptiveCards.Versions.latest);
+    // Teams links bare URLs, "www." hosts, bare domains and email addresses: linkify-it 6 no
+    // longer links bare domains by default, and knows no ".example" (the test domain).
     var markdown = markdownit({ html: false, linkify: true });
+    markdown.linkify.set({ fuzzyLink: true, fuzzyEmail: true });
+    markdown.linkify.tlds(["example", "zip", "mov"], true);
     AdaptiveCards.AdaptiveCard.onProcessMarkdown = function (text, processed) {
       processed.outputHtml = markdown.render(text);
       processed.didProcess = true;
@@ -152,7 +157,7 @@
     });
     var page = document.documentElement;
     result.overflow = page.scrollHeight > window.innerHeight || page.scrollWidth > window.innerWidth;
-    result.size = [page.scrollWidth, page.scrollHeight];
+    result.size = [page.scrollWidth, page.scrollHeight, window.innerWidth, window.innerHeight];
   }
 
   try {
