@@ -89,7 +89,9 @@
     board.appendChild(frame);
     var root = card.render();
     if (!root) {
-      report.warnings.push({ phase: "Render", event: "NotRendered", message: "render() gave nothing" });
+      report.warnings.push({
+        phase: "Render", event: "NotRendered", message: "render() gave nothing",
+      });
       return;
     }
     frame.appendChild(root);
@@ -156,7 +158,8 @@
       }
     });
     var page = document.documentElement;
-    result.overflow = page.scrollHeight > window.innerHeight || page.scrollWidth > window.innerWidth;
+    result.overflow =
+      page.scrollHeight > window.innerHeight || page.scrollWidth > window.innerWidth;
     result.size = [page.scrollWidth, page.scrollHeight, window.innerWidth, window.innerHeight];
   }
 
