@@ -94,10 +94,13 @@ def chromium_or_skip() -> str:
     chromium = find_chromium()
     if chromium is not None:
         return chromium
-    reason = (
-        "needs a browser: Debian's chromium package was not found "
-        "(apt-get install chromium; .ci/run installs it)"
+    configured = os.environ.get("DRIFTKEEPER_CHROMIUM", "")
+    missing = (
+        f"DRIFTKEEPER_CHROMIUM={configured} is not a program"
+        if configured
+        else "Debian's chromium package was not found"
     )
+    reason = f"needs a browser: {missing} (apt-get install chromium; .ci/run installs it)"
     if os.environ.get(REQUIRE_BROWSER, "") not in ("", "0"):
         pytest.fail(f"{reason}, and {REQUIRE_BROWSER} is set", pytrace=False)
     pytest.skip(reason)
