@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
 from ._graph_client import BadNextLinkError, check_next_link
+from ._reply import Reply
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -149,6 +150,27 @@ class ArmClient:
         if is_transient(status):
             raise TransientReadError(f"{where}: {text} (after retries)")
         return Refused(status, code, text)
+
+    def write(self, method: str, url: str, body: Any, client_request_id: str) -> Reply:
+        """Send one mutating request (or a long-running operation's poll) once, through the
+        same pipeline as the reads (credential, policies, no redirects), with
+        ``x-ms-client-request-id``; the pipeline's own retries are off (the caller,
+        :class:`~driftkeeper.live.Writer`, retries within its budget). Never raises for a
+        status or a lost connection: see :class:`Reply`. A credential that cannot produce a
+        token raises azure-core's ``ClientAuthenticationError`` (the writer words it).
+        """
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+        from azure.core.rest import HttpRequest
+
+        headers = {"x-ms-client-request-id": client_request_id, "Accept": "application/json"}
+        request = HttpRequest(method, url, json=body, headers=headers)
+        try:
+            response = self._client.send_request(request, retry_total=0)
+        except ServiceRequestError as exc:  # never reached the service
+            return Reply(0, sent=False, problem=type(exc).__name__)
+        except ServiceResponseError as exc:  # sent; the answer was lost
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        return Reply.of(response.status_code, response.headers, response.content)
 
     def close(self) -> None:
         self._client.close()
