@@ -173,6 +173,10 @@ ARM_ITEM_PATHS: tuple[tuple[PathTemplate, str], ...] = tuple(
     if s.api == "arm" and s.get_template is not None
 )
 """ARM items read (and written) one by one by their declared path -> section."""
+_SECTION_PATHS: Mapping[str, str] = {
+    s.name: s.path for s in _declared().values() if s.api == "graph"
+}
+"""Graph section -> its declared path (as spelled: audit records name it in words)."""
 _RESOURCE_TYPES: Mapping[str, str] = {
     s.name: s.resource_type for s in _declared().values() if s.api == "arm"
 }
@@ -964,7 +968,7 @@ class AzureRestServer:
                     400, "Request_BadRequest", "Another object with the same id exists."
                 )
             self._set_items(section, [*items, item])
-            self._graph_audit(section, lower, "Add", None, item, write)
+            self._graph_audit(section, _SECTION_PATHS[section], "Add", None, item, write)
             entity = self._context(context + "/$entity")
             return _Answer(201, {"@odata.context": entity, **item})
         if lower in GRAPH_OBJECT_PATHS:
@@ -978,7 +982,7 @@ class AzureRestServer:
                 return _graph_error(404, None, None)
             after = _merge(before, body or {})
             self.data[section] = after
-            self._graph_audit(section, lower, "Update", before, after, write)
+            self._graph_audit(section, _SECTION_PATHS[section], "Update", before, after, write)
             return _Answer(204, None)
         head, _, item_id = lower.rpartition("/")
         if head in GRAPH_LIST_PATHS:
@@ -992,13 +996,13 @@ class AzureRestServer:
             others = [i for i in items if i is not existing]
             if method == "DELETE":
                 self._set_items(section, others)
-                self._graph_audit(section, head, "Delete", existing, None, write)
+                self._graph_audit(section, _SECTION_PATHS[section], "Delete", existing, None, write)
                 return _Answer(204, None)
             if method != "PATCH":
                 return _graph_error(405, None, None)
             after = _merge(existing, body or {})
             self._set_items(section, [after if i is existing else i for i in items])
-            self._graph_audit(section, head, "Update", existing, after, write)
+            self._graph_audit(section, _SECTION_PATHS[section], "Update", existing, after, write)
             return _Answer(204, None)
         owner, _, prop = head.rpartition("/")
         if owner in GRAPH_OBJECT_PATHS and method == "PATCH":
@@ -1017,7 +1021,9 @@ class AzureRestServer:
                     **whole,
                     key: [after if m is existing else m for m in members],
                 }
-                self._graph_audit(section, head, "Update", existing, after, write)
+                self._graph_audit(
+                    section, f"{_SECTION_PATHS[section]}/{key}", "Update", existing, after, write
+                )
                 return _Answer(204, None)
         return _graph_error(
             400, "BadRequest", f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."
@@ -1074,7 +1080,9 @@ class AzureRestServer:
                 "scheduleInfo": body.get("scheduleInfo") or {"startDateTime": now},
             }
             self._set_items(section, [*items, schedule])
-            self._graph_audit(section, path, "Add", None, schedule, write, service="PIM")
+            self._graph_audit(
+                section, _SECTION_PATHS[section], "Add", None, schedule, write, service="PIM"
+            )
             status, target = "Provisioned", schedule["id"]
         else:
             if existing is None:
@@ -1082,7 +1090,9 @@ class AzureRestServer:
                     400, "RoleAssignmentDoesNotExist", "The Role assignment does not exist."
                 )
             self._set_items(section, [i for i in items if i is not existing])
-            self._graph_audit(section, path, "Remove", existing, None, write, service="PIM")
+            self._graph_audit(
+                section, _SECTION_PATHS[section], "Remove", existing, None, write, service="PIM"
+            )
             status, target = "Revoked", str(existing.get("id", ""))
         context = self._context(path.lstrip("/") + "/$entity")
         reply = {
