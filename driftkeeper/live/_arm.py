@@ -11,8 +11,12 @@ Listings follow every ``nextLink`` (only to the listing's own scheme, host and p
 same page twice). Redirects are not followed: a read answered elsewhere is a failed read, and
 the token never goes to another host. An answer that is not the JSON object ARM sends (a
 list page without a ``value`` list, a body that is not an object) is a failed read, never
-"none exist". The provider registration policy of the management SDKs is left out: a monitor
-with Reader rights never writes.
+"none exist". The provider registration policy of the management SDKs is left out: driftkeeper
+never registers a provider.
+
+:meth:`ArmClient.write` sends one change (rollback) through the same pipeline, once, with
+``x-ms-client-request-id`` and the pipeline's retries off; :class:`~driftkeeper.live.Writer`
+judges the answer, retries within its budget and follows long-running operations.
 """
 
 from __future__ import annotations
