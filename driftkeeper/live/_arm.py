@@ -158,7 +158,8 @@ class ArmClient:
     def write(self, method: str, url: str, body: Any, client_request_id: str) -> Reply:
         """Send one mutating request (or a long-running operation's poll) once, through the
         same pipeline as the reads (credential, policies, no redirects), with
-        ``x-ms-client-request-id``; the pipeline's own retries are off (the caller,
+        ``x-ms-client-request-id`` (and ``x-ms-correlation-request-id``) set to
+        ``client_request_id``; the pipeline's own retries are off (the caller,
         :class:`~driftkeeper.live.Writer`, retries within its budget). Never raises for a
         status or a lost connection: see :class:`Reply`. A credential that cannot produce a
         token raises azure-core's ``ClientAuthenticationError`` (the writer words it).
@@ -166,7 +167,13 @@ class ArmClient:
         from azure.core.exceptions import ServiceRequestError, ServiceResponseError
         from azure.core.rest import HttpRequest
 
-        headers = {"x-ms-client-request-id": client_request_id, "Accept": "application/json"}
+        headers = {
+            "x-ms-client-request-id": client_request_id,
+            # ARM takes a caller's correlation id and puts it into the change's event
+            # (``data.correlationId``) and activity log entry
+            "x-ms-correlation-request-id": client_request_id,
+            "Accept": "application/json",
+        }
         request = HttpRequest(method, url, json=body, headers=headers)
         try:
             response = self._client.send_request(request, retry_total=0)

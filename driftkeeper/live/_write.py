@@ -9,9 +9,10 @@ family:
   that service's client: the same credential, policies and middleware as the reads, never
   following a redirect. Anything else raises :class:`~driftkeeper.ForeignUrlError` before a
   byte (or a token) leaves. A long-running operation's status URL is held to the same rule.
-- **Who.** Every request carries a client request id (``x-ms-client-request-id`` for ARM,
-  ``client-request-id`` for Graph): the caller's, or a new uuid4. It comes back in the
-  change's Event Grid event (``data.httpRequest.clientRequestId``) and Entra audit record
+- **Who.** Every request carries a client request id (``x-ms-client-request-id``, and the
+  same value as ``x-ms-correlation-request-id``, for ARM; ``client-request-id`` for Graph):
+  the caller's, or a new uuid4. It comes back in the change's Event Grid event
+  (``data.httpRequest.clientRequestId`` and ``data.correlationId``) and Entra audit record
   (``correlationId``), which is how our own change is recognised.
 - **Success.** 200, 201, 202 and 204. An ARM answer with ``Azure-AsyncOperation`` is
   followed by polling that URL until its ``status`` is ``Succeeded`` (``Failed`` /
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .._errors import ForeignUrlError, TransientWriteError, WriteError, WriteRefusedError
 from ._failures import Refused, describe_failure, is_transient
@@ -417,8 +418,8 @@ def _number(text: str | None) -> float | None:
 
 def _on_endpoint(url: str, endpoint: str, *, below_path: bool) -> bool:
     """Whether ``url`` is on ``endpoint``: the same scheme and host (and port), no user
-    info or fragment, https unless both are a loopback stand-in, and (``below_path``) below
-    the endpoint's path (Graph's ``/v1.0``)."""
+    info, fragment or dot segment, https unless both are a loopback stand-in, and
+    (``below_path``) below the endpoint's path (Graph's ``/v1.0``)."""
     try:
         mine, theirs = urlsplit(endpoint), urlsplit(url)
         theirs.port  # noqa: B018 - a malformed port raises here
@@ -432,6 +433,8 @@ def _on_endpoint(url: str, endpoint: str, *, below_path: bool) -> bool:
         theirs.scheme != "http" or (theirs.hostname or "") not in _LOOPBACK
     ):
         return False
+    if any(part in (".", "..") for part in unquote(theirs.path).split("/")):
+        return False  # a dot segment could leave the path once normalized
     if below_path:
         root = mine.path.rstrip("/").casefold()
         return theirs.path.casefold().startswith(root + "/")

@@ -569,13 +569,15 @@ def foreign_urls(server: AzureRestServer) -> dict[str, str]:
         "Graph beta": f"{graph_origin}/beta{SECURITY_DEFAULTS}",
         "Graph over https": graph_origin.replace("http://", "https://") + "/v1.0" + CA_PATH,
         "relative": path,
+        "dot segments": f"{graph_origin}/v1.0/../beta{SECURITY_DEFAULTS}",
+        "encoded dot segments": f"{graph_origin}/v1.0/%2e%2e/beta{SECURITY_DEFAULTS}",
         "garbage": "https://[::1",
     }
 
 
 FOREIGN = [
     "another host", "ARM over http", "another port", "user info", "a fragment", "Graph beta",
-    "Graph over https", "relative", "garbage",
+    "Graph over https", "relative", "dot segments", "encoded dot segments", "garbage",
 ]  # fmt: skip
 
 
@@ -617,6 +619,30 @@ def test_only_write_methods_are_sent(method: str, server: AzureRestServer, write
     with pytest.raises(ValueError, match="not a write method"):
         writer.send(method, arm(server, rule_path("x"), NSG_API))
     assert server.requests == []
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_no_connection_is_retried_then_transient(
+    method: str, token_credential: StaticTokenCredential, sleeps: list[float]
+) -> None:
+    # given an ARM endpoint nobody listens on
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"https://127.0.0.1:{port}"
+    live = LiveClients(token_credential, arm_endpoint=endpoint, max_retries=0)
+    try:
+        with pytest.raises(TransientWriteError, match="no answer") as caught:
+            Writer(live, sleep=sleeps.append).send(
+                method, f"{endpoint}{rule_path('x')}?{NSG_API}", RULE
+            )
+    finally:
+        live.close()
+
+    # then, never having reached the service, even a POST was tried again
+    assert (caught.value.status, caught.value.attempts, sleeps) == (0, 4, [1, 2, 4])
 
 
 def test_a_credential_without_a_token_is_a_write_error(server: AzureRestServer) -> None:
@@ -679,6 +705,7 @@ def test_an_arm_write_emits_its_event_grid_event_with_our_request_id(
     assert isinstance(signal, Signal)
     assert signal.actor.ids() == {DEFAULT_WRITER.object_id, DEFAULT_WRITER.app_id}
     assert signal.resource.lower() == spec.path.lower()
+    assert signal.correlation_id == result.client_request_id
 
 
 @pytest.mark.parametrize(
