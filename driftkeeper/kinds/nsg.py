@@ -393,16 +393,6 @@ def plan_rules(
             return None
         return (str(rule["direction"]), int(rule["priority"]))
 
-    final: dict[tuple[str, int] | None, str] = {}
-    for key in expected:
-        if key in puts or key in actual:
-            place = slot(expected[key])
-            if place in final:
-                return CannotPlan(
-                    f"the baseline gives rules '{names.get(final[place], final[place])}' and "
-                    f"'{names.get(key, key)}' the same priority {place[1] if place else ''}"
-                )
-            final[place] = key
     holders = {slot(actual[k]): k for k in actual if k not in deletes}
     after: dict[str, str] = {}
     for key in puts:
@@ -417,6 +407,15 @@ def plan_rules(
                 f"which rule '{names.get(holder, holder)}' holds and this plan does not change"
             )
         after[key] = holder  # PUT the holder (moving it away) first
+    final: dict[tuple[str, int] | None, str] = {}
+    for key in expected:
+        place = slot(expected[key])
+        if place in final:
+            return CannotPlan(
+                f"the baseline gives rules '{names.get(final[place], final[place])}' and "
+                f"'{names.get(key, key)}' the same priority {place[1] if place else ''}"
+            )
+        final[place] = key
     ordered: list[str] = []
     done: set[str] = set()
     for key in puts:
