@@ -187,8 +187,10 @@ class AuthenticationMethods(Kind):
         expected = drift.baseline.state
         extra = sorted(k for k in actual if k not in expected)
         if extra:
+            names = live.raw if live is not None and isinstance(live.raw, Mapping) else {}
             return CannotPlan(
-                f"authentication method {item_key(extra[0])[1]} is not in the baseline: "
+                f"authentication method {names.get(extra[0]) or item_key(extra[0])[1]} "
+                "is not in the baseline: "
                 "it says nothing to restore it to"
             )
         spelled = {

@@ -55,4 +55,4 @@ def drift_after(
     """The drift the engine still finds once every step of ``plans`` is applied to ``after``."""
     applied = apply(after, [s for p in plans for s in p.steps], endpoints)
     report = scan(Snapshot.from_dict(applied), baselines_of(before), guards="none")
-    return [f for f in report.findings]
+    return list(report.findings)

@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 from driftkeeper.rollback import Endpoints, Step
 
-NSG_RULE = re.compile(r"(?P<nsg>.*/networkSecurityGroups/[^/]+)/securityRules/(?P<rule>[^/]+)", re.I)
+NSG_RULE = re.compile(
+    r"(?P<nsg>.*/networkSecurityGroups/[^/]+)/securityRules/(?P<rule>[^/]+)", re.I
+)
 ASSIGNMENT = re.compile(
     r"(?P<scope>.*)/providers/Microsoft\.Authorization/roleAssignments/(?P<name>[^/]+)", re.I
 )
@@ -57,9 +59,7 @@ def _arm(doc: dict[str, Any], step: Step, path: str) -> None:
     rule = NSG_RULE.fullmatch(path)
     if rule is not None:
         nsg = next(
-            n
-            for n in arm["networkSecurityGroups"]
-            if n["id"].casefold() == rule["nsg"].casefold()
+            n for n in arm["networkSecurityGroups"] if n["id"].casefold() == rule["nsg"].casefold()
         )
         rules = nsg["properties"].setdefault("securityRules", [])
         name = rule["rule"]
@@ -67,7 +67,8 @@ def _arm(doc: dict[str, Any], step: Step, path: str) -> None:
         if step.method == "DELETE":
             nsg["properties"]["securityRules"] = others
             return
-        assert step.method == "PUT" and step.body is not None
+        assert step.method == "PUT"
+        assert step.body is not None
         props = step.body["properties"]
         for other in others:
             p = other["properties"]
@@ -86,7 +87,8 @@ def _arm(doc: dict[str, Any], step: Step, path: str) -> None:
     if step.method == "DELETE":
         arm["roleAssignments"] = others
         return
-    assert step.method == "PUT" and step.body is not None
+    assert step.method == "PUT"
+    assert step.body is not None
     props = dict(step.body["properties"])
     uuid.UUID(found["name"])
     scope = found["scope"] or "/"
@@ -105,8 +107,12 @@ def _arm(doc: dict[str, Any], step: Step, path: str) -> None:
     props["scope"] = scope
     arm["roleAssignments"] = [
         *others,
-        {"id": path, "name": found["name"], "type": "Microsoft.Authorization/roleAssignments",
-         "properties": props},
+        {
+            "id": path,
+            "name": found["name"],
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": props,
+        },
     ]
 
 
@@ -129,9 +135,8 @@ def _graph(doc: dict[str, Any], step: Step, path: str) -> None:
             assert any(m["id"] == wanted for m in members)
             graph["directoryRoleAssignments"] = [m for m in members if m["id"] != wanted]
             return
-        assert step.method == "POST" and body.pop("@odata.type") == (
-            "#microsoft.graph.unifiedRoleAssignment"
-        )
+        assert step.method == "POST"
+        assert body.pop("@odata.type") == ("#microsoft.graph.unifiedRoleAssignment")
         members.append({"id": str(uuid.uuid4()), **body})
         return
     if path == "/roleManagement/directory/roleEligibilityScheduleRequests":
@@ -156,7 +161,8 @@ def _graph(doc: dict[str, Any], step: Step, path: str) -> None:
         _merge(graph["securityDefaults"], body)
         return
     prefix = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
-    assert path.startswith(prefix) and step.method == "PATCH", path
+    assert path.startswith(prefix), path
+    assert step.method == "PATCH"
     method = path[len(prefix) :]
     configs = graph["authenticationMethodsPolicy"]["authenticationMethodConfigurations"]
     config = next((c for c in configs if c["id"].casefold() == method.casefold()), None)

@@ -94,7 +94,9 @@ def test_the_put_body_is_the_arm_rule_shape_of_the_corpus() -> None:
 
 
 def test_several_values_go_in_the_plural_fields_and_asgs_by_id() -> None:
-    asg = "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/web"
+    asg = (
+        "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/a"
+    )
     wide = rule(
         "wide",
         300,
@@ -127,8 +129,7 @@ CANNOT = {
         # the baseline puts two rules on 100; one is live, the other must come back
         [rule("a", 100), rule("b", 100, destinationPortRange="80")],
         [rule("a", 100)],
-        "rule 'b' needs priority 100 (inbound), which rule 'a' holds and this plan does not "
-        "change",
+        "rule 'b' needs priority 100 (inbound), which rule 'a' holds and this plan does not change",
     ),
     "two rules swapping priorities": (
         [rule("a", 100), rule("b", 110, destinationPortRange="80")],
@@ -178,14 +179,16 @@ def test_default_rules_are_never_touched() -> None:
     # when its custom rules drift
     plans, not_planned = plan_drift(before, document(networkSecurityGroups=[group]))
     steps = [s for p in plans for s in p.steps]
-    assert steps and not not_planned
+    assert steps
+    assert not not_planned
     # then only custom rules are addressed
     defaults = {r["name"] for r in group["properties"]["defaultSecurityRules"]}
     custom = {r["name"] for r in group["properties"]["securityRules"]}
     for step in steps:
         assert step.method == "DELETE"
         assert step.url.split("?")[0].rsplit("/", 1)[-1] in custom - defaults
-        assert "/securityRules/" in step.url and "defaultSecurityRules" not in step.url
+        assert "/securityRules/" in step.url
+        assert "defaultSecurityRules" not in step.url
 
 
 def test_endpoints_are_parameters() -> None:
