@@ -108,7 +108,7 @@ def make_plans(
                 baseline=baseline.name,
                 steps=steps,
                 permissions=tuple(sorted({s.permission for s in steps})),
-                plan_hash=plan_hash(finding.kind, finding.resource, steps, drift.issued),
+                plan_hash=plan_hash(finding, steps, drift.issued),
                 notes=tuple(dict.fromkeys(s.note for s in steps if s.note)),
             )
         )

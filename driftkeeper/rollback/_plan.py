@@ -103,8 +103,9 @@ class Plan:
     permissions: tuple[str, ...]
     """What the steps need, sorted, each once."""
     plan_hash: str
-    """sha256 of the canonical JSON of kind, resource and steps (generated ids replaced by
-    their identity): what an approval is bound to."""
+    """sha256 of the canonical JSON of the drift (kind, resource, rule, changes) and the steps
+    (generated ids replaced by their identity): what an approval is bound to. The same drift
+    gives the same hash run to run; another drift, or other requests, another hash."""
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,10 +167,17 @@ class Drift:
         return value
 
 
-def plan_hash(kind: str, resource: str, steps: Sequence[Step], issued: Mapping[str, str]) -> str:
-    """The stable hash of a plan (see :attr:`Plan.plan_hash`)."""
+def plan_hash(finding: Finding, steps: Sequence[Step], issued: Mapping[str, str]) -> str:
+    """The stable hash of a plan (see :attr:`Plan.plan_hash`): the drift it undoes (kind,
+    resource, rule and changes) and its steps, generated ids replaced by their identity."""
     text = canonical_json(
-        {"kind": kind, "resource": resource, "steps": [s.to_dict() for s in steps]}
+        {
+            "kind": finding.kind,
+            "resource": finding.resource,
+            "rule": finding.rule,
+            "drift": [c.to_dict() for c in finding.changes],
+            "steps": [s.to_dict() for s in steps],
+        }
     )
     for value, identity in sorted(issued.items()):
         text = text.replace(value, f"<new id: {identity}>")
