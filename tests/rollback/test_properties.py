@@ -81,7 +81,6 @@ ASSIGNMENT = st.builds(
 ASSIGNMENTS = st.lists(ASSIGNMENT, max_size=5, unique_by=lambda a: a["id"])
 
 
-@settings()
 @given(ASSIGNMENTS, ASSIGNMENTS)
 def test_role_assignment_plans_restore_the_baseline(
     baseline: list[dict[str, Any]], live: list[dict[str, Any]]
@@ -105,7 +104,6 @@ def _roles(active: list[str], eligible: list[str] | None) -> dict[str, Any]:
     return document(**sections)
 
 
-@settings()
 @given(MEMBERS, MEMBERS, MEMBERS, st.one_of(st.none(), MEMBERS))
 def test_directory_role_plans_restore_the_baseline(
     active: list[str], eligible: list[str], live_active: list[str], live_eligible: list[str] | None
@@ -150,7 +148,6 @@ def _policy(state: str, users: dict[str, Any], session: Any, grant: Any) -> dict
 POLICY = st.builds(_policy, STATES, USERS, SESSION, GRANT)
 
 
-@settings()
 @given(POLICY, POLICY)
 def test_conditional_access_patches_restore_the_baseline_even_when_graph_merges(
     baseline: dict[str, Any], live: dict[str, Any]
