@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+from driftkeeper import Snapshot
+from driftkeeper.baseline import BaselineSet, parse_baseline
+from driftkeeper.rollback import plan_scan
 from tests.builders import NSG_ID, document, nsg, rule
 from tests.corpus import sample
 from tests.rollback.helpers import (
@@ -203,3 +206,35 @@ def test_the_simulator_refuses_a_taken_priority() -> None:
     taken = tenant(HTTPS, rule("other", 200))
     with pytest.raises(Refused):
         apply(taken, plan.steps, PUBLIC)
+
+
+def test_a_baseline_rule_s_description_is_written_with_it() -> None:
+    # given a hand-written baseline whose rule carries a description (not compared)
+    written = {
+        "kind": "nsg",
+        "scope": NSG_ID,
+        "expected": {
+            "rules": [
+                {
+                    "name": "Allow-HTTPS",
+                    "description": "the web tier",
+                    "priority": 100,
+                    "direction": "Inbound",
+                    "access": "Allow",
+                    "protocol": "Tcp",
+                    "sourceAddressPrefix": "10.0.0.0/8",
+                    "sourcePortRange": "*",
+                    "destinationAddressPrefix": "*",
+                    "destinationPortRange": "443",
+                }
+            ]
+        },
+    }
+    baselines = BaselineSet((parse_baseline(written, "baselines/nsg/web.yaml"),))  # type: ignore[arg-type]
+    # when the rule is deleted
+    plans, _ = plan_scan(Snapshot.from_dict(tenant()), baselines, guards="none")
+    # then it is PUT under the name as the baseline spells it, with its description
+    (step,) = plans[0].steps
+    assert step.url == f"{RULES}/Allow-HTTPS{API}"
+    assert step.body is not None
+    assert step.body["properties"]["description"] == "the web tier"
