@@ -8,7 +8,6 @@ baselines are labels for people.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -311,7 +310,7 @@ class DirectoryRoleMembers(Kind):
 def _request_member(member: Mapping[str, Any], role: str) -> dict[str, str]:
     """principalId, roleDefinitionId and directoryScopeId of a request body (ids checked)."""
     return {
-        "principalId": str(uuid.UUID(str(member["principalId"]))),
+        "principalId": segment("id", str(member["principalId"])),  # a GUID, or InputError
         "roleDefinitionId": role,
         "directoryScopeId": str(member["directoryScopeId"]),
     }

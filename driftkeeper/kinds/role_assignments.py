@@ -36,7 +36,7 @@ from ._base import (
     require_list,
     short_value,
 )
-from ._reads import SEGMENTS, ArmSection, Request, az_wrap
+from ._reads import SEGMENTS, ArmSection, Request, az_wrap, segment
 
 __all__ = [
     "ASSIGNMENTS",
@@ -375,8 +375,8 @@ def _assignment_body(
     """What a role assignment PUT takes: roleDefinitionId (qualified by the subscription of
     its scope, as ARM expects), principalId, principalType (the baseline's label, else the
     live one), condition and conditionVersion."""
-    role = str(uuid.UUID(item["roleDefinitionId"]))
-    principal = str(uuid.UUID(item["principalId"]))
+    role = segment("id", item["roleDefinitionId"])  # GUIDs, or InputError: not planned
+    principal = segment("id", item["principalId"])
     parts = item["scope"].split("/")
     prefix = f"/subscriptions/{parts[2]}" if item["scope"].startswith("/subscriptions/") else ""
     props: dict[str, Any] = {

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from driftkeeper import Snapshot
+from driftkeeper.baseline import BaselineSet, parse_baseline
+from driftkeeper.rollback import plan_scan
 from tests.builders import OWNER, READER, RG, SUB, assignment, document
 from tests.corpus import sample
 from tests.rollback.helpers import drift_after, only_plan, only_reason, plan_drift
@@ -124,3 +127,15 @@ def test_an_assignment_id_that_may_not_reach_a_url_is_not_planned() -> None:
     plans, not_planned = plan_drift(tenant(assignment(ALICE)), tenant(assignment(ALICE), hostile))
     assert plans == []
     assert "not an ARM scope" in not_planned[0].reason
+
+
+def test_a_baseline_role_that_is_not_a_guid_is_not_planned() -> None:
+    written = {
+        "kind": "role-assignments",
+        "scope": SUB,
+        "expected": {"assignments": [{"principalId": BOB, "roleDefinitionId": "Owner"}]},
+    }
+    baselines = BaselineSet((parse_baseline(written, "baselines/ra.yaml"),))  # type: ignore[arg-type]
+    plans, not_planned = plan_scan(Snapshot.from_dict(tenant()), baselines, guards="none")
+    assert plans == []
+    assert "not a valid id" in not_planned[0].reason
