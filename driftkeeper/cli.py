@@ -1,4 +1,4 @@
-"""The ``driftkeeper`` command: snapshot, baseline capture, scan.
+"""The ``driftkeeper`` command: snapshot, baseline capture, scan, rollback plan.
 
 Exit codes: 0 no drift; 1 drift; 2 error (bad input, failed read, a setting not judged).
 """
@@ -114,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("table", "json"), default="table")
     live_args(rp)
 
+    rb = commands.add_parser("rollback", help="undo drift: the requests that restore baselines")
+    rb_cmds = rb.add_subparsers(dest="rollback_command", required=True)
+    rbp = rb_cmds.add_parser(
+        "plan", help="print the plan of every drift of a scan (a dry run: nothing is sent)"
+    )
+    rbp.add_argument("--state", metavar="FILE", help="snapshot file (default: read live)")
+    rbp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
+    rbp.add_argument("--format", choices=("table", "json"), default="table")
+    live_args(rbp)
+
     ev = commands.add_parser("events", help="query the event table")
     ev.add_argument(
         "--since", default="24h", help="a duration back from now (30m, 24h, 7d) or an ISO time"
@@ -166,6 +176,8 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
         return report.exit_code
     if args.command == "replay":
         return _replay(args, out)
+    if args.command == "rollback":
+        return _rollback_plan(args, live, out)
     if args.command == "events":
         return _events(args, out)
     if args.command == "kinds":
@@ -245,6 +257,22 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     if summary["errors"]:
         return 2
     return 1 if summary["drift"] else 0
+
+
+def _rollback_plan(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
+    """``rollback plan``: scan, then print each drift's plan and what is not planned.
+    Offline with ``--state``; exit code 0 (a plan is not a verdict: ``scan`` gives that)."""
+    from .baseline import load_baselines
+    from .rollback import Endpoints, plan_scan, render_plans_json, render_plans_table
+
+    settings = _settings()
+    plans, not_planned = plan_scan(
+        _state(args, live),
+        load_baselines(args.baselines or settings.baselines_dir),
+        endpoints=Endpoints(settings.arm_endpoint, settings.graph_endpoint),
+    )
+    (render_plans_json if args.format == "json" else render_plans_table)(plans, not_planned, out)
+    return 0
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:

@@ -8,13 +8,17 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import FieldError, InputError
 from .._model import Change, Severity
+from ..rollback._plan import CannotPlan
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, why_unreadable
 from ._reads import Request, Section
+
+if TYPE_CHECKING:
+    from ..rollback._plan import Drift, Step
 
 __all__ = [
     "ARM_CHANGES",
@@ -240,6 +244,19 @@ class Kind(ABC):
         the snapshot did not capture, so "not captured" never reads as "all removed".
         """
         return state
+
+    # --- rollback ---------------------------------------------------------------------------
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """The mutating requests that restore ``drift.baseline`` (pure: nothing is sent), in
+        the order they must be sent, or why that cannot be done.
+
+        ``drift.live`` is the live setting (None: it no longer exists), ``drift.snapshot``
+        what it was read from; build URLs with ``drift.endpoints`` from the kind's own section
+        paths (every value from outside through :class:`PathTemplate` or
+        :func:`~driftkeeper.kinds._reads.segment`), and new ids with ``drift.new_guid``.
+        A kind that does not override this has no rollback.
+        """
+        return CannotPlan(f"kind {self.name} has no rollback")
 
     # --- words -----------------------------------------------------------------------------
     def labels(self, expected: Mapping[str, Any]) -> dict[str, str]:

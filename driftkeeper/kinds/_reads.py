@@ -40,6 +40,7 @@ __all__ = [
     "Section",
     "Shape",
     "az_wrap",
+    "segment",
 ]
 
 Shape = Literal["list", "object"]
@@ -55,6 +56,7 @@ SEGMENTS: Mapping[str, str] = {
     "resourceGroup": r"[-\w._()]{0,89}[-\w_()]",  # 1-90 characters, no final "."
     "name": r"(?!\.+(?:/|$))[-\w._()]{1,260}",  # ARM name characters; never "." or ".."
     "managementGroup": r"(?!\.+(?:/|$))[-\w._()]{1,90}",
+    "key": r"[-\w]{1,256}",  # a Graph key that is not a GUID (a role assignment's, a method's)
 }
 """What each path placeholder matches (ASCII only; GUIDs in any case): every path segment
 taken from outside is one of these, so it can never be ``.``, ``..``, or carry ``/?#%``."""
@@ -286,6 +288,12 @@ class GraphSection:
 
 
 Section = ArmSection | GraphSection
+
+
+def segment(placeholder: str, value: str) -> str:
+    """One path segment taken from outside (a rule's name, a Graph key), validated against
+    :data:`SEGMENTS` ``[placeholder]`` and percent-encoded; :class:`InputError` otherwise."""
+    return PathTemplate(f"{{{placeholder}}}").fill(**{placeholder: value})
 
 
 # --- az CLI flattened shapes -> ARM REST shapes ------------------------------------------------

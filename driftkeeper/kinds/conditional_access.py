@@ -14,18 +14,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._diff import fold
 from .._model import Change
+from ..rollback._plan import CannotPlan, Drift, Step
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
 from ._base import Index, Kind, Setting, Signals, Touch, list_delta, short_value, slugify
 from ._reads import GraphSection
 
-__all__ = ["POLICIES", "ConditionalAccessPolicy", "normalize_policy", "policy_body"]
+__all__ = [
+    "POLICIES",
+    "ConditionalAccessPolicy",
+    "normalize_policy",
+    "patch_value",
+    "policy_body",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,26 @@ def normalize_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
     body = fold(dict(policy), drop=_VOLATILE, drop_anywhere=_TIMESTAMPS, casefold=_case_insensitive)
     assert isinstance(body, dict)
     return body
+
+
+_WRITE = "Policy.ReadWrite.ConditionalAccess"
+
+
+def patch_value(expected: Any, live: Any) -> Any:
+    """``expected`` as a PATCH carries it whole: every key the live object has and the
+    baseline lacks is cleared explicitly (``[]`` for a list, else null), at any depth, so
+    the result is the baseline whether Graph merges nested objects or replaces them."""
+    if not isinstance(expected, Mapping):
+        return expected
+    out = dict(expected)
+    for key, value in live.items() if isinstance(live, Mapping) else ():
+        if key in _VOLATILE or key in _TIMESTAMPS or "@odata." in key:
+            continue
+        if key not in out:
+            out[key] = [] if isinstance(value, list) else None
+        else:
+            out[key] = patch_value(out[key], value)
+    return out
 
 
 @register
@@ -162,3 +189,28 @@ class ConditionalAccessPolicy(Kind):
 
     def missing_message(self, scope: str) -> str:
         return f"Conditional Access policy {scope} was deleted"
+
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """One PATCH of the policy with each drifted top-level property whole, from the
+        baseline (:func:`patch_value`); a deleted policy is made anew with one POST."""
+        body = policy_body(drift.baseline.expected)
+        live = drift.live
+        if live is None:
+            url = drift.endpoints.graph_url(POLICIES.path)
+            note = (
+                f"{drift.baseline.scope} is recreated under a new id: point the baseline's "
+                "scope at the new policy"
+            )
+            return [Step("POST", url, body, _WRITE, note)]
+        template = POLICIES.get_template
+        found = template.match(live.scope) if template else None
+        if template is None or found is None:
+            return CannotPlan(f"not a Conditional Access policy: {live.scope}")
+        expected, actual = drift.baseline.state, live.state
+        raw = live.raw if isinstance(live.raw, Mapping) else {}
+        drifted = sorted(
+            k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k)
+        )
+        patch = {k: patch_value(body.get(k), raw.get(k)) for k in drifted}
+        url = drift.endpoints.graph_url(template.fill(**found))
+        return [Step("PATCH", url, patch, _WRITE)]

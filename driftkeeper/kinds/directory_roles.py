@@ -13,6 +13,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._model import Change
+from ..rollback._plan import CannotPlan, Drift, Step
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
@@ -28,7 +29,7 @@ from ._base import (
     require_list,
     slugify,
 )
-from ._reads import GraphSection, PathTemplate, Request
+from ._reads import GraphSection, PathTemplate, Request, segment
 from .conditional_access import GUID
 
 __all__ = [
@@ -78,6 +79,9 @@ PRIVILEGED_ROLES = {
     "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
 }
 _ELIGIBILITY = ELIGIBLE.name
+ELIGIBILITY_REQUESTS = "/roleManagement/directory/roleEligibilityScheduleRequests"
+"""Where PIM eligibility is granted and removed (``adminAssign`` / ``adminRemove``)."""
+_WRITE = "RoleManagement.ReadWrite.Directory"
 
 
 def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -240,6 +244,57 @@ class DirectoryRoleMembers(Kind):
             if isinstance(m, Mapping) and m.get("displayName")
         }
 
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """Each removed member made again (a ``unifiedRoleAssignment`` POST, or an
+        ``adminAssign`` eligibility request), then each unexpected one removed (a DELETE of
+        the assignment by its id, or an ``adminRemove`` request). Eligibility is only planned
+        when the snapshot captured it."""
+        found = _ROLE.match(drift.baseline.scope)
+        if found is None:
+            return CannotPlan(f"not a directory role: {drift.baseline.scope}")
+        role = found["id"]
+        expected = self.comparable(drift.baseline.state, drift.snapshot)
+        live = drift.live
+        actual = self.comparable(live.state if live is not None else {}, drift.snapshot)
+        ids: dict[str, str] = {}
+        for entry in drift.snapshot.items(ACTIVE.name):
+            if str(entry.get("roleDefinitionId") or "").casefold() != role:
+                continue
+            if str(entry.get("status") or "provisioned").casefold() != "provisioned":
+                continue
+            ids[keyed("active", _member(entry)[0])] = str(entry.get("id") or "")
+        endpoints = drift.endpoints
+        why = f"driftkeeper: restore baseline {drift.baseline.name}"
+        adds: list[Step] = []
+        removes: list[Step] = []
+        for key in sorted(expected.keys() - actual.keys()):
+            member = _request_member(expected[key], role)
+            body: dict[str, Any]
+            if key.startswith("active["):
+                body = {"@odata.type": "#microsoft.graph.unifiedRoleAssignment", **member}
+                adds.append(Step("POST", endpoints.graph_url(ACTIVE.path), body, _WRITE))
+            else:
+                body = {
+                    "action": "adminAssign",
+                    "justification": why,
+                    **member,
+                    "scheduleInfo": {"expiration": {"type": "noExpiration"}},
+                }
+                adds.append(Step("POST", endpoints.graph_url(ELIGIBILITY_REQUESTS), body, _WRITE))
+        for key in sorted(actual.keys() - expected.keys()):
+            if key.startswith("active["):
+                if not ids.get(key):
+                    return CannotPlan(f"active member {item_key(key)[1]} has no assignment id")
+                url = endpoints.graph_url(f"{ACTIVE.path}/{segment('key', ids[key])}")
+                removes.append(Step("DELETE", url, None, _WRITE))
+            else:
+                member = _request_member(actual[key], role)
+                body = {"action": "adminRemove", "justification": why, **member}
+                removes.append(
+                    Step("POST", endpoints.graph_url(ELIGIBILITY_REQUESTS), body, _WRITE)
+                )
+        return [*adds, *removes]
+
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         group, key = item_key(change.path)
         principal, _, scope = key.partition("@")
@@ -250,3 +305,12 @@ class DirectoryRoleMembers(Kind):
         if change.expected is None:
             return f"{who} added as {kind}{where}"
         return f"{who} is no longer an {kind}{where}"
+
+
+def _request_member(member: Mapping[str, Any], role: str) -> dict[str, str]:
+    """principalId, roleDefinitionId and directoryScopeId of a request body (ids checked)."""
+    return {
+        "principalId": segment("id", str(member["principalId"])),  # a GUID, or InputError
+        "roleDefinitionId": role,
+        "directoryScopeId": str(member["directoryScopeId"]),
+    }

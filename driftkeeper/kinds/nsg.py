@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import network as net
 from .._model import Change
+from ..rollback._plan import CannotPlan, Drift, Step
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
@@ -36,9 +37,9 @@ from ._base import (
     require_list,
     short_value,
 )
-from ._reads import ArmSection, az_wrap
+from ._reads import ArmSection, az_wrap, segment
 
-__all__ = ["NSGS", "NsgRules", "normalize_rule", "rule_words"]
+__all__ = ["DEFAULT_RULES", "NSGS", "NsgRules", "normalize_rule", "rule_body", "rule_words"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,45 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         if ids:
             out[asg] = sorted(i.casefold() for i in ids)
     return out
+
+
+def rule_body(rule: Mapping[str, Any], description: str = "") -> dict[str, Any]:
+    """A normalized rule as ARM's ``securityRules`` PUT takes it (``{"properties": {...}}``).
+
+    A single value goes in the singular field (ARM refuses ``*`` and service tags in the
+    plural ones), several in the plural field; application security groups by id.
+    """
+    props: dict[str, Any] = {
+        field: rule[field] for field in ("priority", "direction", "access", "protocol")
+    }
+    if description:
+        props["description"] = description
+    for single, plural in _PAIRS:
+        values = list(rule.get(plural) or [])
+        if len(values) == 1:
+            props[single] = values[0]
+        elif values:
+            props[plural] = values
+    for asg in _ASGS:
+        if rule.get(asg):
+            props[asg] = [{"id": i} for i in rule[asg]]
+    return {"properties": props}
+
+
+DEFAULT_RULES = frozenset(
+    name.casefold()
+    for name in (
+        "AllowVnetInBound",
+        "AllowAzureLoadBalancerInBound",
+        "DenyAllInBound",
+        "AllowVnetOutBound",
+        "AllowInternetOutBound",
+        "DenyAllOutBound",
+    )
+)
+"""The names of Azure's default rules (casefolded): a plan never writes or deletes one."""
+_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
+_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
 
 
 def rule_words(rule: Mapping[str, Any]) -> str:
@@ -269,6 +309,43 @@ class NsgRules(Kind):
             rules.append({"name": setting.raw[key], **value})
         return {"rules": rules}
 
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """Rule by rule, never the whole NSG: DELETE each rule the baseline lacks, then PUT
+        each changed or missing rule as the baseline has it, ordered so that no PUT takes a
+        priority another rule still holds (see :func:`plan_rules`)."""
+        live = drift.live
+        if live is None:
+            return CannotPlan("the NSG no longer exists: a rollback restores rules, never an NSG")
+        if is_unreadable(live.state):
+            return CannotPlan(f"the NSG's rules cannot be read ({why_unreadable(live.state)})")
+        template = NSGS.get_template
+        found = template.match(live.scope) if template else None
+        if template is None or found is None:
+            return CannotPlan(f"not an NSG id: {live.scope}")
+        base = template.fill(**found) + "/securityRules/"
+        spelled: dict[str, str] = {}
+        described: dict[str, str] = {}
+        for raw in require_list(drift.baseline.expected.get("rules"), "rules"):
+            key = keyed("rules", str(raw.get("name", "")).casefold())
+            spelled[key] = str(raw.get("name", ""))
+            props = raw.get("properties") if isinstance(raw.get("properties"), Mapping) else raw
+            described[key] = str(props.get("description") or "")
+        names = {**{k: item_key(k)[1] for k in live.state}, **live.raw, **spelled}
+        ordered = plan_rules(drift.baseline.state, live.state, names)
+        if isinstance(ordered, CannotPlan):
+            return ordered
+        deletes, puts = ordered
+        steps: list[Step] = []
+        endpoints = drift.endpoints
+        for key in deletes:
+            url = endpoints.arm_url(base + segment("name", names[key]), NSGS.api_version)
+            steps.append(Step("DELETE", url, None, _DELETE))
+        for key in puts:
+            url = endpoints.arm_url(base + segment("name", names[key]), NSGS.api_version)
+            body = rule_body(drift.baseline.state[key], described.get(key, ""))
+            steps.append(Step("PUT", url, body, _WRITE))
+        return steps
+
     def slug(self, setting: Setting) -> str:
         parts = setting.scope.split("/")
         group = parts[4] if len(parts) > 4 else ""
@@ -290,3 +367,72 @@ class NsgRules(Kind):
             f"rule '{name}' {field} changed from {short_value(change.expected)} "
             f"to {short_value(change.actual)}"
         )
+
+
+def plan_rules(
+    expected: Mapping[str, Any], actual: Mapping[str, Any], names: Mapping[str, str]
+) -> tuple[list[str], list[str]] | CannotPlan:
+    """Which rules (state keys) to DELETE and which to PUT, in order, or why it cannot be done.
+
+    Priorities are unique per direction, and a PUT taking a priority that another rule holds
+    fails. So: every DELETE first; a PUT after the PUT that moves the rule holding its
+    priority away; a priority held by a rule the plan leaves alone, two baseline rules on one
+    priority, or rules that would swap priorities (a cycle) cannot proceed.
+    """
+    deletes = sorted(k for k in actual if k not in expected)
+    puts = sorted(k for k in expected if actual.get(k) != expected[k])
+    for key in deletes + puts:
+        name = names.get(key, key)
+        if key.startswith("rules[#"):
+            return CannotPlan(f"a live rule has no name a request could address ({key})")
+        if name.casefold() in DEFAULT_RULES:
+            return CannotPlan(f"rule '{name}' has the name of a default rule: never written")
+
+    def slot(rule: Any) -> tuple[str, int] | None:
+        if not isinstance(rule, Mapping):
+            return None
+        return (str(rule["direction"]), int(rule["priority"]))
+
+    holders = {slot(actual[k]): k for k in actual if k not in deletes}
+    after: dict[str, str] = {}
+    for key in puts:
+        place = slot(expected[key])
+        holder = holders.get(place)
+        if holder is None or holder == key:
+            continue
+        if holder not in puts:
+            assert place is not None
+            return CannotPlan(
+                f"rule '{names.get(key, key)}' needs priority {place[1]} ({place[0].lower()}), "
+                f"which rule '{names.get(holder, holder)}' holds and this plan does not change"
+            )
+        after[key] = holder  # PUT the holder (moving it away) first
+    final: dict[tuple[str, int] | None, str] = {}
+    for key in expected:
+        place = slot(expected[key])
+        if place in final:
+            return CannotPlan(
+                f"the baseline gives rules '{names.get(final[place], final[place])}' and "
+                f"'{names.get(key, key)}' the same priority {place[1] if place else ''}"
+            )
+        final[place] = key
+    ordered: list[str] = []
+    done: set[str] = set()
+    for key in puts:
+        chain: list[str] = []
+        while key not in done:
+            if key in chain:
+                cycle = "', '".join(names.get(k, k) for k in chain[chain.index(key) :])
+                return CannotPlan(
+                    f"rules '{cycle}' would swap priorities: restore them by hand "
+                    "(an intermediate priority is needed)"
+                )
+            chain.append(key)
+            if key not in after or after[key] in done:
+                break
+            key = after[key]
+        for item in reversed(chain):
+            if item not in done:
+                done.add(item)
+                ordered.append(item)
+    return deletes, ordered

@@ -11,6 +11,7 @@ createdBy/updatedBy. ``role`` and ``principalType`` in baselines are labels for 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 from .._errors import InputError
 from .._model import Change
+from ..rollback._plan import CannotPlan, Drift, Step
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, unreadable
 from . import register
@@ -34,7 +36,7 @@ from ._base import (
     require_list,
     short_value,
 )
-from ._reads import SEGMENTS, ArmSection, Request, az_wrap
+from ._reads import SEGMENTS, ArmSection, Request, az_wrap, segment
 
 __all__ = [
     "ASSIGNMENTS",
@@ -287,6 +289,107 @@ class RoleAssignments(Kind):
 
     def missing_message(self, scope: str) -> str:
         return f"no role assignments remain at or below {scope}"
+
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """PUT each expected assignment that is missing (a new name from
+        ``drift.new_guid``) or whose condition changed (in place; without a condition in
+        the baseline, deleted and made anew), then DELETE each unexpected one by its id."""
+        live = drift.live
+        if live is None:  # pragma: no cover - actual() never says "gone" for this kind
+            return CannotPlan("the scope's assignments were not read")
+        expected, actual = drift.baseline.state, live.state
+        broken = [k for k in actual if is_unreadable(actual[k])]
+        if broken:
+            return CannotPlan(f"{item_key(broken[0])[1]} cannot be read: not deleted unseen")
+        raw: dict[str, Mapping[str, Any]] = {}
+        for entry in require_list(drift.baseline.expected.get("assignments"), "assignments"):
+            raw[_assignment(entry, drift.baseline.key)[0]] = entry
+        ids, types = _live_assignments(drift.snapshot, drift.baseline.key)
+        replaced: list[Step] = []
+        puts: list[Step] = []
+        deletes: list[Step] = []
+        for key in sorted(expected):
+            if actual.get(key) == expected[key]:
+                continue
+            entry = raw.get(key, {})
+            item = expected[key]
+            existing = ids.get(key)
+            if existing is not None and item.get("condition"):
+                target = existing
+            else:
+                if existing is not None:  # the same role, principal and scope: delete it first
+                    replaced.append(_delete(drift, existing))
+                scope = str(entry.get("scope") or drift.baseline.scope).rstrip("/") or "/"
+                if scope.casefold() != item["scope"]:
+                    scope = item["scope"]
+                target = _arm_scope(scope).quoted().rstrip("/") + ASSIGNMENTS.provider_path
+                target += "/" + drift.new_guid(key)
+            body = _assignment_body(item, entry, types.get(key))
+            url = drift.endpoints.arm_url(target, ASSIGNMENTS.api_version)
+            puts.append(Step("PUT", url, body, _WRITE))
+        for key in sorted(actual):
+            if key not in expected:
+                if key not in ids:
+                    return CannotPlan(f"assignment {item_key(key)[1]} has no id in the snapshot")
+                deletes.append(_delete(drift, ids[key]))
+        return [*replaced, *puts, *deletes]
+
+
+_WRITE = "Microsoft.Authorization/roleAssignments/write"
+_DELETE = "Microsoft.Authorization/roleAssignments/delete"
+_ASSIGNMENT_ID = re.compile(
+    rf"(?P<scope>.*)/providers/Microsoft\.Authorization/roleAssignments/(?P<name>{SEGMENTS['id']})",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _live_assignments(snapshot: Snapshot, key: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The id and principalType of each readable live assignment at or below ``key``."""
+    ids: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for ra in snapshot.items(ASSIGNMENTS.name):
+        props = ra.get("properties")
+        if _unreadable_assignment(props) is not None or not isinstance(props, Mapping):
+            continue
+        item_key_, item = _assignment(props, "/")
+        if _covers(key, item["scope"]) and isinstance(ra.get("id"), str):
+            ids[item_key_] = ra["id"]
+            if props.get("principalType"):
+                types[item_key_] = str(props["principalType"])
+    return ids, types
+
+
+def _delete(drift: Drift, assignment_id: str) -> Step:
+    """DELETE of one assignment by its id (its scope and name validated, then encoded)."""
+    found = _ASSIGNMENT_ID.fullmatch(assignment_id.strip())
+    if found is None:
+        raise InputError(f"not a role assignment id: {assignment_id!r}")
+    scope = _arm_scope(found["scope"] or "/").quoted().rstrip("/")
+    path = f"{scope}{ASSIGNMENTS.provider_path}/{uuid.UUID(found['name'])}"
+    return Step("DELETE", drift.endpoints.arm_url(path, ASSIGNMENTS.api_version), None, _DELETE)
+
+
+def _assignment_body(
+    item: Mapping[str, Any], entry: Mapping[str, Any], live_type: str | None
+) -> dict[str, Any]:
+    """What a role assignment PUT takes: roleDefinitionId (qualified by the subscription of
+    its scope, as ARM expects), principalId, principalType (the baseline's label, else the
+    live one), condition and conditionVersion."""
+    role = segment("id", item["roleDefinitionId"])  # GUIDs, or InputError: not planned
+    principal = segment("id", item["principalId"])
+    parts = item["scope"].split("/")
+    prefix = f"/subscriptions/{parts[2]}" if item["scope"].startswith("/subscriptions/") else ""
+    props: dict[str, Any] = {
+        "roleDefinitionId": f"{prefix}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+        "principalId": principal,
+    }
+    principal_type = entry.get("principalType") or live_type
+    if principal_type:
+        props["principalType"] = str(principal_type)
+    if item.get("condition"):
+        props["condition"] = str(entry.get("condition") or item["condition"])
+        props["conditionVersion"] = "2.0"
+    return {"properties": props}
 
 
 def _unreadable_assignment(props: Any) -> str | None:

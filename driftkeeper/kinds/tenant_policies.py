@@ -13,15 +13,16 @@ a method configuration without an id or with a state other than enabled / disabl
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._model import Change
+from ..rollback._plan import CannotPlan, Drift, Step
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, shown, unreadable, why_unreadable
 from . import register
 from ._base import FieldError, Index, Kind, Setting, Signals, Touch, item_key, keyed
-from ._reads import GraphSection
+from ._reads import GraphSection, segment
 
 __all__ = ["AuthenticationMethods", "SecurityDefaults", "is_enabled"]
 
@@ -96,6 +97,12 @@ class SecurityDefaults(Kind):
     def slug(self, setting: Setting) -> str:
         return "security-defaults"
 
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """One PATCH of the policy's ``isEnabled``."""
+        url = drift.endpoints.graph_url(SECURITY_DEFAULTS.path)
+        body = {"isEnabled": drift.baseline.state["isEnabled"]}
+        return [Step("PATCH", url, body, "Policy.ReadWrite.SecurityDefaults")]
+
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         if is_unreadable(change.actual):
             return f"security defaults cannot be read ({why_unreadable(change.actual)})"
@@ -169,6 +176,42 @@ class AuthenticationMethods(Kind):
     def slug(self, setting: Setting) -> str:
         return "authentication-methods"
 
+    def plan(self, drift: Drift) -> Sequence[Step] | CannotPlan:
+        """One PATCH per drifted method configuration: its ``@odata.type`` (as live, else
+        derived from its id) and the baseline's ``state``. A method the baseline does not
+        name has no target state: the plan cannot proceed."""
+        live = drift.live
+        actual = live.state if live is not None else {}
+        if is_unreadable(actual):
+            return CannotPlan(f"the methods cannot be read ({why_unreadable(actual)})")
+        expected = drift.baseline.state
+        extra = sorted(k for k in actual if k not in expected)
+        if extra:
+            names = live.raw if live is not None and isinstance(live.raw, Mapping) else {}
+            return CannotPlan(
+                f"authentication method {names.get(extra[0]) or item_key(extra[0])[1]} "
+                "is not in the baseline: "
+                "it says nothing to restore it to"
+            )
+        spelled = {
+            keyed("methods", str(k).casefold()): str(k)
+            for k in drift.baseline.expected.get("methods") or {}
+        }
+        if live is not None and isinstance(live.raw, Mapping):
+            spelled.update(live.raw)
+        types = _odata_types(drift.snapshot.object(AUTHENTICATION_METHODS.name) or {})
+        steps = []
+        for key in sorted(expected):
+            if actual.get(key) == expected[key]:
+                continue
+            method = spelled[key]
+            path = f"{self.SCOPE}/authenticationMethodConfigurations/{segment('key', method)}"
+            odata = types.get(key) or _odata_type(method)
+            body = {"@odata.type": odata, "state": expected[key]}
+            url = drift.endpoints.graph_url(path)
+            steps.append(Step("PATCH", url, body, "Policy.ReadWrite.AuthenticationMethod"))
+        return steps
+
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         _, method = item_key(change.path)
         if is_unreadable(change.actual):
@@ -182,6 +225,23 @@ class AuthenticationMethods(Kind):
 
 
 _METHOD_STATES = ("enabled", "disabled")
+
+
+def _odata_type(method: str) -> str:
+    """``Fido2`` -> ``#microsoft.graph.fido2AuthenticationMethodConfiguration``."""
+    return f"#microsoft.graph.{method[:1].lower()}{method[1:]}AuthenticationMethodConfiguration"
+
+
+def _odata_types(policy: Mapping[str, Any]) -> dict[str, str]:
+    """The ``@odata.type`` of each live method configuration, by state key."""
+    out: dict[str, str] = {}
+    configs = policy.get("authenticationMethodConfigurations")
+    for config in configs if isinstance(configs, list) else []:
+        if isinstance(config, Mapping) and isinstance(config.get("id"), str):
+            odata = config.get("@odata.type")
+            if isinstance(odata, str) and odata:
+                out[keyed("methods", config["id"].casefold())] = odata
+    return out
 
 
 def _method_states(policy: Mapping[str, Any]) -> tuple[dict[str, Any] | str, dict[str, str]]:
