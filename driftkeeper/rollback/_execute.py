@@ -35,14 +35,21 @@ RollbackOutcome = Literal["rolled-back", "rollback-failed", "rollback-skipped"]
 
 
 class PlannedStep(Protocol):
-    method: str
-    url: str
-    body: Any
+    """One request of a plan (:class:`~driftkeeper.rollback.Step`)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
 
 
 class PlannedRollback(Protocol):
-    plan_hash: str
+    """A plan (:class:`~driftkeeper.rollback.Plan`)."""
 
+    @property
+    def plan_hash(self) -> str: ...
     @property
     def steps(self) -> Sequence[PlannedStep]: ...
 
