@@ -78,7 +78,8 @@ def defang(text: str) -> str:
     - schemes: ``https://`` → ``hxxps://``, ``ftp://`` → ``fxp://``, any other ``x://`` →
       ``x[://]``, ``javascript:`` / ``mailto:`` / ... → ``javascript[:]``;
     - a ``//host`` or ``\\\\host`` not after a defanged scheme → ``[//]host``, ``[\\\\]host``;
-    - every dot of a dotted name with a letter after its first dot (``evil.example``,
+    - every dot of a dotted name with anything but decimal digits after its first dot
+      (``evil.example``,
       ``Microsoft.Network``, IDN and punycode names), starting with ``www.``, or right after
       ``//`` or ``@`` (an IP address in a URL) → ``[.]``; bare IPs and version numbers
       (``10.0.0.0/8``, ``1.2.3``) stay as they are;
@@ -105,7 +106,9 @@ def _defang_dotted(match: re.Match[str]) -> str:
     if (
         before.endswith(("//", "/]", "@", "@]"))
         or first.lower() == "www"
-        or any(c.isalpha() for label in rest for c in label)
+        # anything after a dot but decimal digits (a letter, "²", "Ⅻ") may be read as a
+        # domain label by some linkifier
+        or any(not (c.isdecimal() or c in "-_") for label in rest for c in label)
     ):
         return re.sub(_DOT, "[.]", name)
     return name

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from driftkeeper._model import Change
@@ -253,6 +253,7 @@ def test_shown_text_of_url_fragments_is_never_linkable(value: str) -> None:
 
 
 @given(st.text(max_size=120))
+@example("0.²")  # a dot before a non-decimal digit: some linkifier may read a label
 def test_cards_and_mails_never_link_arbitrary_text(value: str) -> None:
     # "http" may be a word of the value; no scheme ("http:") of it may survive.
     assert_card_is_safe(hostile_alert(value), strict=False)
