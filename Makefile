@@ -32,6 +32,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/table_writes.py
 	$(BIN)/python bench/table_ops.py
+	$(BIN)/python bench/rollback.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
