@@ -81,7 +81,7 @@ MAX_COMMENT = 500
 MAX_ADDRESS = 100
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 """What :func:`new_token` makes: 32 bytes, URL-safe base64 without padding."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _FORM_CONTEXT = b"driftkeeper/approval-form/v1"
 
 
