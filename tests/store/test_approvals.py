@@ -290,3 +290,36 @@ def test_replace_keeps_versions_out_of_equality(approvals: Approvals) -> None:
     stored, _ = approvals.issue(request())
     assert stored.version
     assert replace(stored, version="other") == stored
+
+
+def test_a_token_pointing_at_another_incident_finds_nothing(
+    approvals: Approvals, table: TableClient
+) -> None:
+    # given two incidents' requests, and the token row of one tampered to point at the other
+    _, token_a = approvals.issue(request())
+    other, _ = approvals.issue(request(rule="other-rule"))
+    pointer = table.get_entity("token", token_hash(token_a or ""))
+    pointer["RequestRow"] = request_keys(other.resource, other.rule, other.generation)[1]
+    table.update_entity(pointer)
+    # then token A does not open the other incident's request (bound by hash)
+    assert approvals.by_token(token_a or "") is None
+
+
+def test_a_request_read_before_its_link_was_replaced_cannot_be_decided(
+    approvals: Approvals,
+) -> None:
+    # given a request read through its link, then replaced (the drift changed)
+    _, token = approvals.issue(request())
+    stale = approvals.by_token(token or "")
+    assert stale is not None
+    changed = plan(port=22)
+    approvals.issue(request(plan=changed, plan_hash=plan_hash(changed)))
+    # when the stale copy is decided, the store sees another token bound to the incident
+    outcome = approvals.decide(
+        stale, "approve", ALICE, current_plan_hash=stale.plan_hash, approvers=APPROVERS
+    )
+    assert isinstance(outcome, Refused)
+    assert outcome.status_code == 409
+    current = approvals.get(NSG, RULE, 1)
+    assert current is not None
+    assert current.decisions == ()
