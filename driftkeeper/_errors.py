@@ -15,6 +15,10 @@ anything of ours catches that one class::
      │    ├── TransientReadError  ... in a way a retry may fix (429, 5xx, timeouts)
      │    ├── BadNextLinkError    ARM or Graph sent a next link we will not follow
      │    └── InvalidBodyError    ARM or Graph answered 2xx with a body it does not send
+     ├── WriteError               a change sent to ARM or Graph did not take effect (``status``)
+     │    ├── TransientWriteError a retry later may succeed (429, 5xx, no answer, budget spent)
+     │    ├── WriteRefusedError   the service refused it (400, 403, 409 ...: ``code``)
+     │    └── ForeignUrlError     the URL is not the configured endpoint's: nothing was sent
      ├── DeliveryError            an alert channel failed (``transient``, ``retry_after``)
      └── PluginError              a kind or guard module that cannot load or declares wrongly
 
@@ -49,6 +53,7 @@ __all__ = [
     "DeliveryError",
     "DriftkeeperError",
     "FieldError",
+    "ForeignUrlError",
     "InputError",
     "InvalidBodyError",
     "PluginError",
@@ -57,6 +62,9 @@ __all__ = [
     "SnapshotError",
     "TimeFormatError",
     "TransientReadError",
+    "TransientWriteError",
+    "WriteError",
+    "WriteRefusedError",
 ]
 
 
@@ -153,6 +161,52 @@ class BadNextLinkError(ReadError):
 class InvalidBodyError(ReadError):
     """ARM or Graph answered 2xx with a body that is not what it sends (not JSON, not an
     object, a listing without ``value``): a failed read, never "none exist"."""
+
+
+class WriteError(DriftkeeperError):
+    """A change sent to ARM or Microsoft Graph did not take effect (or may not have).
+
+    ``method`` and ``url`` say which request, ``status`` the last HTTP status (0: no answer,
+    or none sent), ``attempts`` how many times it was sent, ``client_request_id`` the id sent
+    with it. The message has the status and the service's error code and message, shortened,
+    never a header (so never a token).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        status: int = 0,
+        attempts: int = 0,
+        client_request_id: str = "",
+        code: str | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.attempts = attempts
+        self.client_request_id = client_request_id
+        self.code = code
+        super().__init__(message)
+
+
+class TransientWriteError(WriteError):
+    """A write failed in a way a later retry may fix: throttling, 5xx or no answer until the
+    retry budget was spent, or a long-running operation still running when it was. The
+    change may or may not have been made: read before trying again."""
+
+
+class WriteRefusedError(WriteError):
+    """The service refused the write (400, 401, 403, 409 ..., or a long-running operation
+    that ended ``Failed`` / ``Canceled``); ``code`` is its error code. Retrying will not help:
+    the plan stops here."""
+
+
+class ForeignUrlError(WriteError):
+    """A write's URL (or a long-running operation's status URL) is not on the configured
+    endpoint's scheme and host: it is refused before anything, token included, is sent."""
 
 
 class DeliveryError(DriftkeeperError):

@@ -24,9 +24,21 @@ __all__ = [
 Severity = Literal["low", "medium", "high", "critical"]
 Response = Literal["alert", "approve", "auto"]
 Status = Literal["drift", "compliant", "error"]
-Outcome = Literal["compliant", "drift", "ignored", "self", "invalid", "error", "unbaselined"]
+Outcome = Literal[
+    "compliant",
+    "drift",
+    "ignored",
+    "self",
+    "invalid",
+    "error",
+    "unbaselined",
+    "rolled-back",
+    "rollback-failed",
+    "rollback-skipped",
+]
 """What became of one (signal, setting) in the event table (``unbaselined``: a watched setting
-changed that no baseline covers; it opens no incident)."""
+changed that no baseline covers; it opens no incident; ``rolled-back``, ``rollback-failed``,
+``rollback-skipped``: one attempt to restore a setting's baseline)."""
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")

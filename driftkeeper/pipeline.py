@@ -47,6 +47,7 @@ from .signals import Signal
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
+    from .alerts import Link
     from .alerts import Transition as AlertTransition
 
 __all__ = [
@@ -109,8 +110,13 @@ class AlertSink(Protocol):
         signal: Signal,
         baseline: Baseline | None,
         transition: AlertTransition,
+        *,
+        links: Sequence[Link] = (),
+        outcome: Outcome | None = None,
     ) -> list[dict[str, Any]]:
-        """Deliver; return the deliveries as ``{"channel", "ok", "attempts", "error"}``."""
+        """Deliver; return the deliveries as ``{"channel", "ok", "attempts", "error"}``.
+        ``links`` are driftkeeper's own (an approval page); ``outcome`` overrides the
+        finding's status as the alert's outcome (a rollback's result)."""
         ...
 
     def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None: ...

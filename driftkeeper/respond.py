@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._model import Finding
+from ._model import Finding, Outcome
 from .baseline import Baseline
 from .signals import Signal
 
 if TYPE_CHECKING:
-    from .alerts import Alert, Channel, Notifier
+    from .alerts import Alert, Channel, Link, Notifier
     from .alerts import Transition as AlertTransition
 
 __all__ = ["Responder", "alert_for"]
@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def alert_for(
-    finding: Finding, signal: Signal, baseline: Baseline | None, transition: AlertTransition
+    finding: Finding,
+    signal: Signal,
+    baseline: Baseline | None,
+    transition: AlertTransition,
+    *,
+    links: Sequence[Link] = (),
+    outcome: Outcome | None = None,
 ) -> Alert:
     """The alert for one finding and the signal that led to it. A setting that could not be
     read is only ever alerted (nothing to roll back)."""
@@ -35,6 +41,8 @@ def alert_for(
         owners=baseline.owners if baseline else (),
         response=baseline.response if baseline and finding.status != "error" else "alert",
         transition=transition,
+        outcome=outcome,
+        links=links,
     )
 
 
@@ -52,8 +60,13 @@ class Responder:
         signal: Signal,
         baseline: Baseline | None,
         transition: AlertTransition,
+        *,
+        links: Sequence[Link] = (),
+        outcome: Outcome | None = None,
     ) -> list[dict[str, Any]]:
-        deliveries = self.notifier.notify(alert_for(finding, signal, baseline, transition))
+        deliveries = self.notifier.notify(
+            alert_for(finding, signal, baseline, transition, links=links, outcome=outcome)
+        )
         return [d.to_dict() for d in deliveries]
 
     def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None:

@@ -10,7 +10,9 @@ from typing import Literal
 
 __all__ = ["Actor", "Signal", "SignalSource"]
 
-SignalSource = Literal["eventgrid", "cloudevents", "audit", "graph-notification", "reconcile"]
+SignalSource = Literal[
+    "eventgrid", "cloudevents", "audit", "graph-notification", "reconcile", "rollback"
+]
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,12 @@ class FlakyAlerts:
         self.sent: list[tuple[str, str, Transition]] = []
 
     def alert(
-        self, finding: Finding, signal: Signal, baseline: Baseline | None, transition: Transition
+        self,
+        finding: Finding,
+        signal: Signal,
+        baseline: Baseline | None,
+        transition: Transition,
+        **extra: Any,
     ) -> list[dict[str, Any]]:
         if self.down:
             return [

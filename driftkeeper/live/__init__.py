@@ -5,8 +5,9 @@ subscription, every Graph section read once. ARM goes through azure-mgmt-core's
 ``ARMPipelineClient`` (:mod:`._arm`), Graph through msgraph-sdk's client (:mod:`._graph_client`);
 both keep the JSON the service sent.
 
-Also: :class:`ResourceReader` reads one setting (the pipeline's read stage) and
-:class:`AuditLogReader` lists Entra audit records (the audit poll).
+Also: :class:`ResourceReader` reads one setting (the pipeline's read stage),
+:class:`AuditLogReader` lists Entra audit records (the audit poll) and :class:`Writer` sends
+one change through the same clients (rollback; see :mod:`._write`).
 
 ``import driftkeeper.live`` is cheap: the Azure SDKs are imported, and their clients built,
 only inside :func:`read_snapshot`.
@@ -30,11 +31,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .._errors import InputError
+from .._errors import (
+    ForeignUrlError,
+    InputError,
+    TransientWriteError,
+    WriteError,
+    WriteRefusedError,
+)
 from ..snapshot import Snapshot, declared_sections
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
 from ._fetch import run_requests
 from ._resource import CoalescingReader, LiveClients, ResourceReader, snapshot_reader
+from ._write import WRITE_METHODS, WriteBudget, Writer, WriteResult
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -42,10 +50,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIT_CATEGORIES",
+    "WRITE_METHODS",
     "AuditLogReader",
     "CoalescingReader",
+    "ForeignUrlError",
     "LiveClients",
     "ResourceReader",
+    "TransientWriteError",
+    "WriteBudget",
+    "WriteError",
+    "WriteRefusedError",
+    "WriteResult",
+    "Writer",
     "read_snapshot",
     "snapshot_reader",
 ]

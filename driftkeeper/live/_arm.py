@@ -11,8 +11,12 @@ Listings follow every ``nextLink`` (only to the listing's own scheme, host and p
 same page twice). Redirects are not followed: a read answered elsewhere is a failed read, and
 the token never goes to another host. An answer that is not the JSON object ARM sends (a
 list page without a ``value`` list, a body that is not an object) is a failed read, never
-"none exist". The provider registration policy of the management SDKs is left out: a monitor
-with Reader rights never writes.
+"none exist". The provider registration policy of the management SDKs is left out: driftkeeper
+never registers a provider.
+
+:meth:`ArmClient.write` sends one change (rollback) through the same pipeline, once, with
+``x-ms-client-request-id`` and the pipeline's retries off; :class:`~driftkeeper.live.Writer`
+judges the answer, retries within its budget and follows long-running operations.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
 from ._graph_client import BadNextLinkError, check_next_link
+from ._reply import Reply
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -149,6 +154,34 @@ class ArmClient:
         if is_transient(status):
             raise TransientReadError(f"{where}: {text} (after retries)")
         return Refused(status, code, text)
+
+    def write(self, method: str, url: str, body: Any, client_request_id: str) -> Reply:
+        """Send one mutating request (or a long-running operation's poll) once, through the
+        same pipeline as the reads (credential, policies, no redirects), with
+        ``x-ms-client-request-id`` (and ``x-ms-correlation-request-id``) set to
+        ``client_request_id``; the pipeline's own retries are off (the caller,
+        :class:`~driftkeeper.live.Writer`, retries within its budget). Never raises for a
+        status or a lost connection: see :class:`Reply`. A credential that cannot produce a
+        token raises azure-core's ``ClientAuthenticationError`` (the writer words it).
+        """
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+        from azure.core.rest import HttpRequest
+
+        headers = {
+            "x-ms-client-request-id": client_request_id,
+            # ARM takes a caller's correlation id and puts it into the change's event
+            # (``data.correlationId``) and activity log entry
+            "x-ms-correlation-request-id": client_request_id,
+            "Accept": "application/json",
+        }
+        request = HttpRequest(method, url, json=body, headers=headers)
+        try:
+            response = self._client.send_request(request, retry_total=0)
+        except ServiceRequestError as exc:  # never reached the service
+            return Reply(0, sent=False, problem=type(exc).__name__)
+        except ServiceResponseError as exc:  # sent; the answer was lost
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        return Reply.of(response.status_code, response.headers, response.content)
 
     def close(self) -> None:
         self._client.close()

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .._errors import BadNextLinkError, InvalidBodyError, ReadError, TransientReadError
 from ._failures import Refused, describe_failure, is_transient
+from ._reply import Reply
 
 if TYPE_CHECKING:
     import httpx
@@ -208,6 +209,43 @@ class GraphSession:
             raise InvalidBodyError("Microsoft Graph answered with a body that is not an object")
         value.pop("@odata.context", None)
         return value
+
+    def write(self, method: str, url: str, body: Any, client_request_id: str) -> Reply:
+        """Send one mutating request once through the client's request adapter (its
+        credential and middleware, no redirects) with ``client-request-id``; kiota's retries
+        are off for it (the caller, :class:`~driftkeeper.live.Writer`, retries within its
+        budget). Never raises for a status or a lost connection: see :class:`Reply`. A
+        credential that cannot produce a token raises azure-core's
+        ``ClientAuthenticationError``.
+        """
+        return self.run(self._write(method, url, body, client_request_id))
+
+    async def _write(self, method: str, url: str, body: Any, client_request_id: str) -> Reply:
+        import httpx
+        from opentelemetry import trace
+
+        with sdk_deprecations_silenced():
+            from kiota_abstractions.method import Method
+            from kiota_abstractions.request_information import RequestInformation
+            from kiota_http.middleware.options import RetryHandlerOption
+
+        info = RequestInformation()
+        info.http_method = Method(method)
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        info.headers.try_add("client-request-id", client_request_id)
+        if body is not None:
+            info.headers.try_add("Content-Type", "application/json")
+            info.content = json.dumps(body).encode()
+        info.add_request_options([RetryHandlerOption(delay=0, max_retries=0, should_retry=False)])
+        adapter = self.client.request_adapter
+        try:
+            response = await adapter.get_http_response_message(info, trace.INVALID_SPAN)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # never reached Graph
+            return Reply(0, sent=False, problem=type(exc).__name__)
+        except httpx.TransportError as exc:  # sent; the answer was lost
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        return Reply.of(response.status_code, response.headers, response.content)
 
     def close(self) -> None:
         try:

@@ -66,6 +66,7 @@ class LiveClients:
         retry_delay: float | None = None,
         owner: str = "reader",
     ) -> None:
+        self.arm_endpoint = arm_endpoint.rstrip("/")
         self._arm = lambda: ArmClient(
             credential,
             endpoint=arm_endpoint,
@@ -85,8 +86,11 @@ class LiveClients:
     def __call__(self, request: Request) -> Fetcher:
         """The client that sends ``request``."""
         if request.api == "arm":
-            return self._clients.get("arm", self._arm)
+            return self.arm()
         return self.graph()
+
+    def arm(self) -> ArmClient:
+        return self._clients.get("arm", self._arm)
 
     def graph(self) -> GraphSession:
         return self._clients.get("graph", lambda: GraphSession(self.graph_settings))

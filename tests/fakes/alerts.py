@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from driftkeeper._model import Finding
-from driftkeeper.alerts import Transition
+from driftkeeper._model import Finding, Outcome
+from driftkeeper.alerts import Link, Transition
 from driftkeeper.baseline import Baseline
 from driftkeeper.signals import Signal
 
@@ -23,6 +23,8 @@ class RecordingAlerts:
         self.sent: list[tuple[str, str, Transition]] = []
         self.alerted: list[tuple[Finding, Signal]] = []
         self.published: list[tuple[Finding, Signal]] = []
+        self.extras: list[tuple[tuple[Link, ...], Outcome | None]] = []
+        """The links and outcome of each alert in ``sent``."""
 
     @property
     def rules(self) -> list[str]:
@@ -30,10 +32,18 @@ class RecordingAlerts:
         return [rule for _, rule, _ in self.sent]
 
     def alert(
-        self, finding: Finding, signal: Signal, baseline: Baseline | None, transition: Transition
+        self,
+        finding: Finding,
+        signal: Signal,
+        baseline: Baseline | None,
+        transition: Transition,
+        *,
+        links: Sequence[Link] = (),
+        outcome: Outcome | None = None,
     ) -> list[dict[str, Any]]:
         self.sent.append((signal.id, finding.rule, transition))
         self.alerted.append((finding, signal))
+        self.extras.append((tuple(links), outcome))
         return [{"channel": "teams", "ok": True, "attempts": 1, "error": ""}]
 
     def publish(self, judged: Sequence[tuple[Finding, Signal]]) -> None:

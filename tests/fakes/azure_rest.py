@@ -47,12 +47,43 @@ What it follows of the REST contracts:
 - Every request needs ``Authorization: Bearer ...`` (401 otherwise); every ARM request needs
   ``api-version`` (400 ``MissingApiVersionParameter`` otherwise). Errors have the ARM body
   (``{"error": {"code", "message"}}``) or the Graph one (plus ``innerError``).
-- :meth:`AzureRestServer.fail` answers the next N requests of a path with a chosen status
-  (429 with ``Retry-After: 1`` by default, or 503, 403, 404 ...).
-- Every request is recorded (:class:`RecordedRequest`): method, path, query, and whether a
-  bearer token was present. The token itself is neither recorded nor logged.
+- :meth:`AzureRestServer.fail` answers the next N requests of a path (any method, or one;
+  a path ending in ``*`` is a prefix) with a chosen status (429 with ``Retry-After: 1`` by
+  default, or 503, 403, 404 ...), before the request is acted on.
+- Every request is recorded (:class:`RecordedRequest`): method, path, query, whether a
+  bearer token was present, the client request id and the JSON body. The token itself is
+  neither recorded nor logged.
 
-Only GET is served; other methods answer 405.
+Writes (the tenant is in memory, in ``data``; a write changes exactly what reads return):
+
+- ARM: PUT and DELETE of an item of a type listed below any scope
+  (``{scope}/providers/Microsoft.Authorization/roleAssignments/{name}``: 201 / 200; a second
+  item for the same ``principalId``, ``roleDefinitionId`` and scope is 409
+  ``RoleAssignmentExists``, changing who or what an existing one grants 409
+  ``RoleAssignmentUpdateNotPermitted``); PUT and DELETE of a child kept in a list of its
+  parent's ``properties`` (``.../networkSecurityGroups/{nsg}/securityRules/{rule}``); PUT,
+  PATCH and DELETE of an item read by its declared ``get_path``. Those last two are
+  long-running as :attr:`AzureRestServer.lro` says: by default a PUT answers 201 (200 when it
+  replaced) and a DELETE 202, with ``Azure-AsyncOperation`` (a DELETE also ``Location``) and
+  ``Retry-After: 0``, and the operation status reports ``InProgress`` once, then
+  ``Succeeded``. The change is made when the write is accepted.
+- Graph: POST to a collection (201, with a new ``id`` unless given), PATCH (top-level
+  properties merged, each given one replaced whole; 204) and DELETE (204) of an item,
+  PATCH of an object section and of an item in one of its list properties
+  (``/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}``), and
+  POST to a schedule collection's request collection
+  (``.../roleEligibilitySchedules`` -> ``.../roleEligibilityScheduleRequests``) with
+  ``action`` ``adminAssign`` (400 ``RoleAssignmentExists`` when it exists) or ``adminRemove``
+  (400 ``RoleAssignmentDoesNotExist`` when it does not).
+- A DELETE of something absent answers :attr:`AzureRestServer.delete_missing` (404 by
+  default, with an error code, so the writer's "already gone" is exercised; ARM's 204 too).
+- Each successful write emits what Azure would (:mod:`tests.fakes.azure_events`): an ARM
+  write the Event Grid event of its subscription's system topic, a Graph write an Entra
+  ``directoryAudit`` record, also served by ``/auditLogs/directoryAudits``; both name the
+  caller (from a JWT-shaped token's claims, else :attr:`AzureRestServer.writer`) and the
+  client request id sent. :meth:`AzureRestServer.emitted_events` lists them.
+  :meth:`AzureRestServer.apply` makes a change directly, as someone in the portal would
+  (another actor), with its event.
 """
 
 from __future__ import annotations
@@ -70,15 +101,23 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from driftkeeper.kinds import Section
+from driftkeeper.kinds import PathTemplate, Section
 
+from .azure_events import (
+    ATTACKER,
+    DEFAULT_WRITER,
+    Caller,
+    audit_record,
+    caller_from_token,
+    resource_event,
+)
 from .local_server import LocalHttpServer
 
 __all__ = [
@@ -87,6 +126,7 @@ __all__ = [
     "GRAPH_LIST_PATHS",
     "GRAPH_OBJECT_PATHS",
     "AzureRestServer",
+    "Lro",
     "RecordedRequest",
     "TlsFiles",
     "directory_audit",
@@ -127,6 +167,41 @@ _EXPANDED: Mapping[str, tuple[str, ...]] = {
     s.name: s.expand for s in _declared().values() if s.api == "graph" and s.expand
 }
 """Navigation properties served only when ``$expand`` asks for them, by section."""
+ARM_ITEM_PATHS: tuple[tuple[PathTemplate, str], ...] = tuple(
+    (s.get_template, s.name)
+    for s in _declared().values()
+    if s.api == "arm" and s.get_template is not None
+)
+"""ARM items read (and written) one by one by their declared path -> section."""
+_SECTION_PATHS: Mapping[str, str] = {
+    s.name: s.path for s in _declared().values() if s.api == "graph"
+}
+"""Graph section -> its declared path (as spelled: audit records name it in words)."""
+_RESOURCE_TYPES: Mapping[str, str] = {
+    s.name: s.resource_type for s in _declared().values() if s.api == "arm"
+}
+SCHEDULE_REQUESTS: Mapping[str, str] = {
+    path[:-1] + "requests": section
+    for path, (section, _) in GRAPH_LIST_PATHS.items()
+    if path.endswith("schedules")
+}
+"""Graph schedule-request collections (``.../roleEligibilityScheduleRequests``) -> the
+section of the schedules they change (Graph's naming convention)."""
+
+
+def _audit_categories() -> dict[str, str]:
+    from driftkeeper.kinds import all_kinds
+
+    found: dict[str, str] = {}
+    for kind in all_kinds().values():
+        for section in kind.reads:
+            if kind.signals.audit_categories:
+                found.setdefault(section.name, kind.signals.audit_categories[0])
+    return found
+
+
+_AUDIT_CATEGORY: Mapping[str, str] = _audit_categories()
+"""The audit category of a Graph section's changes: the first its reading kind declares."""
 # Graph directoryAudit records: served with their own $filter / $orderby grammar.
 GRAPH_AUDIT_PATH = "/auditlogs/directoryaudits"
 _AUDIT_SECTION = "graph.directoryAudits"
@@ -306,6 +381,10 @@ class RecordedRequest:
     """Whether an ``Authorization: Bearer <non-empty>`` header was present."""
     status: int = 0
     """The status the stand-in answered with."""
+    client_request_id: str = ""
+    """``x-ms-client-request-id`` (ARM) or ``client-request-id`` (Graph), as sent."""
+    body: Any = None
+    """The JSON body sent with a write (None without one)."""
 
     @property
     def skiptoken(self) -> str | None:
@@ -320,6 +399,46 @@ class _Failure:
     retry_after: int | None
     code: str | None
     message: str | None
+
+
+@dataclass(frozen=True)
+class Lro:
+    """How the stand-in answers a long-running ARM write (see the module notes).
+
+    ``style``: ``"azure-async-operation"`` (the header, and ``Location`` too on a DELETE),
+    ``"location"`` (202 with ``Location`` only; its poll answers 202 until done, then 204)
+    or ``"none"`` (answered synchronously: 200 / 201). ``in_progress``: how many polls say
+    it is still running; ``final``: how it ends (``Succeeded``, ``Failed``, ``Canceled``;
+    then ``error`` is its error code); ``retry_after``: the ``Retry-After`` of the write and
+    of each poll (None: no header).
+    """
+
+    style: Literal["azure-async-operation", "location", "none"] = "azure-async-operation"
+    in_progress: int = 1
+    final: str = "Succeeded"
+    retry_after: int | None = 0
+    error: str = "InternalOperationError"
+
+
+@dataclass
+class _Operation:
+    remaining: int
+    final: str
+    error: str
+    retry_after: int | None
+
+
+@dataclass
+class _Write:
+    """Who is writing, and what was emitted for it."""
+
+    caller: Caller
+    client_request_id: str
+    correlation_id: str
+    url: str
+    lro: bool = True
+    api_version: str = ""
+    emitted: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -340,14 +459,25 @@ class AzureRestServer:
         data: Mapping[str, Any] | None = None,
         page_size: int = 100,
         subscriptions: set[str] | None = None,
+        writer: Caller = DEFAULT_WRITER,
+        lro: Lro | None = None,
+        delete_missing: int = 404,
     ) -> None:
         self.tls = tls
         self.data: dict[str, Any] = dict(data or {})
         self.page_size = page_size
         self.subscriptions = subscriptions
+        self.writer = writer
+        """Who writes when the bearer token carries no claims."""
+        self.lro = lro or Lro()
+        self.delete_missing = delete_missing
+        """What a DELETE of something absent answers: 404 (with an error code) or 204."""
         self.requests: list[RecordedRequest] = []
-        self._failures: dict[str, _Failure] = {}
+        self._failures: dict[tuple[str, str], _Failure] = {}
+        self._operations: dict[str, _Operation] = {}
+        self._emitted: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._tenant = threading.RLock()
         self._servers: list[_Server] = []
         self.arm_endpoint = ""
         self.graph_endpoint = ""
@@ -388,17 +518,60 @@ class AzureRestServer:
         retry_after: int | None = 1,
         code: str | None = None,
         message: str | None = None,
+        method: str | None = None,
     ) -> None:
         """Answer the next ``times`` requests of ``path`` (``None``: all) with ``status``.
 
         ``path`` is relative to the service root (ARM ``/subscriptions/...``, Graph
-        ``/identity/...``), matched case-insensitively and whatever the query.
-        ``retry_after`` (seconds) is sent as ``Retry-After`` when not ``None``.
+        ``/identity/...``), matched case-insensitively and whatever the query; ending in
+        ``*``, it is a prefix (``.../locations/*``: every operation status poll).
+        ``method`` (``"PUT"``) limits it to one method; ``None``: any. ``retry_after``
+        (seconds) is sent as ``Retry-After`` when not ``None``. A failed write is not made.
         """
+        key = ((method or "*").upper(), path.lower().rstrip("/"))
         with self._lock:
-            self._failures[path.lower().rstrip("/")] = _Failure(
-                status, times, retry_after, code, message
-            )
+            self._failures[key] = _Failure(status, times, retry_after, code, message)
+
+    def emitted_events(
+        self, kind: Literal["eventgrid", "audit"] | None = None
+    ) -> list[dict[str, Any]]:
+        """What the writes so far emitted, oldest first: Event Grid events (``"eventgrid"``,
+        ARM writes), ``directoryAudit`` records (``"audit"``, Graph writes), or both."""
+        with self._lock:
+            found = list(self._emitted)
+        if kind is None:
+            return found
+        return [e for e in found if ("eventType" in e) == (kind == "eventgrid")]
+
+    def apply(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        actor: Caller = ATTACKER,
+        service: Service | None = None,
+    ) -> dict[str, Any]:
+        """Change the tenant directly, as ``actor`` would in the portal (no HTTP, no scripted
+        failure, no long-running operation), and return the event or audit record it emits.
+
+        ``path`` is relative to the service root, as in :meth:`fail` (a query, if any, is
+        ignored); ``service`` is ARM for ``/subscriptions/...`` and ``/providers/...`` paths,
+        else Graph. Raises ``ValueError`` when the stand-in refuses the write.
+        """
+        verb = method.upper()
+        path = urlsplit(path).path
+        if path.lower().startswith(_GRAPH_VERSION + "/"):
+            path = path[len(_GRAPH_VERSION) :]
+        chosen: Service = service or (
+            "arm" if path.lower().startswith(("/subscriptions/", "/providers/")) else "graph"
+        )
+        root = self.arm_endpoint if chosen == "arm" else self.graph_endpoint
+        write = _Write(actor, str(uuid.uuid4()), str(uuid.uuid4()), root + path, lro=False)
+        answer = self._write(chosen, verb, path, dict(body) if body is not None else None, write)
+        if answer.status >= 400:
+            raise ValueError(f"the stand-in refused {verb} {path}: {answer.status} {answer.body}")
+        return write.emitted[-1] if write.emitted else {}
 
     def requests_to(self, path: str, *, service: Service | None = None) -> list[RecordedRequest]:
         """The recorded requests of ``path`` (case-insensitive), oldest first."""
@@ -411,22 +584,44 @@ class AzureRestServer:
             ]
 
     # -- request handling (called from handler threads) --
-    def _take_failure(self, path: str) -> _Failure | None:
+    def _take_failure(self, method: str, path: str) -> _Failure | None:
+        wanted = path.lower().rstrip("/")
         with self._lock:
-            failure = self._failures.get(path.lower().rstrip("/"))
-            if failure is None:
+            key = next(
+                (
+                    (m, p)
+                    for m in (method.upper(), "*")
+                    for p in [wanted, *sorted(self._prefixes(wanted), key=len, reverse=True)]
+                    if (m, p) in self._failures
+                ),
+                None,
+            )
+            if key is None:
                 return None
+            failure = self._failures[key]
             if failure.remaining is not None:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
-                    del self._failures[path.lower().rstrip("/")]
+                    del self._failures[key]
             return failure
+
+    def _prefixes(self, wanted: str) -> list[str]:
+        return [p for _, p in self._failures if p.endswith("*") and wanted.startswith(p[:-1])]
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
 
-    def handle(self, service: Service, method: str, raw_path: str, auth: str) -> _Answer:
+    def handle(
+        self,
+        service: Service,
+        method: str,
+        raw_path: str,
+        auth: str,
+        *,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> _Answer:
         parts = urlsplit(raw_path)
         query = parse_qs(parts.query, keep_blank_values=True)
         bearer = auth[:7].lower() == "bearer " and bool(auth[7:].strip())
@@ -436,8 +631,25 @@ class AzureRestServer:
                 path = path[len(_GRAPH_VERSION) :]
             else:
                 path = "/<unsupported version>" + path
-        answer = self._answer(service, method, path, query, bearer)
-        self._record(RecordedRequest(service, method, path, query, bearer, answer.status))
+        sent = {k.lower(): v for k, v in (headers or {}).items()}
+        crid = sent.get("x-ms-client-request-id" if service == "arm" else "client-request-id", "")
+        try:
+            document = json.loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            document = _INVALID
+        root = self.arm_endpoint if service == "arm" else self.graph_endpoint
+        write = _Write(
+            caller_from_token(auth[7:].strip(), self.writer) if bearer else self.writer,
+            crid or str(uuid.uuid4()),
+            sent.get("x-ms-correlation-request-id") or crid or str(uuid.uuid4()),
+            root + raw_path,
+            api_version=query.get("api-version", [""])[0],
+        )
+        answer = self._answer(service, method, path, query, bearer, document, write)
+        recorded = None if document is _INVALID else document
+        self._record(
+            RecordedRequest(service, method, path, query, bearer, answer.status, crid, recorded)
+        )
         return answer
 
     def _answer(
@@ -447,6 +659,8 @@ class AzureRestServer:
         path: str,
         query: dict[str, list[str]],
         bearer: bool,
+        document: Any = None,
+        write: _Write | None = None,
     ) -> _Answer:
         error = _arm_error if service == "arm" else _graph_error
         if not bearer:
@@ -457,17 +671,494 @@ class AzureRestServer:
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
-        failure = self._take_failure(path)
+        failure = self._take_failure(method, path)
         if failure is not None:
             answer = error(failure.status, failure.code, failure.message)
             if failure.retry_after is not None:
                 answer.headers["Retry-After"] = str(failure.retry_after)
             return answer
+        if method in _WRITES and write is not None:
+            if document is _INVALID or (document is not None and not isinstance(document, dict)):
+                code = "InvalidRequestContent" if service == "arm" else "BadRequest"
+                return error(400, code, "The request content is not a JSON object.")
+            return self._write(service, method, path, document, write)
         if method != "GET":
             return error(405, None, None)
         if service == "arm":
+            operation = _OPERATION.fullmatch(path.lower().rstrip("/"))
+            if operation is not None:
+                return self._operation_status(operation.group(1), operation.group(2))
             return self._arm_get(path, query)
         return self._graph_get(path, query)
+
+    # writes (the tenant's state changes under self._tenant; lists are replaced, never changed
+    # in place, so a read in another thread sees the state before or after, never between)
+    def _write(self, service: Service, method: str, path: str, body: Any, write: _Write) -> _Answer:
+        with self._tenant:
+            if service == "arm":
+                return self._arm_write(method, path, body, write)
+            return self._graph_write(method, path, body, write)
+
+    def _set_items(self, section: str, items: list[dict[str, Any]]) -> None:
+        self.data[section] = items
+
+    def _emit(self, write: _Write, event: dict[str, Any]) -> None:
+        write.emitted.append(event)
+        with self._lock:
+            self._emitted.append(event)
+
+    def _missing(self, service: Service, path: str) -> _Answer:
+        if self.delete_missing == 204:
+            return _Answer(204, None)
+        if service == "arm":
+            return _arm_error(404, None, f"The Resource '{path}' was not found.")
+        return _graph_error(404, None, f"Resource '{path.rsplit('/', 1)[-1]}' does not exist.")
+
+    # ARM writes
+    def _arm_write(self, method: str, path: str, body: Any, write: _Write) -> _Answer:
+        raw = unquote(path).rstrip("/")
+        lower = raw.lower()
+        parts = lower.split("/")
+        if (
+            len(parts) > 2
+            and parts[1] == "subscriptions"
+            and parts[2] not in self._known_subscriptions()
+        ):
+            return _arm_error(
+                404,
+                "SubscriptionNotFound",
+                f"The subscription '{raw.split('/')[2]}' could not be found.",
+            )
+        if method == "POST":  # no watched type has actions
+            return _arm_error(405, None, None)
+        for provider, section in SCOPED_LISTINGS.items():
+            at = lower.rfind(provider + "/")
+            if at >= 0 and "/" not in lower[at + len(provider) + 1 :]:
+                return self._scoped_write(section, method, raw, at, body, write)
+        parent_path, _, _name = raw.rpartition("/")
+        owner_path, _, key = parent_path.rpartition("/")
+        for section in ARM_LIST_PATHS.values():
+            for parent in self._items(section):
+                if str(parent.get("id", "")).lower() == owner_path.lower():
+                    found = _list_key(parent.get("properties"), key)
+                    if found is not None:
+                        return self._child_write(section, parent, found, method, raw, body, write)
+        for template, section in ARM_ITEM_PATHS:
+            if template.match(raw) is not None:
+                return self._item_write(section, method, raw, body, write)
+        return _arm_error(
+            400, "InvalidResourceType", f"The resource type of '{path}' is not served here."
+        )
+
+    def _scoped_write(
+        self, section: str, method: str, raw: str, at: int, body: Any, write: _Write
+    ) -> _Answer:
+        resource_type = _RESOURCE_TYPES[section]
+        scope = raw[:at].rstrip("/") or "/"
+        name = raw[at + len(resource_type) + len("/providers/") + 1 :]
+        item_id = (scope if scope != "/" else "") + f"/providers/{resource_type}/{name}"
+        items = self._items(section)
+        existing = next((i for i in items if str(i.get("id", "")).lower() == item_id.lower()), None)
+        others = [i for i in items if i is not existing]
+        if method == "DELETE":
+            if existing is None:
+                return self._missing("arm", raw)
+            self._set_items(section, others)
+            self._arm_event(item_id, method, write)
+            return _Answer(200, existing)
+        if method != "PUT":
+            return _arm_error(405, None, None)
+        props = body.get("properties") if isinstance(body, dict) else None
+        if (
+            not isinstance(props, dict)
+            or not props.get("principalId")
+            or not props.get("roleDefinitionId")
+        ):
+            return _arm_error(
+                400,
+                "InvalidRequestContent",
+                "properties.principalId and properties.roleDefinitionId are required.",
+            )
+        try:
+            uuid.UUID(name)
+        except ValueError:
+            return _arm_error(
+                400, "InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid."
+            )
+        item = {
+            "id": item_id,
+            "type": resource_type,
+            "name": name,
+            "properties": {**props, "scope": scope},
+        }
+        grant = _grant(item)
+        if any(_grant(other) == grant for other in others):
+            return _arm_error(409, "RoleAssignmentExists", "The role assignment already exists.")
+        if existing is not None and _grant(existing) != grant:
+            return _arm_error(
+                409,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            )
+        self._set_items(section, [*others, item])
+        self._arm_event(item_id, method, write)
+        return _Answer(201, item)
+
+    def _child_write(
+        self,
+        section: str,
+        parent: dict[str, Any],
+        key: str,
+        method: str,
+        raw: str,
+        body: Any,
+        write: _Write,
+    ) -> _Answer:
+        name = raw.rsplit("/", 1)[1]
+        child_id = f"{parent['id']}/{key}/{name}"
+        children = [c for c in parent["properties"][key] if isinstance(c, dict)]
+        existing = next(
+            (c for c in children if str(c.get("name", "")).lower() == name.lower()), None
+        )
+        others = [c for c in children if c is not existing]
+        if method == "DELETE":
+            if existing is None:
+                return self._missing("arm", raw)
+            new_children = others
+            answer_body: Any = None
+            status = 202
+        elif method == "PUT":
+            props = body.get("properties") if isinstance(body, dict) else None
+            if not isinstance(props, dict):
+                return _arm_error(
+                    400, "InvalidRequestFormat", "The request has no properties object."
+                )
+            child: dict[str, Any] = {
+                "name": name,
+                "id": child_id,
+                "etag": f'W/"{uuid.uuid4()}"',
+                "type": f"{parent.get('type', '')}/{key}",
+                "properties": {**props, "provisioningState": "Succeeded"},
+            }
+            new_children = [*others, child]
+            answer_body = {
+                **child,
+                "properties": {**child["properties"], "provisioningState": "Updating"},
+            }
+            status = 200 if existing is not None else 201
+        else:
+            return _arm_error(405, None, None)
+        new_parent = {**parent, "properties": {**parent["properties"], key: new_children}}
+        self._set_items(section, [new_parent if i is parent else i for i in self._items(section)])
+        self._arm_event(child_id, method, write)
+        return self._long_running(
+            status, answer_body, raw, str(parent.get("location") or ""), write
+        )
+
+    def _item_write(self, section: str, method: str, raw: str, body: Any, write: _Write) -> _Answer:
+        items = self._items(section)
+        existing = next((i for i in items if str(i.get("id", "")).lower() == raw.lower()), None)
+        others = [i for i in items if i is not existing]
+        if method == "DELETE":
+            if existing is None:
+                return self._missing("arm", raw)
+            self._set_items(section, others)
+            self._arm_event(raw, method, write)
+            location = str(existing.get("location") or "")
+            return self._long_running(202, None, raw, location, write)
+        if not isinstance(body, dict):
+            return _arm_error(400, "InvalidRequestFormat", "The request has no body.")
+        if method == "PATCH":
+            if existing is None:
+                return _arm_error(404, None, f"The Resource '{raw}' was not found.")
+            item = _merge(existing, body)
+        else:
+            item = {
+                **body,
+                "id": existing["id"] if existing else raw,
+                "name": raw.rsplit("/", 1)[1],
+            }
+            item["type"] = _RESOURCE_TYPES[section]
+        self._set_items(section, [*others, item])
+        self._arm_event(str(item["id"]), method, write)
+        status = 201 if existing is None else 200
+        return self._long_running(status, item, raw, str(item.get("location") or ""), write)
+
+    def _long_running(
+        self, status: int, body: Any, raw: str, location: str, write: _Write
+    ) -> _Answer:
+        lro = self.lro
+        if not write.lro or lro.style == "none":
+            return _Answer(200 if status == 202 else status, body)
+        parts = raw.split("/")
+        namespace = raw.rsplit("/providers/", 1)[-1].split("/")[0]
+        base = f"{self.arm_endpoint}/subscriptions/{parts[2]}/providers/{namespace}"
+        base += f"/locations/{location or 'westeurope'}"
+        ident = str(uuid.uuid4())
+        with self._lock:
+            self._operations[ident] = _Operation(
+                lro.in_progress, lro.final, lro.error, lro.retry_after
+            )
+        version = f"?api-version={write.api_version}"
+        headers: dict[str, str] = {}
+        if lro.style == "azure-async-operation":
+            headers["Azure-AsyncOperation"] = f"{base}/operations/{ident}{version}"
+        if lro.style == "location" or status == 202:
+            headers["Location"] = f"{base}/operationResults/{ident}{version}"
+        if lro.style == "location":
+            status = 202
+        if lro.retry_after is not None:
+            headers["Retry-After"] = str(lro.retry_after)
+        return _Answer(status, body, headers)
+
+    def _operation_status(self, which: str, ident: str) -> _Answer:
+        with self._lock:
+            operation = self._operations.get(ident)
+            running = operation is not None and operation.remaining > 0
+            if operation is not None and running:
+                operation.remaining -= 1
+        if operation is None:
+            return _arm_error(404, "OperationNotFound", f"The operation '{ident}' was not found.")
+        headers = (
+            {} if operation.retry_after is None else {"Retry-After": str(operation.retry_after)}
+        )
+        if which == "operationresults":
+            if running:
+                return _Answer(202, None, headers)
+            if operation.final.casefold() == "succeeded":
+                return _Answer(204, None)
+            return _arm_error(400, operation.error, f"The operation ended {operation.final}.")
+        status = "InProgress" if running else operation.final
+        body: dict[str, Any] = {"id": ident, "name": ident, "status": status}
+        if not running and status.casefold() != "succeeded":
+            body["error"] = {"code": operation.error, "message": f"The operation ended {status}."}
+        return _Answer(200, body, headers if running else {})
+
+    def _arm_event(self, resource_id: str, method: str, write: _Write) -> None:
+        event = resource_event(
+            resource_id=resource_id,
+            method=method,
+            caller=write.caller,
+            audience=self.arm_endpoint + "/",
+            url=write.url,
+            client_request_id=write.client_request_id,
+            correlation_id=write.correlation_id,
+        )
+        self._emit(write, event)
+
+    # Graph writes
+    def _graph_write(self, method: str, path: str, body: Any, write: _Write) -> _Answer:
+        lower = unquote(path).lower().rstrip("/")
+        if lower == GRAPH_AUDIT_PATH or lower.startswith(GRAPH_AUDIT_PATH + "/"):
+            return _graph_error(405, None, None)
+        if lower in SCHEDULE_REQUESTS:
+            if method != "POST":
+                return _graph_error(405, None, None)
+            return self._schedule_request(SCHEDULE_REQUESTS[lower], lower, body or {}, write)
+        if lower in GRAPH_LIST_PATHS:
+            if method != "POST":
+                return _graph_error(405, None, None)
+            section, context = GRAPH_LIST_PATHS[lower]
+            if not isinstance(body, dict):
+                return _graph_error(400, "BadRequest", "Empty Payload. JSON content expected.")
+            item = {**body, "id": str(body.get("id") or uuid.uuid4())}
+            items = self._items(section)
+            if any(str(i.get("id", "")).lower() == item["id"].lower() for i in items):
+                return _graph_error(
+                    400, "Request_BadRequest", "Another object with the same id exists."
+                )
+            self._set_items(section, [*items, item])
+            self._graph_audit(section, _SECTION_PATHS[section], "Add", None, item, write)
+            entity = self._context(context + "/$entity")
+            return _Answer(201, {"@odata.context": entity, **item})
+        if lower in GRAPH_OBJECT_PATHS:
+            if method != "PATCH":
+                return _graph_error(405, None, None)
+            section, _ = GRAPH_OBJECT_PATHS[lower]
+            before = self.data.get(section)
+            if before is None:
+                before = {"id": path.rstrip("/").rsplit("/", 1)[-1]}
+            if not isinstance(before, dict):
+                return _graph_error(404, None, None)
+            after = _merge(before, body or {})
+            self.data[section] = after
+            self._graph_audit(section, _SECTION_PATHS[section], "Update", before, after, write)
+            return _Answer(204, None)
+        head, _, item_id = lower.rpartition("/")
+        if head in GRAPH_LIST_PATHS:
+            section, _ = GRAPH_LIST_PATHS[head]
+            items = self._items(section)
+            existing = next((i for i in items if str(i.get("id", "")).lower() == item_id), None)
+            if existing is None:
+                if method == "DELETE":
+                    return self._missing("graph", path)
+                return _graph_error(404, None, f"Resource '{item_id}' does not exist.")
+            others = [i for i in items if i is not existing]
+            if method == "DELETE":
+                self._set_items(section, others)
+                self._graph_audit(section, _SECTION_PATHS[section], "Delete", existing, None, write)
+                return _Answer(204, None)
+            if method != "PATCH":
+                return _graph_error(405, None, None)
+            after = _merge(existing, body or {})
+            self._set_items(section, [after if i is existing else i for i in items])
+            self._graph_audit(section, _SECTION_PATHS[section], "Update", existing, after, write)
+            return _Answer(204, None)
+        owner, _, prop = head.rpartition("/")
+        if owner in GRAPH_OBJECT_PATHS and method == "PATCH":
+            section, _ = GRAPH_OBJECT_PATHS[owner]
+            whole = self.data.get(section)
+            key = _list_key(whole, prop)
+            if isinstance(whole, dict) and key is not None:
+                members = [m for m in whole[key] if isinstance(m, dict)]
+                existing = next(
+                    (m for m in members if str(m.get("id", "")).lower() == item_id), None
+                )
+                if existing is None:
+                    return _graph_error(404, None, f"Resource '{item_id}' does not exist.")
+                after = _merge(existing, body or {})
+                self.data[section] = {
+                    **whole,
+                    key: [after if m is existing else m for m in members],
+                }
+                self._graph_audit(
+                    section, f"{_SECTION_PATHS[section]}/{key}", "Update", existing, after, write
+                )
+                return _Answer(204, None)
+        return _graph_error(
+            400, "BadRequest", f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."
+        )
+
+    def _schedule_request(
+        self, section: str, path: str, body: Mapping[str, Any], write: _Write
+    ) -> _Answer:
+        action = str(body.get("action") or "")
+        principal = str(body.get("principalId") or "")
+        role = str(body.get("roleDefinitionId") or "")
+        scope = str(body.get("directoryScopeId") or "/")
+        if action not in ("adminAssign", "adminRemove") or not principal or not role:
+            return _graph_error(
+                400,
+                "BadRequest",
+                "action (adminAssign or adminRemove), principalId and roleDefinitionId "
+                "are required.",
+            )
+        items = self._items(section)
+        wanted = (principal.lower(), role.lower(), scope.lower())
+        existing = next(
+            (
+                i
+                for i in items
+                if (
+                    str(i.get("principalId", "")).lower(),
+                    str(i.get("roleDefinitionId", "")).lower(),
+                    str(i.get("directoryScopeId") or "/").lower(),
+                )
+                == wanted
+                and str(i.get("status") or "provisioned").lower() == "provisioned"
+            ),
+            None,
+        )
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        request_id = str(uuid.uuid4())
+        if action == "adminAssign":
+            if existing is not None:
+                return _graph_error(
+                    400, "RoleAssignmentExists", "The Role assignment already exists."
+                )
+            schedule = {
+                "id": str(uuid.uuid4()),
+                "principalId": principal,
+                "roleDefinitionId": role,
+                "directoryScopeId": scope,
+                "appScopeId": None,
+                "createdUsing": request_id,
+                "createdDateTime": now,
+                "modifiedDateTime": None,
+                "status": "Provisioned",
+                "memberType": "Direct",
+                "scheduleInfo": body.get("scheduleInfo") or {"startDateTime": now},
+            }
+            self._set_items(section, [*items, schedule])
+            self._graph_audit(
+                section, _SECTION_PATHS[section], "Add", None, schedule, write, service="PIM"
+            )
+            status, target = "Provisioned", schedule["id"]
+        else:
+            if existing is None:
+                return _graph_error(
+                    400, "RoleAssignmentDoesNotExist", "The Role assignment does not exist."
+                )
+            self._set_items(section, [i for i in items if i is not existing])
+            self._graph_audit(
+                section, _SECTION_PATHS[section], "Remove", existing, None, write, service="PIM"
+            )
+            status, target = "Revoked", str(existing.get("id", ""))
+        context = self._context(path.lstrip("/") + "/$entity")
+        reply = {
+            "@odata.context": context,
+            **{k: v for k, v in body.items() if k != "@odata.context"},
+            "id": request_id,
+            "status": status,
+            "createdDateTime": now,
+            "targetScheduleId": target,
+            "directoryScopeId": scope,
+        }
+        return _Answer(201, reply)
+
+    def _graph_audit(
+        self,
+        section: str,
+        path: str,
+        verb: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        write: _Write,
+        *,
+        service: str = "Core Directory",
+    ) -> None:
+        item = after if after is not None else before or {}
+        role = item.get("roleDefinitionId")
+        if role:  # a role membership: its principal, and the role as Entra names it
+            principal = item.get("principal")
+            odata = str(principal.get("@odata.type", "")) if isinstance(principal, Mapping) else ""
+            new, old = (f'"{role}"', None) if after is not None else (None, f'"{role}"')
+            target: dict[str, Any] = {
+                "id": str(item.get("principalId", "")),
+                "displayName": None,
+                "type": odata.rsplit(".", 1)[-1].title() if odata else "User",
+                "modifiedProperties": [
+                    {"displayName": "Role.TemplateId", "oldValue": old, "newValue": new}
+                ],
+            }
+            operation = {"Add": "Assign", "Remove": "Unassign", "Delete": "Unassign"}.get(
+                verb, verb
+            )
+        else:
+            target = {
+                "id": str(item.get("id", "")),
+                "displayName": item.get("displayName"),
+                "type": "Policy",
+                "modifiedProperties": [
+                    {
+                        "displayName": _thing(path).title().replace(" ", ""),
+                        "oldValue": None if before is None else json.dumps(before),
+                        "newValue": None if after is None else json.dumps(after),
+                    }
+                ],
+            }
+            operation = verb
+        record = audit_record(
+            category=_AUDIT_CATEGORY.get(section, "Other"),
+            activity=f"{verb} {_thing(path)}",
+            operation=operation,
+            caller=write.caller,
+            target=target,
+            correlation_id=write.client_request_id,
+            service=service,
+        )
+        self._set_items(_AUDIT_SECTION, [*self._items(_AUDIT_SECTION), record])
+        self._emit(write, record)
 
     # ARM
     def _known_subscriptions(self) -> set[str]:
@@ -692,6 +1383,62 @@ class AzureRestServer:
         return _Answer(200, body)
 
 
+_WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+_INVALID = object()
+"""A request body that is not JSON."""
+_OPERATION = re.compile(
+    r"/subscriptions/[^/]+/providers/[^/]+/locations/[^/]+/(operations|operationresults)/([^/]+)"
+)
+
+
+def _list_key(owner: Any, name: str) -> str | None:
+    """The key of ``owner`` (an object) spelled ``name`` in any case whose value is a list."""
+    if not isinstance(owner, dict):
+        return None
+    return next(
+        (k for k, v in owner.items() if k.lower() == name.lower() and isinstance(v, list)), None
+    )
+
+
+def _merge(item: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Graph's PATCH: the given top-level properties replace the item's, whole; ``id`` stays."""
+    merged = {**item, **{k: v for k, v in patch.items() if k != "@odata.context"}}
+    if "id" in item:
+        merged["id"] = item["id"]
+    return merged
+
+
+def _grant(item: Mapping[str, Any]) -> tuple[str, str, str]:
+    """What a role assignment grants: (principal, role definition GUID, scope), lower-cased."""
+    props = item.get("properties")
+    props = props if isinstance(props, dict) else {}
+    role = str(props.get("roleDefinitionId", "")).lower().rstrip("/").rsplit("/", 1)[-1]
+    scope = str(props.get("scope", "")).lower().rstrip("/") or "/"
+    return str(props.get("principalId", "")).lower(), role, scope
+
+
+def _words(segment: str) -> list[str]:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", segment).lower().split()
+
+
+def _thing(path: str) -> str:
+    """What a Graph path holds, in words: ``/identity/conditionalAccess/policies`` ->
+    ``conditional access policy`` (the last segment, singular, after the one before it
+    unless that one is a plain plural such as ``policies``)."""
+    segments = [s for s in path.strip("/").split("/") if s]
+    last = segments[-1] if segments else ""
+    words = _words(last)
+    if words and words[-1].endswith("ies"):
+        words[-1] = words[-1][:-3] + "y"
+    elif words and words[-1].endswith("s") and not words[-1].endswith("ss"):
+        words[-1] = words[-1][:-1]
+    if len(segments) > 1:
+        before = segments[-2]
+        if not (before.islower() and before.endswith("s")):
+            words = _words(before) + words
+    return " ".join(words)
+
+
 def _as_list(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict) and isinstance(value.get("value"), list):
         value = value["value"]
@@ -868,15 +1615,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         answer = self.server.owner.handle(
-            self.server.service, self.command, self.path, self.headers.get("Authorization", "")
+            self.server.service,
+            self.command,
+            self.path,
+            self.headers.get("Authorization", ""),
+            body=body,
+            headers={k: v for k, v in self.headers.items() if k.lower() != "authorization"},
         )
-        payload = json.dumps(answer.body).encode()
+        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
         self.send_response(answer.status)
-        self.send_header("Content-Type", self._JSON)
-        self.send_header("Content-Length", str(len(payload)))
+        if answer.status != 204:
+            if payload:
+                self.send_header("Content-Type", self._JSON)
+            self.send_header("Content-Length", str(len(payload)))
         request_id = str(uuid.uuid4())
         if self.server.service == "arm":
             self.send_header("x-ms-request-id", request_id)

@@ -2,19 +2,37 @@
 
 They hand out one fixed bearer token and remember the scopes they were asked for, so tests
 can check which audience a client requested. No network, no MSAL.
+
+:func:`token_with_claims` makes a token shaped like Entra's (an unsigned JWT), so the local
+stand-in can tell who wrote (``oid``, ``appid``, ``tid``) as ARM and Entra do.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from types import TracebackType
 from typing import Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
-__all__ = ["StaticAsyncTokenCredential", "StaticTokenCredential"]
+__all__ = ["StaticAsyncTokenCredential", "StaticTokenCredential", "token_with_claims"]
 
 _LIFETIME_S = 3600
+
+
+def token_with_claims(**claims: str) -> str:
+    """An unsigned JWT (``alg: none``) carrying ``claims`` (``oid="..."``, ``appid="..."``,
+    ``tid="..."``, ``idtyp="app"`` ...) and an ``exp`` an hour away: opaque to the SDKs,
+    readable by the stand-in, worthless to anyone else."""
+
+    def part(value: dict[str, object]) -> str:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    body: dict[str, object] = {"exp": int(time.time()) + _LIFETIME_S, **claims}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(body)}.unsigned"
 
 
 class StaticTokenCredential:

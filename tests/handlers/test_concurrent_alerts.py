@@ -189,7 +189,7 @@ def test_a_claim_whose_sender_died_is_sent_by_a_later_delivery_after_it_expires(
     assert sink is not None
 
     class DiesOnSend:
-        def alert(self, *args: Any) -> list[dict[str, Any]]:
+        def alert(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
             raise ProcessDied
 
         def publish(self, judged: Any) -> None:
