@@ -39,6 +39,7 @@ STYLE = (
     "pre{background:#f6f8fa;border:1px solid #d8dce1;border-radius:4px;padding:8px;"
     "overflow:auto;margin:6px 0;white-space:pre-wrap;overflow-wrap:anywhere}"
     ".step{border-top:1px solid #e4e7eb;padding-top:10px;margin-top:10px}"
+    ".step:first-child{border-top:0;padding-top:0;margin-top:0}"
     ".m{font-weight:700;color:#0b5cad}"
     ".add{background:#e6ffec;color:#116329;display:block}"
     ".del{background:#ffebe9;color:#82071e;display:block}"
@@ -56,10 +57,12 @@ STYLE = (
     "small{color:#57606a}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
-CSP = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+_META_CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; base-uri 'none'"
 )
+"""The policy the page repeats in a ``<meta>`` (which cannot carry ``frame-ancestors``), so
+a saved or forwarded copy is held to it too."""
+CSP = f"{_META_CSP}; frame-ancestors 'none'"
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MAX_SHOWN = 20_000
 
@@ -108,6 +111,7 @@ def _document(title: str, body: str) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_META_CSP}">'
         f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
