@@ -5,6 +5,7 @@ A baseline holds the expected state of one kind at one scope::
     kind: nsg
     scope: /subscriptions/.../networkSecurityGroups/web-nsg
     response: alert            # alert | approve | auto (no rollback yet: alerted only)
+    approvals: 1               # approve: distinct approvers a rollback needs (1 or 2)
     severity: high             # low | medium | high | critical
     owners: [netops@contoso.com]
     expectedActors: [<app id of the deployment pipeline>]
@@ -96,6 +97,8 @@ class Baseline:
     state: Any
     labels: Mapping[str, str] = field(default_factory=dict)
     """Display names the file carries (role and principal names), for messages."""
+    approvals: int = 1
+    """How many distinct approvers a rollback of this baseline needs (1 or 2)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class GuardSettings:
     response: Response = "alert"
     owners: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    approvals: int = 1
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ def baseline_schema() -> dict[str, Any]:
             "description": {"type": "string"},
             "scope": {"type": "string"},
             "response": {"enum": list(RESPONSES)},
+            "approvals": {"type": "integer", "enum": [1, 2]},
             "severity": {"enum": list(SEVERITIES)},
             "owners": strings,
             "expectedActors": strings,
@@ -294,6 +299,7 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
             response=doc.get("response", "alert"),
             owners=owners,
             params=doc.get("params") or {},
+            approvals=doc.get("approvals", 1),
         )
     kind = get_kind(doc["kind"])
     _check_scope(file, doc["scope"])
@@ -315,6 +321,7 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
         expected=doc["expected"],
         state=state,
         labels=kind.labels(doc["expected"]),
+        approvals=doc.get("approvals", 1),
     )
 
 

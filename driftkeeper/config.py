@@ -8,9 +8,12 @@ Values are validated here, once; a bad one raises :class:`~driftkeeper.SettingsE
 subclass :class:`~driftkeeper.AlertConfigError`.
 
 Secrets (the Teams webhook URL, the SMTP password, the Event Grid key, the storage connection
-string) are never shown: not in an error, not in ``repr(settings)``, not in a log line. An
-endpoint is shown without its user info and query (:func:`_shown_url`), and an endpoint with
-user info (``https://user:password@host``) is refused.
+string, the approval key) are never shown: not in an error, not in ``repr(settings)``, not in
+a log line. An endpoint is shown without its user info and query (:func:`_shown_url`), and an
+endpoint with user info (``https://user:password@host``) is refused.
+
+``WEBSITE_AUTH_ENABLED`` is read here too: App Service sets it when its authentication is
+on, and the approval pages trust ``X-MS-CLIENT-PRINCIPAL`` only then.
 
 GUIDs (``AZURE_SUBSCRIPTION_ID``, ``DRIFTKEEPER_SELF_IDS``) are accepted in the forms people
 paste (``{...}``, 32 hex digits, ``urn:uuid:...``, any case) and kept canonical: lower case,
@@ -196,6 +199,85 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return port
 
 
+_DURATION = re.compile(
+    r"P(?:(?P<d>\d{1,4})D)?(?:T(?:(?P<h>\d{1,6})H)?(?:(?P<m>\d{1,8})M)?(?:(?P<s>\d{1,9})S)?)?",
+    re.IGNORECASE,
+)
+_UPN = re.compile(r"[^\s@,;<>\"'\x00-\x1f\x7f]{1,113}@[^\s@,;<>\"'\x00-\x1f\x7f]{1,140}")
+LOCAL_AUTH_MODES = ("trust-header",)
+"""``DRIFTKEEPER_LOCAL_AUTH`` values: ``trust-header`` serves the approval pages without App
+Service Authentication, trusting ``X-MS-CLIENT-PRINCIPAL`` as sent (local development only)."""
+APPROVAL_TTL_BOUNDS = (300.0, 7 * 86400.0)
+
+
+def _approvers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated object ids, group ids (GUIDs, canonical) or UPNs (casefolded)."""
+    values: dict[str, None] = {}
+    for value in (v.strip() for v in env.get(name, "").split(",")):
+        if not value:
+            continue
+        found = _GUID_FORMS.fullmatch(value)
+        if found is not None:
+            values[str(uuid.UUID(next(g for g in found.groups() if g)))] = None
+        elif _UPN.fullmatch(value):
+            values[value.casefold()] = None
+        else:
+            raise SettingsError(name, f"not an object id, group id or UPN: {value[:120]!r}")
+    return tuple(values)
+
+
+def _duration(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Seconds, given as a number or an ISO 8601 duration (``PT1H``, ``P1DT12H``)."""
+    raw = _text(env, name)
+    if not raw:
+        return default
+    found = _DURATION.fullmatch(raw)
+    if found is not None and raw.upper() not in ("P", "PT") and not raw.upper().endswith("T"):
+        d, h, m, s = (int(found.group(g) or 0) for g in "dhms")
+        value = float(((d * 24 + h) * 60 + m) * 60 + s)
+    else:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(
+                name, f"expected seconds or an ISO 8601 duration (PT1H), got {raw[:60]!r}"
+            ) from None
+    if not low <= value <= high:  # also refuses nan
+        raise SettingsError(
+            name, f"expected between {low:g} and {high:g} seconds, got {raw[:60]!r}"
+        )
+    return value
+
+
+def _platform_flag(env: Mapping[str, str], name: str) -> bool:
+    value = _text(env, name).casefold()
+    if value and value not in _TRUE and value not in _FALSE:
+        raise SettingsError(name, f"expected true or false, got {value[:20]!r}")
+    return value in _TRUE
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = _text(env, name)
+    if value and value not in choices:
+        raise SettingsError(name, f"expected {' or '.join(choices)} or nothing, got {value[:40]!r}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if value and len(value) < 32:
+        raise SettingsError(name, "expected at least 32 characters (value not shown)")
+    return value
+
+
+def _public_url(env: Mapping[str, str], name: str) -> str:
+    value = _url(env, name)
+    parts = urlsplit(value)
+    if value and (parts.query or parts.fragment or "#" in value or "?" in value):
+        raise SettingsError(name, f"expected a base URL without query, got {_shown_url(value)!r}")
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True, repr=False)
 class AlertSettings:
     """Where alerts go. No channel configured (the default): nobody is alerted."""
@@ -320,6 +402,7 @@ class Settings:
     events_table: str = "driftevents"
     incidents_table: str = "incidents"
     cursors_table: str = "cursors"
+    approvals_table: str = "approvals"
     coalesce_seconds: float = 5.0
     settle_seconds: float = 1.0
     audit_overlap_minutes: float = 10.0
@@ -330,6 +413,17 @@ class Settings:
     tenant_id: str = ""
     """``AZURE_TENANT_ID``: recorded in live snapshots (the credential reads it itself)."""
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    approvers: tuple[str, ...] = ()
+    """Who may decide a rollback: object ids, group ids (canonical GUIDs), UPNs (casefolded)."""
+    approval_ttl_seconds: float = 3600.0
+    approval_key: str = _secret()
+    """The anti-forgery key of the approval form; empty: one kept in the approvals table."""
+    public_url: str = _endpoint()
+    """The Function App's https base URL, for the approval links in alerts."""
+    auth_enabled: bool = False
+    """``WEBSITE_AUTH_ENABLED``: App Service Authentication is on (set by the platform)."""
+    local_auth: str = ""
+    """``DRIFTKEEPER_LOCAL_AUTH``: ``trust-header`` for local development, else empty."""
 
     __repr__ = _repr
 
@@ -350,6 +444,7 @@ class Settings:
             events_table=_table(env, "DRIFTKEEPER_EVENTS_TABLE", "driftevents"),
             incidents_table=_table(env, "DRIFTKEEPER_INCIDENTS_TABLE", "incidents"),
             cursors_table=_table(env, "DRIFTKEEPER_CURSORS_TABLE", "cursors"),
+            approvals_table=_table(env, "DRIFTKEEPER_APPROVALS_TABLE", "approvals"),
             coalesce_seconds=_number(env, "DRIFTKEEPER_COALESCE_SECONDS", 5.0, 0.0, 300.0),
             settle_seconds=_number(env, "DRIFTKEEPER_SETTLE_SECONDS", 1.0, 0.0, 30.0),
             audit_overlap_minutes=_number(
@@ -363,6 +458,29 @@ class Settings:
             subscriptions=_guids(env, "AZURE_SUBSCRIPTION_ID"),
             tenant_id=_text(env, "AZURE_TENANT_ID"),
             alerts=AlertSettings.from_env(env) if alerts else AlertSettings(),
+            approvers=_approvers(env, "DRIFTKEEPER_APPROVERS"),
+            approval_ttl_seconds=_duration(
+                env, "DRIFTKEEPER_APPROVAL_TTL", 3600.0, *APPROVAL_TTL_BOUNDS
+            ),
+            approval_key=_secret_key(env, "DRIFTKEEPER_APPROVAL_KEY"),
+            public_url=_public_url(env, "DRIFTKEEPER_PUBLIC_URL"),
+            auth_enabled=_platform_flag(env, "WEBSITE_AUTH_ENABLED"),
+            local_auth=_choice(env, "DRIFTKEEPER_LOCAL_AUTH", LOCAL_AUTH_MODES),
+        )
+
+    @property
+    def approval_pages_problem(self) -> str | None:
+        """Why the approval pages must not be served (None: they may be).
+
+        ``X-MS-CLIENT-PRINCIPAL`` names the caller only behind App Service Authentication,
+        which strips a copy a client sends; without it anybody could claim to be anybody.
+        """
+        if self.auth_enabled or self.local_auth == "trust-header":
+            return None
+        return (
+            "App Service Authentication is not on (WEBSITE_AUTH_ENABLED is not true): the "
+            "caller cannot be known, so approvals are refused. Turn on authentication, or set "
+            "DRIFTKEEPER_LOCAL_AUTH=trust-header for local development only."
         )
 
     @property

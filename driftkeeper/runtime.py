@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +26,22 @@ if TYPE_CHECKING:
     from .baseline import BaselineSet
     from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
+    from .rollback._approval import ApprovalRequest
+    from .store import Approvals
 
-__all__ = ["Runtime", "build_alerts", "current", "install", "resource_reader"]
+RollbackExecutor = Callable[["ApprovalRequest"], Mapping[str, Any]]
+"""Runs an approved plan: ``execute(request) -> {"outcome", "steps", "verify", ...}``, the
+outcome ``rolled-back``, ``rollback-failed`` or ``rollback-skipped``."""
+
+__all__ = [
+    "RollbackExecutor",
+    "Runtime",
+    "build_alerts",
+    "current",
+    "install",
+    "resource_reader",
+    "rollback_not_configured",
+]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -47,6 +61,11 @@ class Runtime:
     reader: StateReader | None = None
     alerts: AlertSink | None = None
     credential: Any = None
+    executor: RollbackExecutor | None = None
+    """Runs approved rollbacks; None: :func:`rollback_not_configured`."""
+    planner: Callable[[ApprovalRequest], str] | None = None
+    """The plan hash the drift of a request implies now; None: the request's own while its
+    incident is open at its generation, else ``""`` (void)."""
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _build_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -167,6 +186,35 @@ class Runtime:
                 guards=s.guards,
             )
         return self._pipeline
+
+    def approvals(self) -> Approvals:
+        """The approval requests (table ``settings.approvals_table``)."""
+        from .store import Approvals
+
+        return Approvals(self.table(self.settings.approvals_table))
+
+    def rollback_executor(self) -> RollbackExecutor:
+        """What runs an approved plan: the injected :attr:`executor`, else
+        :func:`rollback_not_configured`."""
+        return self.executor or rollback_not_configured
+
+    def current_plan_hash(self, request: ApprovalRequest) -> str:
+        """The plan hash the drift of ``request`` implies now (``""``: the drift is gone or
+        is another one): the injected :attr:`planner`'s answer, else the request's own
+        while its incident is still open at the same generation."""
+        if self.planner is not None:
+            return self.planner(request)
+        from .store import Incidents
+
+        try:
+            incident = Incidents(self.table(self.settings.incidents_table)).get(
+                request.resource, request.rule
+            )
+        except LookupError:
+            return ""
+        if incident.status != "open" or incident.generation != request.generation:
+            return ""
+        return request.plan_hash
 
     def reconcile(self, run_id: str) -> list[Any]:
         """Read the whole tenant and judge it (the timer's backstop)."""
@@ -295,6 +343,11 @@ def build_alerts(settings: Settings, *, credential: Any = None) -> AlertSink | N
     # Every finding is published to Event Grid whatever its severity: routes that name it
     # are satisfied by the publisher, and the Notifier handles the other channels.
     return Responder(Notifier(channels, routes.without(["eventgrid"])), publisher)
+
+
+def rollback_not_configured(request: ApprovalRequest) -> Mapping[str, Any]:
+    """The executor while none is configured: nothing is changed, and the request says so."""
+    return {"outcome": "rollback-skipped", "reason": "rollback execution not configured"}
 
 
 def current() -> Runtime:

@@ -6,7 +6,8 @@ Every class wraps an injected ``azure.data.tables.TableClient`` (never one built
 - :class:`Ledger`    the event table (``driftevents``): one row per (signal, setting, rule);
 - :class:`Incidents` one row per (resource, rule): its drift and read-error incidents
   (``incidents``), changed as :mod:`driftkeeper.incident_policy` decides;
-- :class:`Cursors`   named watermarks such as the audit-poll cursor (``cursors``).
+- :class:`Cursors`   named watermarks such as the audit-poll cursor (``cursors``);
+- :class:`Approvals` rollback approval requests and their tokens (``approvals``).
 
 Service failures (connection refused, timeouts, 5xx, 503 ServerBusy) are not wrapped: they
 propagate as azure-core exceptions (``ServiceRequestError``, ``ServiceResponseError``,
@@ -18,18 +19,21 @@ The schema is in ``docs/event-table.md``.
 from __future__ import annotations
 
 from ..incident_policy import RECENT_SIGNALS, Incident, IncidentRow, IncidentStatus, Transition
+from ._approvals import APPROVAL_TABLE, Approvals, request_keys
 from ._cursors import CURSOR_TABLE, Cursors
 from ._incidents import INCIDENT_TABLE, Incidents, incident_keys
 from ._keys import encode_key
 from ._ledger import EVENT_TABLE, OUTCOMES, Ledger, record_entities, record_keys
 
 __all__ = [
+    "APPROVAL_TABLE",
     "CURSOR_TABLE",
     "EVENT_TABLE",
     "INCIDENT_TABLE",
     "OUTCOMES",
     "RECENT_SIGNALS",
     "TABLES",
+    "Approvals",
     "Cursors",
     "Incident",
     "IncidentRow",
@@ -41,7 +45,8 @@ __all__ = [
     "incident_keys",
     "record_entities",
     "record_keys",
+    "request_keys",
 ]
 
-TABLES: tuple[str, ...] = (EVENT_TABLE, INCIDENT_TABLE, CURSOR_TABLE)
+TABLES: tuple[str, ...] = (EVENT_TABLE, INCIDENT_TABLE, CURSOR_TABLE, APPROVAL_TABLE)
 """The tables this package uses (``infra/modules/storage.bicep`` creates them in Azure)."""

@@ -115,7 +115,14 @@ def deliver(
 
 
 def test_the_app_lists_every_trigger(functions: dict[str, Any]) -> None:
-    assert sorted(functions) == ["arm_events", "audit_poll", "graph_events", "health", "reconcile"]
+    assert sorted(functions) == [
+        "approvals",
+        "arm_events",
+        "audit_poll",
+        "graph_events",
+        "health",
+        "reconcile",
+    ]
 
 
 def test_a_burst_is_recorded_once_and_alerted_once(
