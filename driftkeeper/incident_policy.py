@@ -72,7 +72,9 @@ __all__ = [
     "Observation",
     "Track",
     "Transition",
+    "accept",
     "alerted_at",
+    "changes_hash",
     "observe",
     "record_deliveries",
     "severity_rank",
@@ -80,7 +82,9 @@ __all__ = [
 
 Transition = Literal["opened", "updated", "resolved", "unchanged", "duplicate"]
 """What one judged event did to an incident track."""
-IncidentStatus = Literal["open", "resolved"]
+IncidentStatus = Literal["open", "resolved", "accepted"]
+"""``accepted``: a person accepted the drift as intended; the same drift keeps it closed, a
+later change to the setting opens a new incident."""
 Track = Literal["drift", "read-error"]
 
 READ_ERROR = " (read error)"
@@ -137,6 +141,8 @@ class Incident:
     recent: tuple[str, ...] = ()
     """Hashes of the last :data:`RECENT_SIGNALS` signal ids applied."""
     claim: Claim | None = None
+    accepted: str = ""
+    """The hash of the accepted drift's changes (:func:`changes_hash`) while ``accepted``."""
     deliveries: tuple[Mapping[str, Any], ...] = ()
     """The latest :data:`MAX_DELIVERIES` delivery attempts (``signalId``, ``generation``,
     ``severity``, ``transition``, ``at``, ``channel``, ``ok``, ``attempts``, ``error``)."""
@@ -329,6 +335,15 @@ def _apply(
         return incident, "duplicate"
     if moment < incident.last_event_time:
         return incident, "unchanged"  # older than what was already applied
+    if (
+        positive
+        and incident.status == "accepted"
+        and track == "drift"
+        and changes_hash(record) == incident.accepted
+    ):
+        # the drift a person accepted, judged again: it stays closed
+        recent = (*incident.recent, signal)[-RECENT_SIGNALS:]
+        return _evolve(incident, last_event_time=moment, recent=recent), "unchanged"
     is_open = incident.status == "open"
     if positive and not is_open:
         return _opened(track, row, record, moment, signal, incident), "opened"
@@ -358,6 +373,35 @@ def _apply(
     return _evolve(incident, last_event_time=moment, recent=recent), "unchanged"
 
 
+def changes_hash(record: EventRecord) -> str:
+    """A hash of what a drift changed (the record's changes, in order-free canonical form):
+    the identity of an accepted drift."""
+    import hashlib
+    import json
+
+    parts = sorted(
+        json.dumps(c.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        for c in record.changes
+    )
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def accept(row: IncidentRow, record: EventRecord, *, now: datetime) -> IncidentRow | None:
+    """The row with its open drift incident closed as accepted (``record``: the drift that
+    was accepted); None when there is no open drift incident to accept."""
+    incident = row.drift
+    if incident is None or incident.status != "open":
+        return None
+    closed = _evolve(
+        incident,
+        status="accepted",
+        resolved_at=now.isoformat(),
+        accepted=changes_hash(record),
+        claim=None,
+    )
+    return replace(row, drift=closed)
+
+
 def _opened(
     track: Track,
     row: IncidentRow,
@@ -383,6 +427,7 @@ def _opened(
         last_event_time=moment,
         recent=(*(previous.recent if previous else ()), signal)[-RECENT_SIGNALS:],
         claim=None,
+        accepted="",
         deliveries=previous.deliveries if previous else (),
     )
 

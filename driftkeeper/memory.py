@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._model import EventRecord
-from .incident_policy import Incident, IncidentRow, Observation, observe, record_deliveries
+from .incident_policy import (
+    Incident,
+    IncidentRow,
+    Observation,
+    accept,
+    observe,
+    record_deliveries,
+)
 
 __all__ = ["MemoryIncidents", "MemoryLedger"]
 
@@ -55,6 +62,16 @@ class MemoryIncidents:
             after = record_deliveries(row, observation, deliveries, now=self.clock())
             if after is not None:
                 self.rows[key] = after
+
+    def accept(self, record: EventRecord) -> Incident | None:
+        with self._lock:
+            key = (record.resource.casefold(), record.rule)
+            row = self.rows.get(key)
+            after = None if row is None else accept(row, record, now=self.clock())
+            if after is None:
+                return None
+            self.rows[key] = after
+            return after.drift
 
     def get(self, resource: str, rule: str, *, read_error: bool = False) -> Incident:
         row = self.rows.get((resource.casefold(), rule))

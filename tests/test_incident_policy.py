@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -293,3 +293,35 @@ def test_the_observation_carries_what_the_alert_needs() -> None:
     _, seen = observe(None, record(drift(1, "a")), now=NOW)
     assert seen.incident is not None
     assert (seen.incident.status, seen.signal_id, seen.severity) == ("open", "a", "high")
+
+
+def test_an_accepted_drift_stays_closed_and_a_later_change_opens_a_new_incident() -> None:
+    from driftkeeper._model import Change
+    from driftkeeper.incident_policy import accept
+
+    # given an open drift incident, accepted as intended
+    drifted = replace(record(drift(1, "a")), changes=(Change("rules.rdp", None, "allow"),))
+    row, _ = observe(None, drifted, now=NOW)
+    assert row is not None
+    accepted = accept(row, drifted, now=NOW)
+    assert accepted is not None
+    assert accepted.drift is not None
+    assert accepted.drift.status == "accepted"
+    # when the same drift is judged again (a reconcile run): nothing changes
+    again = replace(drifted, signal_id="reconcile", time="2026-07-01T02:00:00Z")
+    after, seen = observe(accepted, again, now=NOW)
+    assert (seen.transition, seen.alert) == ("unchanged", None)
+    assert after is not None
+    # when the setting changes again: a new incident opens and alerts
+    other = replace(
+        drifted,
+        signal_id="b",
+        time="2026-07-01T03:00:00Z",
+        changes=(Change("rules.rdp", None, "allow"), Change("rules.ssh", None, "allow")),
+    )
+    _, seen = observe(after, other, now=NOW)
+    assert (seen.transition, seen.alert) == ("opened", "opened")
+    assert seen.incident is not None
+    assert seen.incident.generation == 2
+    # and accepting works only on an open incident
+    assert accept(accepted, drifted, now=NOW) is None

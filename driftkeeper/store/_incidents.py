@@ -36,6 +36,7 @@ from ..incident_policy import (
     IncidentRow,
     Observation,
     Track,
+    accept,
     observe,
     record_deliveries,
 )
@@ -112,6 +113,24 @@ class Incidents:
         from azure.core.exceptions import ResourceModifiedError
 
         raise ResourceModifiedError(f"incident row kept changing: {partition}/{row_key}")
+
+    def accept(self, record: EventRecord) -> Incident | None:
+        """Close the open drift incident of ``record``'s (resource, rule) as accepted, the
+        drift ``record`` describes being the accepted one; None when there is no open one.
+        Conditional, as every change of the row."""
+        keys = incident_keys(record.resource, record.rule)
+        for _ in range(MAX_ATTEMPTS):
+            entity = self._read(*keys)
+            if entity is None:
+                return None
+            after = accept(row_from_entity(entity), record, now=self._clock())
+            if after is None:
+                return None
+            if self._replace(to_entity(after), entity.metadata["etag"]) is not None:
+                return after.drift
+        from azure.core.exceptions import ResourceModifiedError
+
+        raise ResourceModifiedError(f"incident row kept changing: {keys[0]}/{keys[1]}")
 
     def record_alert(
         self, observation: Observation, deliveries: Sequence[Mapping[str, Any]]
@@ -244,6 +263,7 @@ def _track_columns(incident: Incident) -> dict[str, Any]:
         if claim
         else "",
         "Deliveries": json.dumps([dict(d) for d in incident.deliveries], ensure_ascii=True),
+        "Accepted": incident.accepted,
     }
 
 
@@ -280,4 +300,5 @@ def _track_from(
         if claim
         else None,
         deliveries=tuple(json.loads(col("Deliveries") or "[]")),
+        accepted=col("Accepted"),
     )
