@@ -35,10 +35,12 @@ Outcome = Literal[
     "rolled-back",
     "rollback-failed",
     "rollback-skipped",
+    "accepted",
 ]
 """What became of one (signal, setting) in the event table (``unbaselined``: a watched setting
 changed that no baseline covers; it opens no incident; ``rolled-back``, ``rollback-failed``,
-``rollback-skipped``: one attempt to restore a setting's baseline)."""
+``rollback-skipped``: one attempt to restore a setting's baseline; ``accepted``: a person
+accepted the drift as intended)."""
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 RESPONSES: tuple[Response, ...] = ("alert", "approve", "auto")

@@ -123,23 +123,36 @@ class BaselineSet:
     def of_kind(self, kind: str) -> list[Baseline]:
         return [b for b in self.baselines if b.kind == kind]
 
-    def awaiting_rollback(self) -> list[str]:
-        """The files (baselines and guard settings) asking for ``response: approve`` or
-        ``auto``, which nothing acts on yet: their drift is alerted only."""
-        files = [b.file for b in self.baselines if b.response in ROLLBACK_RESPONSES]
+    def awaiting_rollback(self, mode: str = "approve-only") -> list[str]:
+        """The files asking for a response the kill switch ``mode`` (``DRIFTKEEPER_ROLLBACK``)
+        does not give: guard settings asking for ``approve`` or ``auto`` (guards have no
+        target state: never rolled back), every baseline asking for either when ``off``,
+        ``auto`` baselines when ``approve-only`` (they get an approval link instead)."""
+        wanted = {"off": ROLLBACK_RESPONSES, "approve-only": ("auto",)}.get(mode, ())
+        files = [b.file for b in self.baselines if b.response in wanted]
         files += [g.file for g in self.guards.values() if g.response in ROLLBACK_RESPONSES]
         return sorted(files)
 
-    def rollback_notice(self) -> str | None:
+    def rollback_notice(self, mode: str = "approve-only") -> str | None:
         """The notice ``scan``, ``/api/health`` and the Function App's log give while
         :meth:`awaiting_rollback` is not empty, else None."""
-        files = self.awaiting_rollback()
-        if not files:
-            return None
-        return (
-            f"rollback not available yet: {len(files)} baseline(s) with response "
-            f"approve/auto are alerted only: {', '.join(files)}"
-        )
+        notices = []
+        if mode in ("off", "approve-only"):
+            asked = ROLLBACK_RESPONSES if mode == "off" else ("auto",)
+            files = sorted(b.file for b in self.baselines if b.response in asked)
+            given = "are alerted only" if mode == "off" else "wait for approval instead"
+            if files:
+                notices.append(
+                    f"rollback is {mode} (DRIFTKEEPER_ROLLBACK): {len(files)} baseline(s) "
+                    f"with response {'/'.join(asked)} {given}: {', '.join(files)}"
+                )
+        guards = sorted(g.file for g in self.guards.values() if g.response in ROLLBACK_RESPONSES)
+        if guards:
+            notices.append(
+                f"guards are never rolled back (they have no target state): {len(guards)} guard "
+                f"setting(s) with response approve/auto are alerted only: {', '.join(guards)}"
+            )
+        return "; ".join(notices) or None
 
 
 def baseline_schema() -> dict[str, Any]:

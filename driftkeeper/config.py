@@ -43,6 +43,7 @@ from .alerts import (
 )
 from .alerts._model import endpoint_host
 from .engine import GuardMode
+from .rollback._brakes import ROLLBACK_MODES, RollbackMode
 
 __all__ = ["AlertSettings", "Settings"]
 
@@ -263,6 +264,14 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _rollback_mode(env: Mapping[str, str], name: str) -> RollbackMode:
+    value = _text(env, name, "approve-only").lower()
+    for mode in ROLLBACK_MODES:
+        if value == mode:
+            return mode
+    raise SettingsError(name, f"expected {', '.join(ROLLBACK_MODES)}, got {value[:40]!r}")
+
+
 def _secret_key(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if value and len(value) < 32:
@@ -424,6 +433,11 @@ class Settings:
     """``WEBSITE_AUTH_ENABLED``: App Service Authentication is on (set by the platform)."""
     local_auth: str = ""
     """``DRIFTKEEPER_LOCAL_AUTH``: ``trust-header`` for local development, else empty."""
+    rollback: RollbackMode = "approve-only"
+    """``DRIFTKEEPER_ROLLBACK``, the kill switch: ``off``, ``approve-only`` or ``on``."""
+    auto_rollback_budget: int = 10
+    """Automatic rollbacks allowed per hour, tenant-wide, before the breaker trips."""
+    brakes_table: str = "brakes"
 
     __repr__ = _repr
 
@@ -466,6 +480,11 @@ class Settings:
             public_url=_public_url(env, "DRIFTKEEPER_PUBLIC_URL"),
             auth_enabled=_platform_flag(env, "WEBSITE_AUTH_ENABLED"),
             local_auth=_choice(env, "DRIFTKEEPER_LOCAL_AUTH", LOCAL_AUTH_MODES),
+            rollback=_rollback_mode(env, "DRIFTKEEPER_ROLLBACK"),
+            auto_rollback_budget=int(
+                _number(env, "DRIFTKEEPER_AUTO_ROLLBACK_BUDGET", 10, 1, 100)
+            ),
+            brakes_table=_table(env, "DRIFTKEEPER_BRAKES_TABLE", "brakes"),
         )
 
     @property

@@ -34,7 +34,7 @@ def judge_all(
 ) -> tuple[list[Finding], list[str], list[str]]:
     """Every outcome (compliant ones too), the notices, and the unbaselined settings."""
     view = StateView(snapshot)
-    rollback = baselines.rollback_notice()  # until rollback exists, say it is not done
+    rollback = baselines.rollback_notice()  # what the default kill switch would not do
     skipped: list[str] = [rollback] if rollback else []
     skipped.extend(snapshot.notices())
     unbaselined: list[str] = []

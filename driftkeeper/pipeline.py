@@ -40,7 +40,7 @@ from ._state import StateView
 from .baseline import Baseline, BaselineSet
 from .engine import GuardMode, evaluate, guard_findings, judge_all
 from .guards import all_guards
-from .incident_policy import READ_ERROR, Observation, Transition
+from .incident_policy import READ_ERROR, Incident, Observation, Transition
 from .intake import Invalid, Parsed
 from .kinds import Touch, all_kinds, get_kind
 from .signals import Signal
@@ -49,6 +49,7 @@ from .snapshot import Snapshot
 if TYPE_CHECKING:
     from .alerts import Link
     from .alerts import Transition as AlertTransition
+    from .rollback._stage import RollbackStage
 
 __all__ = [
     "READ_ERROR",
@@ -92,6 +93,10 @@ class IncidentBook(Protocol):
 
     def observe(self, record: EventRecord, *, alerting: bool = True) -> Observation:
         """Apply one judged row; the observation says whether (and how) to alert."""
+        ...
+
+    def accept(self, record: EventRecord) -> Incident | None:
+        """Close the open drift incident of ``record`` as accepted (None: none open)."""
         ...
 
     def record_alert(
@@ -153,6 +158,8 @@ class Judged:
     finding: Finding
     baseline: Baseline | None
     record: EventRecord
+    state: Snapshot | None = None
+    """The state the finding was judged on (a rollback is planned from it)."""
 
 
 @dataclass
@@ -167,6 +174,8 @@ class Pipeline:
     self_ids: frozenset[str] = frozenset()
     guards: GuardMode = "default"
     clock: Any = field(default=lambda: datetime.now(UTC))
+    rollback: RollbackStage | None = None
+    """Approval links and automatic rollback (None: drift is only alerted)."""
     _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _views: dict[int, tuple[Snapshot, StateView]] = field(
         default_factory=dict, init=False, repr=False
@@ -238,6 +247,7 @@ class Pipeline:
                     ),
                     observed=observed,
                 ),
+                snapshot,
             )
             for f in outcomes
         ]
@@ -303,12 +313,13 @@ class Pipeline:
         unbaselined: list[EventRecord] = []
         for touch in touches:
             made = self._evaluate(touch, fetched)
-            observed = self._observed(fetched[(touch.kind, touch.scope)])
+            state = fetched[(touch.kind, touch.scope)]
+            observed = self._observed(state)
             for finding, baseline in made:
                 finding = self._expected_actor(signal, finding, baseline)
                 findings.append(finding)
                 record = replace(self._finding_record(signal, touch, finding), observed=observed)
-                judged.append(Judged(signal, finding, baseline, record))
+                judged.append(Judged(signal, finding, baseline, record, state))
             if not self._covering(touch) and not _read_failed(made):
                 unbaselined.append(self._unbaselined_record(signal, touch, made))
         result = SignalResult(
@@ -439,13 +450,32 @@ class Pipeline:
     ) -> Finding:
         if baseline is None or finding.status != "drift":
             return finding
-        expected = {a.casefold() for a in baseline.expected_actors}
-        actor = signal.actor.ids() | ({signal.actor.upn.casefold()} if signal.actor.upn else set())
-        if expected & actor:
+        if self._is_expected(signal, baseline):
             return replace(
                 finding, severity="low", message=f"{finding.message} (by an expected actor)"
             )
         return finding
+
+    @staticmethod
+    def _is_expected(signal: Signal, baseline: Baseline | None) -> bool:
+        """Whether the signal's actor is one of the baseline's expected actors."""
+        if baseline is None or not baseline.expected_actors:
+            return False
+        expected = {a.casefold() for a in baseline.expected_actors}
+        actor = signal.actor.ids() | ({signal.actor.upn.casefold()} if signal.actor.upn else set())
+        return bool(expected & actor)
+
+    def respond_to_finding(
+        self, signal: Signal, finding: Finding, baseline: Baseline, state: Snapshot
+    ) -> None:
+        """Record and respond to one finding made outside an event (a rollback's re-check of
+        a setting that changed since its incident was recorded)."""
+        touch = Touch(finding.kind, finding.resource, baseline.key)
+        record = replace(
+            self._finding_record(signal, touch, finding), observed=self._observed(state)
+        )
+        self.ledger.record([record])
+        self._respond([Judged(signal, finding, baseline, record, state)])
 
     def _respond(self, judged: Sequence[Judged]) -> None:
         for item in judged:
@@ -460,15 +490,34 @@ class Pipeline:
         if record.outcome not in ("drift", "compliant", "error") or not record.rule:
             return
         observation = self.incidents.observe(record, alerting=self.alerts is not None)
-        if self.alerts is None or observation.alert is None:
-            return
-        finding = judged.finding
-        if observation.track == "read-error":
-            # losing read access is an incident of its own: it pages someone
-            finding = replace(finding, rule=finding.rule + READ_ERROR)
-        deliveries = self.alerts.alert(finding, judged.signal, judged.baseline, observation.alert)
-        if observation.alert != "resolved":
-            self.incidents.record_alert(observation, deliveries)
+        prepared = None
+        if self.rollback is not None and record.outcome == "drift":
+            prepared = self.rollback.prepare(
+                judged,
+                observation,
+                expected_actor=self._is_expected(judged.signal, judged.baseline),
+            )
+        links = prepared.links if prepared else ()
+        if self.alerts is not None and observation.alert is not None:
+            finding = judged.finding
+            if observation.track == "read-error":
+                # losing read access is an incident of its own: it pages someone
+                finding = replace(finding, rule=finding.rule + READ_ERROR)
+            deliveries = self.alerts.alert(
+                finding, judged.signal, judged.baseline, observation.alert, links=links
+            )
+            if observation.alert != "resolved":
+                self.incidents.record_alert(observation, deliveries)
+        elif self.alerts is not None and prepared is not None and prepared.fresh_link:
+            # the drift changed since its approval link went out: that link is void, this
+            # one replaces it (minting it was the claim: one instance sends it)
+            self.alerts.alert(
+                judged.finding, judged.signal, judged.baseline, "updated", links=links
+            )
+        if self.rollback is not None and prepared is not None:
+            self.rollback.follow_up(
+                judged, prepared, ledger=self.ledger, incidents=self.incidents, alerts=self.alerts
+            )
 
     # --- records ---------------------------------------------------------------------------
     def _record(self, signal: Signal, outcome: Outcome, *, message: str = "") -> EventRecord:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
     from .rollback._approval import ApprovalRequest
+    from .rollback._stage import RollbackStage
     from .store import Approvals
 
 RollbackExecutor = Callable[["ApprovalRequest"], Mapping[str, Any]]
@@ -173,7 +174,7 @@ class Runtime:
 
             s = self.settings
             baselines = load_baselines(s.baselines_dir)
-            notice = baselines.rollback_notice()
+            notice = baselines.rollback_notice(s.rollback)
             if notice:
                 log.warning("%s", notice, extra={"baselines_dir": s.baselines_dir})
             self._pipeline = Pipeline(
@@ -184,8 +185,40 @@ class Runtime:
                 self._alerts(),
                 self_ids=s.self_ids,
                 guards=s.guards,
+                rollback=self._rollback_stage(baselines),
             )
         return self._pipeline
+
+    def _rollback_stage(self, baselines: BaselineSet) -> RollbackStage | None:
+        """Approval links and automatic rollback, unless the kill switch is off."""
+        s = self.settings
+        if s.rollback == "off":
+            return None
+        import socket
+        from datetime import timedelta
+
+        from .live import Writer
+        from .rollback import Endpoints
+        from .rollback._service import Rollbacks
+        from .rollback._stage import RollbackStage
+        from .store._brakes import Brakes
+
+        rollbacks = Rollbacks(
+            baselines,
+            self._reader(),
+            Writer(self._live_clients()),
+            Brakes(self.table(s.brakes_table)),
+            mode=s.rollback,
+            budget=s.auto_rollback_budget,
+            endpoints=Endpoints(s.arm_endpoint, s.graph_endpoint),
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        return RollbackStage(
+            rollbacks,
+            self.approvals() if s.public_url else None,
+            s.public_url,
+            timedelta(seconds=s.approval_ttl_seconds),
+        )
 
     def approvals(self) -> Approvals:
         """The approval requests (table ``settings.approvals_table``)."""
@@ -196,7 +229,25 @@ class Runtime:
     def rollback_executor(self) -> RollbackExecutor:
         """What runs an approved plan: the injected :attr:`executor`, else
         :func:`rollback_not_configured`."""
-        return self.executor or rollback_not_configured
+        if self.executor is not None:
+            return self.executor
+        if self.settings.rollback == "off":
+            return rollback_not_configured
+        from .rollback._decisions import run_approved
+
+        return lambda request: run_approved(self.pipeline(), request)
+
+    def decided(self, request: ApprovalRequest) -> Mapping[str, Any]:
+        """What a rejected or accepted request does (an approved one runs through
+        :meth:`rollback_executor`): recorded, and for an accepted drift, its incident closed
+        and the baseline change proposed."""
+        from .rollback._decisions import accept_drift, reject_drift
+
+        if request.status == "accepted":
+            return accept_drift(self.pipeline(), request)
+        if request.status == "rejected":
+            return reject_drift(self.pipeline(), request)
+        return {}
 
     def current_plan_hash(self, request: ApprovalRequest) -> str:
         """The plan hash the drift of ``request`` implies now (``""``: the drift is gone or

@@ -34,7 +34,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         if isinstance(exc, SettingsError):
             body["variable"] = exc.variable
         return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
-    notice = loaded.rollback_notice()
+    notice = loaded.rollback_notice(settings.rollback)
     body = {
         "status": "ok",
         "version": __version__,

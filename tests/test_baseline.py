@@ -189,15 +189,20 @@ def test_rollback_notice_names_the_files_that_ask_for_a_rollback(
 
     loaded = load_baselines(tmp_path)
 
-    assert loaded.awaiting_rollback() == [str(tmp_path / "nsg" / name) for name in asking]
-    notice = loaded.rollback_notice()
+    assert loaded.awaiting_rollback("off") == [str(tmp_path / "nsg" / name) for name in asking]
+    notice = loaded.rollback_notice("off")
     if not asking:
         assert notice is None
         return
     assert notice == (
-        f"rollback not available yet: {len(asking)} baseline(s) with response approve/auto "
-        "are alerted only: " + ", ".join(str(tmp_path / "nsg" / name) for name in asking)
+        f"rollback is off (DRIFTKEEPER_ROLLBACK): {len(asking)} baseline(s) with response "
+        "approve/auto are alerted only: "
+        + ", ".join(str(tmp_path / "nsg" / name) for name in asking)
     )
+    # the default (approve-only) names only what asks for auto; "on" names nothing
+    auto = [str(tmp_path / "nsg" / n) for n in asking if responses[n] == "auto"]
+    assert loaded.awaiting_rollback() == auto
+    assert loaded.rollback_notice("on") is None
 
 
 def test_a_guard_asking_for_a_rollback_is_named_too(tmp_path: Path) -> None:

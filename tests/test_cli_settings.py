@@ -40,17 +40,17 @@ def asking(tmp_path: Path) -> tuple[Path, list[str]]:
     shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
     files = sorted((tmp_path / "baselines").rglob("*.yaml"))[:2]
     for path in files:
-        path.write_text(path.read_text().replace("response: alert", "response: approve"))
+        path.write_text(path.read_text().replace("response: alert", "response: auto"))
     return tmp_path / "baselines", [str(p) for p in files]
 
 
-def test_scan_says_rollback_is_not_available(
+def test_scan_says_what_the_kill_switch_holds_back(
     env: pytest.MonkeyPatch, asking: tuple[Path, list[str]]
 ) -> None:
     baselines, files = asking
     notice = (
-        "rollback not available yet: 2 baseline(s) with response approve/auto are alerted "
-        f"only: {', '.join(files)}"
+        "rollback is approve-only (DRIFTKEEPER_ROLLBACK): 2 baseline(s) with response auto "
+        f"wait for approval instead: {', '.join(files)}"
     )
 
     code, out = run("scan", "--baselines", str(baselines), "--state", str(GOOD), "--format", "json")
@@ -59,7 +59,9 @@ def test_scan_says_rollback_is_not_available(
 
     code, out = run("scan", "--baselines", str(baselines), "--state", str(GOOD))
     assert code == 0
-    assert "rollback not available yet: 2 baseline(s)" in out.replace("\n", " ")
+    assert "rollback is approve-only (DRIFTKEEPER_ROLLBACK): 2 baseline(s)" in out.replace(
+        "\n", " "
+    )
 
 
 def test_scan_finds_its_baselines_where_the_function_app_does(

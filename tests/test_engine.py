@@ -94,7 +94,7 @@ def test_baselines_asking_for_a_rollback_are_judged_and_noted() -> None:
 
     plain = baselines_of(healthy())
     asking = BaselineSet(
-        tuple(replace(b, response="approve") if b.kind == "nsg" else b for b in plain.baselines)
+        tuple(replace(b, response="auto") if b.kind == "nsg" else b for b in plain.baselines)
     )
     drifted = healthy(directoryRoleAssignments=[member("ga-1"), member("ga-2"), member("eve")])
 
@@ -102,9 +102,9 @@ def test_baselines_asking_for_a_rollback_are_judged_and_noted() -> None:
     after = scan(Snapshot.from_dict(drifted), asking)
 
     assert (after.findings, after.compliant) == (before.findings, before.compliant)
-    assert not any(n.startswith("rollback not available") for n in before.skipped)
-    files = [b.file for b in asking.baselines if b.response == "approve"]
+    assert not any(n.startswith("rollback is") for n in before.skipped)
+    files = [b.file for b in asking.baselines if b.response == "auto"]
     assert after.skipped[0] == (
-        f"rollback not available yet: {len(files)} baseline(s) with response approve/auto "
-        f"are alerted only: {', '.join(sorted(files))}"
+        f"rollback is approve-only (DRIFTKEEPER_ROLLBACK): {len(files)} baseline(s) with "
+        f"response auto wait for approval instead: {', '.join(sorted(files))}"
     )

@@ -76,17 +76,17 @@ def test_the_pipeline_warns_once_that_rollback_is_not_available(
     shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
     files = sorted((tmp_path / "baselines").rglob("*.yaml"))[:asking]
     for path in files:
-        path.write_text(path.read_text().replace("response: alert", "response: approve"))
+        path.write_text(path.read_text().replace("response: alert", "response: auto"))
     rt = runtime_for(tmp_path / "baselines")
     caplog.set_level(logging.WARNING, logger="driftkeeper.runtime")
 
     rt.pipeline()
     rt.pipeline()
 
-    notices = [r.getMessage() for r in caplog.records if "rollback not available" in r.message]
+    notices = [r.getMessage() for r in caplog.records if "rollback is" in r.message]
     assert len(notices) == warnings
     if warnings:
-        assert notices[0].startswith(f"rollback not available yet: {asking} baseline(s)")
+        assert notices[0].startswith(f"rollback is approve-only (DRIFTKEEPER_ROLLBACK): {asking} ")
         assert all(str(path) in notices[0] for path in files)
 
 

@@ -11,8 +11,8 @@ from driftkeeper.runtime import Runtime, rollback_not_configured
 from tests.rollback.builders import request
 
 
-def test_without_an_executor_rollbacks_are_skipped_and_say_why() -> None:
-    rt = Runtime(Settings())
+def test_with_the_kill_switch_off_rollbacks_are_skipped_and_say_why() -> None:
+    rt = Runtime(Settings(rollback="off"))
     execute = rt.rollback_executor()
     assert execute is rollback_not_configured
     assert execute(request()) == {

@@ -94,6 +94,8 @@ class RollbackResult:
     """The setting no longer matches what the incident recorded: re-evaluate and alert."""
     reads: int = 0
     writes: int = 0
+    state: Snapshot | None = field(default=None, compare=False, repr=False)
+    """The read before writing (to re-evaluate when the setting changed since)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +156,7 @@ def execute(target: Target, expected_hash: str) -> RollbackResult:
             before,
             changed_since=True,
             reads=1,
+            state=before_state,
         )
     done: list[StepResult] = []
     for step in plan.steps:

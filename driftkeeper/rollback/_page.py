@@ -203,8 +203,12 @@ this request. <b>Accept</b> marks the change as intended: the baseline is to be 
     return Page(200, _document("driftkeeper: roll back?", body))
 
 
-def message_page(status_code: int, title: str, message: str, *, tone: str = "warn") -> Page:
-    """A page that only says something (a refusal, a decision taken)."""
+def message_page(
+    status_code: int, title: str, message: str, *, tone: str = "warn", listing: str = ""
+) -> Page:
+    """A page that only says something (a refusal, a decision taken), with an optional
+    preformatted ``listing`` (a proposed baseline file)."""
     css = tone if tone in ("warn", "ok", "bad") else "warn"
-    body = f'<h1>{_e(title)}</h1><div class="card {css}"><p>{_e(message)}</p></div>'
+    pre = f"<pre>{_e(listing)}</pre>" if listing else ""
+    body = f'<h1>{_e(title)}</h1><div class="card {css}"><p>{_e(message)}</p>{pre}</div>'
     return Page(status_code, _document(f"driftkeeper: {title}", body))

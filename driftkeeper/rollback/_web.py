@@ -189,6 +189,20 @@ def _decide(
             f"Your decision is recorded; {left} more approver(s) needed.",
             tone="ok",
         )
+    result = runtime.decided(decided)
+    if result:
+        runtime.approvals().finish(decided, decided.status, result)
+    proposal = result.get("proposal") if isinstance(result.get("proposal"), Mapping) else None
+    if decided.status == "accepted" and proposal and proposal.get("file"):
+        what = "deleting" if proposal.get("removed") else "this change to"
+        return message_page(
+            200,
+            "Accepted",
+            f"The drift is accepted and its incident closed. Merge {what} "
+            f"{proposal['file']} to make it the baseline:",
+            tone="ok",
+            listing=str(proposal.get("text", "")),
+        )
     return message_page(200, "Decided", f"The request is {decided.status}.", tone="ok")
 
 

@@ -230,12 +230,18 @@ def test_an_approval_runs_the_plan_once_and_records_who_when_where_why(app: App)
     assert abs(datetime.fromisoformat(made.at) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-def test_without_an_executor_the_rollback_is_recorded_as_skipped(app: App) -> None:
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("off", "not configured"), ("approve-only", "the baseline is no longer deployed")],
+)
+def test_the_default_executor_skips_what_it_cannot_run(app: App, mode: str, reason: str) -> None:
+    # given no injected executor: the kill switch off, or a request whose baseline is gone
     app.rt.executor = None
+    app.rt.settings = replace(app.rt.settings, rollback=mode)  # type: ignore[arg-type]
     _, token = app.issue()
     response = decision(app, token, ALICE, "approve")
     assert response.status_code == 200
-    assert "not configured" in body(response)
+    assert reason in body(response)
     stored = app.rt.approvals().by_token(token)
     assert stored is not None
     assert stored.status == "rollback-skipped"

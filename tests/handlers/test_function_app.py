@@ -170,7 +170,7 @@ def test_health_needs_a_table(functions: dict[str, Any], app_env: pytest.MonkeyP
     assert json.loads(response.get_body())["variable"] == "DRIFTKEEPER_TABLE_ENDPOINT"
 
 
-def test_health_warns_that_rollback_is_not_available(
+def test_health_warns_what_the_kill_switch_holds_back(
     functions: dict[str, Any], app_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     shutil.copytree(BASELINES, tmp_path / "baselines")
@@ -183,7 +183,7 @@ def test_health_warns_that_rollback_is_not_available(
 
     assert body["status"] == "ok"
     (warning,) = body["warnings"]
-    assert warning.startswith("rollback not available yet: 2 baseline(s)")
+    assert warning.startswith("rollback is approve-only (DRIFTKEEPER_ROLLBACK): 2 baseline(s)")
     assert all(str(path) in warning for path in asking)
 
 
