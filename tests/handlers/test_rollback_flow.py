@@ -1,0 +1,258 @@
+"""The whole loop through the registered functions, on Azurite and the stateful ARM / Graph
+stand-in: drift -> alert with an approval link -> approve -> rollback -> verified -> the
+incident resolved -> our own write's event comes back -> ``self``. And the automatic loop,
+with its brakes (flapping, budget) shared by two Function App instances."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.functions as func
+import pytest
+from azure.data.tables import TableServiceClient
+
+from driftkeeper import runtime
+from driftkeeper.config import AlertSettings, Settings
+from driftkeeper.runtime import Runtime
+from driftkeeper.store import Ledger
+from tests.fakes.azure_events import ATTACKER, DEFAULT_WRITER
+from tests.fakes.azure_rest import AzureRestServer
+from tests.fakes.receivers import HttpReceiver
+from tests.rollback.builders import ALICE, APPROVERS, principal_header
+
+ROOT = Path(__file__).resolve().parents[2]
+SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
+NSG = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Network"
+    "/networkSecurityGroups/nsg-web-prod"
+)
+BASELINE = "6f1c2a3b-rg-web-prod-nsg-web-prod"
+HOST = "driftkeeper.example.net"
+KEY = "k3y-for-the-approval-form-0123456789abcdef"
+DRIFTED = json.loads((ROOT / "examples/tenant-drifted.json").read_text())
+GOOD = json.loads((ROOT / "examples/tenant-known-good.json").read_text())
+
+
+def rdp_rule() -> dict[str, Any]:
+    for nsg in DRIFTED["arm"]["networkSecurityGroups"]:
+        for rule in nsg["properties"]["securityRules"]:
+            if rule["name"] == "allow-rdp-temp":
+                return {"properties": copy.deepcopy(rule["properties"])}
+    raise AssertionError("the example has no allow-rdp-temp")
+
+
+def grid_event(doc: dict[str, Any]) -> func.EventGridEvent:
+    return func.EventGridEvent(
+        id=doc["id"],
+        data=doc.get("data"),
+        topic=doc.get("topic"),
+        subject=doc.get("subject"),
+        event_type=doc.get("eventType"),
+        event_time=datetime.fromisoformat(doc["eventTime"][:26]).replace(tzinfo=UTC),
+        data_version=doc.get("dataVersion"),
+    )
+
+
+@dataclass
+class Loop:
+    rt: Runtime
+    server: AzureRestServer
+    teams: HttpReceiver
+    functions: dict[str, Any]
+
+    def attack(self) -> dict[str, Any]:
+        """Mallory opens RDP in the portal; the event Azure emits."""
+        return self.server.apply(
+            "PUT", f"{NSG}/securityRules/allow-rdp-temp", rdp_rule(), actor=ATTACKER
+        )
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        self.functions["arm_events"].get_user_function()(grid_event(event))
+
+    def rows(self) -> list[Any]:
+        ledger = Ledger(self.rt.table(self.rt.settings.events_table))
+        return ledger.query(since=datetime(2000, 1, 1, tzinfo=UTC))
+
+    def outcomes(self) -> list[str]:
+        return sorted(r.outcome for r in self.rows() if r.rule == BASELINE or r.outcome == "self")
+
+    def cards(self) -> list[str]:
+        return [r.body.decode() for r in self.teams.requests]
+
+    def rdp_open(self) -> bool:
+        snapshot = self.rt.pipeline().reader.read("nsg", NSG)
+        [nsg] = snapshot.items("arm.networkSecurityGroups")
+        return any(r["name"] == "allow-rdp-temp" for r in nsg["properties"]["securityRules"])
+
+    def approve(self, token: str) -> func.HttpResponse:
+        call = self.functions["approvals"].get_user_function()
+        headers = {"Host": HOST, "X-MS-CLIENT-PRINCIPAL": principal_header(ALICE)}
+        page = call(
+            func.HttpRequest("GET", f"https://{HOST}/api/approvals/{token}", headers=headers,
+                             route_params={"token": token}, body=b"")
+        )  # fmt: skip
+        assert page.status_code == 200, page.get_body().decode()[:400]
+        form = re.search(r'name="form" value="([0-9a-f]{64})"', page.get_body().decode())
+        assert form is not None
+        body = urlencode({"form": form.group(1), "decision": "approve"}).encode()
+        return call(
+            func.HttpRequest(
+                "POST",
+                f"https://{HOST}/api/approvals/{token}",
+                headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+                route_params={"token": token},
+                body=body,
+            )
+        )
+
+
+@pytest.fixture
+def make_loop(
+    functions: dict[str, Any],
+    azure_rest_server: AzureRestServer,
+    token_credential: Any,
+    azurite: str,
+    http_receiver: HttpReceiver,
+    tmp_path: Path,
+) -> Iterator[Callable[..., Loop]]:
+    azure_rest_server.data = {
+        "arm.networkSecurityGroups": GOOD["arm"]["networkSecurityGroups"],
+        "arm.roleAssignments": GOOD["arm"]["roleAssignments"],
+    }
+    service = TableServiceClient.from_connection_string(azurite)
+    suffix = uuid.uuid4().hex[:12]
+    built: list[Runtime] = []
+
+    def make(response: str, **changes: Any) -> Loop:
+        baselines = tmp_path / "baselines"
+        if not baselines.exists():
+            shutil.copytree(ROOT / "baselines" / "nsg", baselines / "nsg")
+            web = baselines / "nsg" / f"{BASELINE}.yaml"
+            web.write_text(web.read_text().replace("response: alert", f"response: {response}"))
+        alerts = AlertSettings.from_env(
+            {
+                "DRIFTKEEPER_TEAMS_WEBHOOK_URL": f"{http_receiver.url}/workflows/teams",
+                "DRIFTKEEPER_ALERT_ROUTES": '{"critical": ["teams"], "high": ["teams"]}',
+            }
+        )
+        settings = Settings(
+            baselines_dir=str(baselines),
+            self_ids=frozenset({DEFAULT_WRITER.object_id, DEFAULT_WRITER.app_id}),
+            events_table=f"events{suffix}",
+            incidents_table=f"incidents{suffix}",
+            cursors_table=f"cursors{suffix}",
+            approvals_table=f"approvals{suffix}",
+            brakes_table=f"brakes{suffix}",
+            storage_connection=azurite,
+            arm_endpoint=azure_rest_server.arm_endpoint,
+            graph_endpoint=azure_rest_server.graph_endpoint,
+            ca_bundle=str(azure_rest_server.ca_file),
+            subscriptions=(SUB,),
+            alerts=alerts,
+            approvers=APPROVERS,
+            auth_enabled=True,
+            approval_key=KEY,
+            public_url=f"https://{HOST}",
+        )
+        rt = Runtime(
+            replace(settings, **changes), table_service=service, credential=token_credential
+        )
+        built.append(rt)
+        runtime.install(rt)
+        return Loop(rt, azure_rest_server, http_receiver, functions)
+
+    yield make
+    for rt in built:
+        rt.close()
+    for table in list(service.list_tables()):
+        if table.name.endswith(suffix):
+            service.delete_table(table.name)
+    service.close()
+    runtime.install(None)
+
+
+def test_approved_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop("approve")
+    # given Mallory opens RDP, and Event Grid delivers the event
+    loop.deliver(loop.attack())
+    # then the alert carries an approval link, and nothing is written yet
+    [card] = [c for c in loop.cards() if BASELINE in c]
+    token = re.search(rf"https://{HOST}/api/approvals/([A-Za-z0-9_-]+)", card)
+    assert token is not None
+    assert loop.rdp_open()
+    # when an approver approves it
+    answer = loop.approve(token.group(1))
+    assert answer.status_code == 200
+    assert "rolled-back" in answer.get_body().decode()
+    # then the rule is gone, the attempt is a row, and the incident resolved as rolled back
+    assert not loop.rdp_open()
+    assert loop.outcomes() == ["drift", "rolled-back"]
+    [rolled] = [r for r in loop.rows() if r.outcome == "rolled-back"]
+    assert "approved by" in rolled.message
+    assert "DELETE" in rolled.message
+    assert loop.rt.pipeline().incidents.get(NSG, BASELINE).status == "resolved"
+    assert any('"rolled-back"' in c or "rolled-back" in c for c in loop.cards()[1:])
+    # when our own write's event comes back
+    [ours] = [e for e in loop.server.emitted_events("eventgrid") if e["data"]["claims"].get(
+        "http://schemas.microsoft.com/identity/claims/objectidentifier"
+    ) == DEFAULT_WRITER.object_id]  # fmt: skip
+    loop.deliver(ours)
+    # then it is recorded as self: never re-alerted, never rolled back
+    assert loop.outcomes() == ["drift", "rolled-back", "self"]
+    assert len(loop.server.emitted_events("eventgrid")) == 2
+
+
+def test_automatic_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop("auto", rollback="on")
+    loop.deliver(loop.attack())
+    assert not loop.rdp_open()
+    assert loop.outcomes() == ["drift", "rolled-back"]
+    [rolled] = [r for r in loop.rows() if r.outcome == "rolled-back"]
+    assert "automatic" in rolled.message
+
+
+def test_approve_only_gives_an_auto_baseline_a_link_instead(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop("auto", rollback="approve-only")
+    loop.deliver(loop.attack())
+    assert loop.rdp_open()
+    assert any(f"https://{HOST}/api/approvals/" in c for c in loop.cards())
+
+
+def test_flapping_stops_auto_mode_and_pages_once(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop("auto", rollback="on")
+    # given Mallory keeps reopening RDP: three times rolled back automatically
+    for _ in range(3):
+        loop.deliver(loop.attack())
+        assert not loop.rdp_open()
+    # when she does it a fourth time within the hour
+    loop.deliver(loop.attack())
+    # then it stays open, a person is paged, and the alert asks for approval
+    assert loop.rdp_open()
+    pages = [c for c in loop.cards() if "automatic rollback stopped" in c]
+    assert len(pages) == 1
+    assert [r.outcome for r in loop.rows()].count("rolled-back") == 3
+
+
+def test_the_budget_breaker_is_shared_by_two_instances(make_loop: Callable[..., Loop]) -> None:
+    first = make_loop("auto", rollback="on", auto_rollback_budget=1)
+    second = make_loop("auto", rollback="on", auto_rollback_budget=1)
+    # one automatic rollback by the first instance uses the whole budget
+    runtime.install(first.rt)
+    first.deliver(first.attack())
+    assert not first.rdp_open()
+    # the next drift, judged by the second instance, trips the breaker: no rollback, a page
+    runtime.install(second.rt)
+    second.deliver(second.attack())
+    assert second.rdp_open()
+    assert any("more than 1 automatic rollbacks" in c for c in second.cards())
+    assert [r.outcome for r in second.rows()].count("rolled-back") == 1
