@@ -37,7 +37,8 @@ FUZZ_ITEMS = int(os.environ.get("DRIFTKEEPER_FUZZ_ITEMS", "400"))
 MB = 1024 * 1024
 
 SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
-NSG = f"/subscriptions/{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Network/networkSecurityGroups/nsg-web-prod"
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-web-prod"
+NSG = f"{RG}/providers/Microsoft.Network/networkSecurityGroups/nsg-web-prod"
 ROLE_SCOPE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/0001"
 WRITE = "Microsoft.Resources.ResourceWriteSuccess"
 EVENT_TYPES = (
@@ -133,7 +134,7 @@ times = st.one_of(
             "yesterday",
             "1732244472",
             "2026-11-22T03:01:12.5512345Z\x00",
-            "２０２６-11-22T03:01:12Z",
+            "\uff12\uff10\uff12\uff16-11-22T03:01:12Z",  # full-width digits
         ]
     ),
     hostile_text,
@@ -145,7 +146,13 @@ _SEGMENT = st.sampled_from(
 resource_ids = st.one_of(
     st.sampled_from([NSG, f"{NSG}/securityRules/allow-rdp-temp", ROLE_SCOPE, "/"]),
     st.builds(lambda s: f"{NSG}/securityRules/{s}", _SEGMENT),
-    st.builds(lambda s: f"/subscriptions/{SUB}/resourceGroups/{s}/providers/Microsoft.Network/networkSecurityGroups/{s}", _SEGMENT),
+    st.builds(
+        lambda s: (
+            f"/subscriptions/{SUB}/resourceGroups/{s}/providers/"
+            f"Microsoft.Network/networkSecurityGroups/{s}"
+        ),
+        _SEGMENT,
+    ),
     st.builds(lambda s: NSG.upper() + s, _SEGMENT),
     st.builds(lambda s: f"{NSG}/../../../{s}", _SEGMENT),
     st.sampled_from(
@@ -194,7 +201,9 @@ _resource_body = st.fixed_dictionaries(
         "claims": st.one_of(_claims(), _claims().map(dumps)),
     },
     optional={
-        "authorization": _maybe(st.fixed_dictionaries({"action": _texts, "evidence": hostile_values})),
+        "authorization": _maybe(
+            st.fixed_dictionaries({"action": _texts, "evidence": hostile_values})
+        ),
         "httpRequest": st.one_of(hostile_values, st.just('{"clientIpAddress": 1}')),
         "correlationId": _maybe(_ids),
         "resource": resource_ids,
@@ -316,7 +325,7 @@ def _baseline_doc(draw: Any) -> str:
         if choice == 1:
             value = draw(_YAML_SCALARS)
         elif choice == 2:
-            value = dumps(draw(hostile_values.filter(lambda v: not isinstance(v, str) or len(v) < 2000)))
+            value = dumps(draw(hostile_values))[:2000]
         else:
             value = {
                 "kind": draw(st.sampled_from(["nsg", "role-assignments", "NSG", "x"])),
