@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
+import yaml
 from hypothesis import strategies as st
 
 __all__ = [
     "FUZZ_ITEMS",
     "MB",
     "audit_records",
-    "baseline_texts",
+    "broken_baselines",
+    "broken_snapshots",
     "cloud_events",
+    "dumps",
     "event_documents",
     "grid_events",
     "hostile_text",
@@ -32,7 +36,7 @@ __all__ = [
     "times",
 ]
 
-FUZZ_ITEMS = int(os.environ.get("DRIFTKEEPER_FUZZ_ITEMS", "400"))
+FUZZ_ITEMS = int(os.environ.get("DRIFTKEEPER_FUZZ_ITEMS", "320"))
 """Items per fuzz path (``make test``: a few hundred; ``make fuzz``: 10,000)."""
 MB = 1024 * 1024
 
@@ -304,44 +308,96 @@ event_documents: st.SearchStrategy[Any] = st.one_of(
 
 
 # --- baselines and snapshots ---------------------------------------------------------------
+# Each strategy breaks one field of a good document, so the field the error must name is known.
 
-_BASELINE_FIELDS = ("kind", "name", "scope", "severity", "expected", "expectedActors", "schema")
-_YAML_SCALARS = st.sampled_from(
-    [
-        "", "~", "null", "yes", "no", "1e999", "-.inf", ".nan", "0x1F", "2026-13-45",
-        "!!python/object/apply:os.system ['true']", "&a [*a]", "*undefined", "[", "{",
-        "'\ud800'", '"\\ud800"', '"\\x00"', "\t", "|\n  x", "? a", "- - -",
-        "!!binary AAAA", '"' + "a" * 5000 + '"', "/subscriptions/../../etc",
-    ]
-)  # fmt: skip
+_KNOWN_KINDS = ("nsg", "role-assignments", "directory-role", "conditional-access-policy",
+                "security-defaults", "authentication-methods", "guard")  # fmt: skip
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the pure one takes seconds
 
 
-def _baseline_doc(draw: Any) -> str:
-    lines = []
-    for field in _BASELINE_FIELDS:
-        choice = draw(st.integers(0, 4))
-        if choice == 0:
-            continue
-        if choice == 1:
-            value = draw(_YAML_SCALARS)
-        elif choice == 2:
-            value = dumps(draw(hostile_values))[:2000]
+def _yaml(doc: Any) -> str:
+    """YAML text of ``doc`` (libyaml's emitter; the pure one for what libyaml cannot encode)."""
+    try:
+        text: str = yaml.dump(doc, Dumper=_DUMPER, width=1 << 30)
+    except UnicodeEncodeError:  # a lone surrogate: the pure emitter escapes it
+        text = yaml.safe_dump(doc, width=1 << 30)
+    return text
+
+
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/_.()~@:+-]*")
+_not_a_list = hostile_values.filter(lambda v: not isinstance(v, list))
+_not_text = hostile_values.filter(lambda v: not isinstance(v, str))
+
+
+def _bad_scope(value: Any) -> bool:
+    if value == "/":  # the root scope: valid (tenant-wide role assignments)
+        return False
+    if not isinstance(value, str) or not _PLAIN_PATH.fullmatch(value):
+        return True
+    return any(seg in ("", ".", "..") for seg in value.split("/")[1:])
+
+
+BASELINE_BREAKS: dict[str, st.SearchStrategy[Any]] = {
+    "kind": hostile_values.filter(lambda v: v not in _KNOWN_KINDS),
+    "severity": hostile_values.filter(lambda v: v not in ("low", "medium", "high", "critical")),
+    "response": hostile_values.filter(lambda v: v not in ("alert", "approve", "auto")),
+    "scope": st.one_of(resource_ids, hostile_values).filter(_bad_scope),
+    "expected": hostile_values.filter(lambda v: not isinstance(v, dict)),
+    "expected.rules": _not_a_list,
+    "owners": st.one_of(_not_a_list, st.lists(_not_text, min_size=1, max_size=2)),
+    "expectedActors": st.one_of(_not_a_list, st.lists(_not_text, min_size=1, max_size=2)),
+}
+"""Field -> values it never accepts."""
+
+
+@st.composite
+def broken_baselines(draw: Any, good: dict[str, Any]) -> tuple[str, str]:
+    """(YAML text, field the error must name): ``good`` with one field broken, removed, an
+    unknown field added, or YAML that does not parse appended."""
+    doc = json.loads(json.dumps(good))
+    how = draw(st.sampled_from(["value", "value", "value", "missing", "unknown", "syntax"]))
+    if how == "missing":
+        field = draw(st.sampled_from(["scope", "expected"]))
+        del doc[field]
+    elif how == "unknown":
+        field = "(document)"
+        doc[draw(hostile_text.filter(lambda k: k not in good and len(k) < 200))] = 1
+    elif how == "syntax":
+        junk = draw(st.sampled_from(["\x00", "key: [unclosed", "\t- x", "a: b: c", "{", "@x"]))
+        return _yaml(doc) + junk + "\n", ""
+    else:
+        field = draw(st.sampled_from(sorted(BASELINE_BREAKS)))
+        value = draw(BASELINE_BREAKS[field])
+        if field == "expected.rules":
+            doc["expected"]["rules"] = value
         else:
-            value = {
-                "kind": draw(st.sampled_from(["nsg", "role-assignments", "NSG", "x"])),
-                "name": "ok-name",
-                "scope": NSG,
-                "severity": draw(st.sampled_from(["high", "HIGH", "urgent"])),
-                "expected": "{}",
-                "expectedActors": "[]",
-                "schema": "driftkeeper.baseline/1",
-            }[field]
-        lines.append(f"{field}: {value}")
-    return "\n".join(lines) + "\n"
+            doc[field] = value
+    return _yaml(doc), field
 
 
-baseline_texts: st.SearchStrategy[str] = st.one_of(
-    st.composite(lambda draw: _baseline_doc(draw))(),
-    st.sampled_from(["", "---\n---\n", "- a\n- b\n", "\x00", "key: [unclosed\n", "a: &x [*x]\n"]),
-    st.text(max_size=200),
-)
+SNAPSHOT_BREAKS: dict[str, st.SearchStrategy[Any]] = {
+    "schema": hostile_values.filter(lambda v: v != "driftkeeper.snapshot/1"),
+    "tenantId": _not_text.filter(lambda v: v is not None),
+    "arm": hostile_values.filter(lambda v: not isinstance(v, dict) and v is not None),
+    "graph": hostile_values.filter(lambda v: not isinstance(v, dict) and v is not None),
+}
+
+
+@st.composite
+def broken_snapshots(draw: Any, good: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(snapshot document, field the error must name): ``good`` with one field broken."""
+    doc = json.loads(json.dumps(good))
+    if draw(st.booleans()):
+        field = draw(st.sampled_from(sorted(SNAPSHOT_BREAKS)))
+        doc[field] = draw(SNAPSHOT_BREAKS[field])
+        return doc, field
+    group = draw(st.sampled_from(["arm", "graph"]))
+    lists = sorted(k for k, v in good[group].items() if isinstance(v, list))
+    section = draw(st.sampled_from(lists))
+    if draw(st.booleans()):
+        doc[group][section] = draw(_not_a_list.filter(lambda v: v is not None))
+        return doc, f"{group}.{section}"
+    items = doc[group][section]
+    at = draw(st.integers(0, len(items)))
+    items.insert(at, draw(hostile_values.filter(lambda v: not isinstance(v, dict))))
+    return doc, f"{group}.{section}[{at}]"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +30,7 @@ from driftkeeper.store import Ledger
 from tests.fakes.azure_rest import AzureRestServer
 from tests.fakes.azurite import drop_app_tables
 from tests.fakes.receivers import HttpReceiver
-from tests.fuzz.conftest import FUZZ_SETTINGS
+from tests.fuzz.conftest import FUZZ_SETTINGS, report
 from tests.fuzz.strategies import FUZZ_ITEMS, cloud_events, grid_events
 from tests.handlers.test_resource_events import SINCE, install_runtime
 
@@ -110,6 +112,7 @@ def test_hostile_events_through_the_functions_are_recorded_and_acknowledged(
     caplog.set_level(logging.INFO, logger="handlers")
     delivered = 0
     outcomes: list[tuple[str, str]] = []
+    started = time.monotonic()
 
     @settings(FUZZ_SETTINGS, max_examples=max(FUZZ_ITEMS // BATCH, 1))
     @given(st.lists(st.one_of(grid_events, cloud_events), min_size=BATCH, max_size=BATCH))
@@ -130,6 +133,8 @@ def test_hostile_events_through_the_functions_are_recorded_and_acknowledged(
     assert delivered == len(outcomes) >= FUZZ_ITEMS // BATCH * BATCH
     rows = Ledger(live_app.table(live_app.settings.events_table)).query(since=SINCE)
     assert_rows_cover(outcomes, rows)
+    counts = Counter(outcome for _, outcome in outcomes)
+    report("functions", started, items=delivered, rows=len(rows), outcomes=counts)
 
 
 def assert_rows_cover(outcomes: list[tuple[str, str]], rows: list[EventRecord]) -> None:
