@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -40,13 +41,17 @@ BATCH = 25
 """Events drawn per hypothesis example (each one its own invocation, as the host does)."""
 
 
+PLAIN_PATH = re.compile(r"(/[A-Za-z0-9_.()~%:@+-]+)+")
+"""A request path built only from validated, percent-encoded segments."""
+
+
 @pytest.fixture
 def live_app(
     azure_rest_server: AzureRestServer,
     token_credential: Any,
     azurite: str,
     http_receiver: HttpReceiver,
-) -> Iterator[Runtime]:
+) -> Iterator[tuple[Runtime, AzureRestServer]]:
     azure_rest_server.data = {
         f"{group}.{name}": value
         for group in ("arm", "graph")
@@ -65,7 +70,7 @@ def live_app(
         azurite, CoalescingReader(inner), f"{http_receiver.url}/workflows/teams",
         table_service=service,
     )  # fmt: skip
-    yield rt
+    yield rt, azure_rest_server
     inner.close()
     drop_app_tables(service)
     runtime.install(None)
@@ -107,8 +112,11 @@ def trigger_event(doc: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent:
 
 
 def test_hostile_events_through_the_functions_are_recorded_and_acknowledged(
-    functions: dict[str, Any], live_app: Runtime, caplog: pytest.LogCaptureFixture
+    functions: dict[str, Any],
+    live_app: tuple[Runtime, AzureRestServer],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    app, server = live_app
     caplog.set_level(logging.INFO, logger="handlers")
     delivered = 0
     outcomes: list[tuple[str, str]] = []
@@ -131,8 +139,14 @@ def test_hostile_events_through_the_functions_are_recorded_and_acknowledged(
     deliver()
 
     assert delivered == len(outcomes) >= FUZZ_ITEMS // BATCH * BATCH
-    rows = Ledger(live_app.table(live_app.settings.events_table)).query(since=SINCE)
+    rows = Ledger(app.table(app.settings.events_table)).query(since=SINCE)
     assert_rows_cover(outcomes, rows)
+    # and nothing from an event reached ARM or Graph but validated, encoded path segments
+    paths = {r.path for r in server.requests}
+    assert paths  # the plausible events were read, not only refused
+    for path in paths:
+        assert PLAIN_PATH.fullmatch(path), path
+        assert not {".", ".."} & set(path.split("/")), path
     counts = Counter(outcome for _, outcome in outcomes)
     report("functions", started, items=delivered, rows=len(rows), outcomes=counts)
 
