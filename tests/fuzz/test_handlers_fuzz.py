@@ -148,17 +148,28 @@ def test_hostile_events_through_the_functions_are_recorded_and_acknowledged(
         assert PLAIN_PATH.fullmatch(path), path
         assert not {".", ".."} & set(path.split("/")), path
     counts = Counter(outcome for _, outcome in outcomes)
-    report("functions", started, items=delivered, rows=len(rows), outcomes=counts)
+    ids = len({ident for ident, _ in outcomes})
+    report("functions", started, items=delivered, ids=ids, rows=len(rows), outcomes=counts)
 
 
 def assert_rows_cover(outcomes: list[tuple[str, str]], rows: list[EventRecord]) -> None:
-    """Every item left a row, every row belongs to an item, every invalid row says why."""
+    """Every item left a row, every row belongs to an item, every invalid row says why.
+
+    Items that share an id (and time) are one event delivered again, as Event Grid does:
+    their row is the last delivery's, so only an id judged one way is held to its outcome.
+    """
     by_id: dict[str, set[str]] = {}
     for row in rows:
         by_id.setdefault(row.signal_id, set()).add(row.outcome)
         if row.outcome == "invalid":
             assert row.message.strip(), row
-    assert set(by_id) == {ident for ident, _ in outcomes}
+    logged: dict[str, set[str]] = {}
     for ident, outcome in outcomes:
+        logged.setdefault(ident, set()).add(outcome)
+    assert set(by_id) == set(logged)
+    for ident, seen in logged.items():
+        if len(seen) > 1:
+            continue
+        [outcome] = seen
         if outcome in ("invalid", "ignored", "self"):
             assert outcome in by_id[ident], (ident, outcome, by_id[ident])
