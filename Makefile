@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test lint typecheck bench lock clean
+.PHONY: demo test fuzz lint typecheck bench lock clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2
+
+# The fuzz tests of `make test`, at 10,000 hostile items per path (docs/fuzzing.md); the
+# figures of each path go to build/fuzz-report.jsonl.
+FUZZ_ITEMS ?= 10000
+fuzz: $(STAMP) $(NODE_STAMP)
+	rm -f build/fuzz-report.jsonl
+	DRIFTKEEPER_FUZZ_ITEMS=$(FUZZ_ITEMS) DRIFTKEEPER_FUZZ_REPORT=build/fuzz-report.jsonl \
+		$(BIN)/python -m pytest -q -n 2 --timeout=7200 tests/fuzz
+	cat build/fuzz-report.jsonl
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/scan.py

@@ -13,6 +13,13 @@ Each :meth:`AuditPoller.poll`:
    the stored one) and the ids of the records the next poll will read again. If reading or
    processing raises, the cursor is left as it was, so the next poll reads the same window.
 
+A record the pipeline cannot read (no id, a bogus time, a field of the wrong type) is recorded
+``invalid`` and acknowledged like any other: the cursor moves past it. Only a transient failure
+(Graph or the store unavailable) leaves the cursor where it was. A record time later than
+``now + FUTURE_SLACK`` (the pipeline refuses those too) never moves the cursor, or one bogus
+record would make every later poll read past everything; nor does an id longer than an
+Azure id can be (``intake.MAX_LENGTHS``) go into the cursor.
+
 A record that reaches Graph later than ``overlap`` after a newer record was polled is not
 seen; the reconcile timer is the backstop. Re-processing a record is harmless (the event
 table and the incident book are idempotent on the record id), but the ids make sure a poll
@@ -40,9 +47,9 @@ from typing import Any, Protocol
 
 from ._errors import InputError, TimeFormatError
 from ._time import parse_time
-from .intake import Parsed, parse_event
+from .intake import MAX_LENGTHS, Parsed, parse_event
 from .live import AUDIT_CATEGORIES
-from .pipeline import SignalResult
+from .pipeline import FUTURE_SLACK, SignalResult
 
 __all__ = [
     "MAX_CURSOR_CHARS",
@@ -163,16 +170,18 @@ class AuditPoller:
         then unchanged); :class:`~driftkeeper.InputError` when the stored cursor is unreadable.
         """
         before = self._load()
-        if before is not None:
-            start = before.time
-        else:
-            start = _aware_now(self.clock()) - self.first_lookback
+        now = _aware_now(self.clock())
+        start = before.time if before is not None else now - self.first_lookback
         since = _whole_second(start - self.overlap)
         records = self.reader.list_since(since, categories=self.categories)
 
         read: list[tuple[str, datetime | None, Parsed]] = []
+        latest = now + FUTURE_SLACK
         for record in records:
-            read.append((_record_id(record), _activity_time(record), parse_event(record)))
+            when = _activity_time(record)
+            if when is not None and when > latest:
+                when = None  # recorded invalid by the pipeline; never where the cursor goes
+            read.append((_record_id(record), when, parse_event(record)))
         read.sort(key=lambda entry: entry[1] or since)  # oldest first; stable
 
         fresh: list[Parsed] = []
@@ -242,8 +251,9 @@ class AuditPoller:
 
 
 def _record_id(record: Any) -> str:
+    """The record's id when it is one an audit record can have (else "": not deduplicated)."""
     ident = record.get("id") if isinstance(record, dict) else None
-    return ident if isinstance(ident, str) else ""
+    return ident if isinstance(ident, str) and len(ident) <= MAX_LENGTHS["id"] else ""
 
 
 def _activity_time(record: Any) -> datetime | None:

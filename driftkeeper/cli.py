@@ -233,8 +233,10 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
 
     try:
         payload = json.loads(Path(args.events).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError, a huge int
         raise InputError(f"{args.events}: cannot read events ({exc})") from exc
+    except RecursionError:
+        raise InputError(f"{args.events}: cannot read events (nested too deeply)") from None
     settings = _settings()
     if args.state:
         reader = snapshot_reader(Snapshot.from_file(args.state))

@@ -39,6 +39,7 @@ __all__ = [
     "parse_events",
     "parse_trigger",
     "resource_success_types",
+    "unreadable",
 ]
 
 _UPN = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
@@ -121,7 +122,28 @@ def parse_trigger(event: Any) -> Parsed:
             "data": event.get_json(),
         }
         return _cloud_event(fields)
-    return Invalid(_digest(repr(event)[:4096]), f"not an Event Grid event: {type(event).__name__}")
+    return Invalid(_event_digest(event), f"not an Event Grid event: {type(event).__name__}")
+
+
+_TRIGGER_ATTRIBUTES = ("id", "type", "event_type", "source", "subject", "time", "event_time")
+
+
+def _event_digest(event: Any) -> str:
+    """A stable id for a trigger's event (its envelope attributes; never the object's
+    default repr, which differs from one delivery to the next)."""
+    return _digest({k: repr(getattr(event, k, None))[:4096] for k in _TRIGGER_ATTRIBUTES})
+
+
+def unreadable(event: Any, reason: str) -> Invalid:
+    """An :class:`Invalid` for a trigger's event that could not be processed at all (keyed
+    by its id when that is a usable string, else by a digest of what it holds)."""
+    ident = getattr(event, "id", None)
+    if isinstance(ident, str) and len(ident) <= MAX_LENGTHS["id"] and _text(ident):
+        key = _text(ident)
+    else:
+        key = _event_digest(event)
+    source = "cloudevents" if hasattr(event, "specversion") else "eventgrid"
+    return Invalid(key, reason, source)
 
 
 # --- Event Grid and CloudEvents --------------------------------------------------------------
@@ -364,8 +386,42 @@ def _digest(item: Any) -> str:
     try:
         text = json.dumps(item, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):  # keys JSON cannot sort (never from the wire)
-        text = repr(item)
+        text = _flat(item)
+    except RecursionError:  # nested deeper than the encoder's stack: walk it with a list
+        text = _flat(item)
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _flat(item: Any) -> str:
+    """A canonical text of ``item`` however deep it is nested (no recursion): containers
+    as brackets, mapping keys in sorted order, anything else as its ``repr``."""
+    out: list[str] = []
+    stack: list[Any] = [item]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, _Mark):
+            out.append(value.text)
+        elif isinstance(value, Mapping):
+            pairs = sorted(((repr(k), v) for k, v in value.items()), key=lambda kv: kv[0])
+            stack.append(_Mark("}"))
+            for key, inner in reversed(pairs):
+                stack.extend((_Mark(","), inner, _Mark(key + ":")))
+            stack.append(_Mark("{"))
+        elif isinstance(value, list | tuple):
+            stack.append(_Mark("]"))
+            for inner in reversed(value):
+                stack.extend((_Mark(","), inner))
+            stack.append(_Mark("["))
+        else:
+            out.append(repr(value))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """Literal text in :func:`_flat`'s work list."""
+
+    text: str
 
 
 def _signal_id(fields: Mapping[str, Any]) -> str:

@@ -18,6 +18,12 @@ One direction, no back and forth:
   :class:`Finding` and :class:`Signal` it is about, and the deliveries are recorded once, on
   the incident.
 
+Poison: a signal whose judging raises anything but a transient failure (:func:`is_transient`:
+a store, ARM or Graph unavailable) is recorded as ``invalid`` with the error as its reason and
+acknowledged, so one item can neither fail its trigger forever nor stop the rest of its batch;
+the error is logged with its traceback. This per-item boundary and the triggers are the only
+places that catch broadly.
+
 Idempotency: a retried delivery produces the same :class:`EventRecord` keys (signal id,
 setting, rule), so the ledger keeps one row; the incident book answers ``duplicate`` for a
 signal it has already applied, and an alert goes out only as the policy says (when an
@@ -62,6 +68,8 @@ __all__ = [
     "SignalResult",
     "StateReader",
     "Transition",
+    "is_transient",
+    "poison_reason",
 ]
 
 log = logging.getLogger(__name__)
@@ -211,7 +219,16 @@ class Pipeline:
                 )
                 continue
             seen.add(item.id)
-            result, rows, made = self._judge(item)
+            try:
+                result, rows, made = self._judge(item)
+            except Exception as exc:  # the poison boundary (see the module notes)
+                if is_transient(exc):
+                    raise
+                log.exception("signal %r not judged; recorded invalid", item.id[:200])
+                invalid = Invalid(item.id, poison_reason(exc), item.source, item.time)
+                results.append(SignalResult(item.id, item.source, "invalid", invalid.reason))
+                records.append(self._invalid_record(invalid))
+                continue
             results.append(result)
             records.extend(rows)
             judged.extend(made)
@@ -592,6 +609,45 @@ class Pipeline:
         redeliveries that day keep one row."""
         now: datetime = self.clock()
         return now.strftime("%Y-%m-%dT00:00:00Z")
+
+
+_RETRYABLE_STATUS = frozenset({401, 403, 408, 409, 412, 429})
+"""4xx answers that say nothing about the input: credentials, throttling, a concurrent write."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a later attempt may succeed where this one raised ``exc``: a store, ARM,
+    Graph or an alert channel unavailable (:class:`~driftkeeper.TransientReadError`, a
+    transient :class:`~driftkeeper.DeliveryError`, azure-core's connection errors and 401,
+    403, 408, 409, 412, 429 and 5xx answers, an ``OSError``). Only these may fail a trigger;
+    anything else is about the input (or a bug) and retrying it cannot help."""
+    from azure.core.exceptions import AzureError, HttpResponseError
+
+    from ._errors import DeliveryError, DriftkeeperError, TransientReadError
+
+    if isinstance(exc, TransientReadError):
+        return True
+    if isinstance(exc, DeliveryError):
+        return exc.transient
+    if isinstance(exc, DriftkeeperError):
+        return False
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        return exc.status_code >= 500 or exc.status_code in _RETRYABLE_STATUS
+    return isinstance(exc, AzureError | OSError)
+
+
+MAX_REASON = 500
+"""Longest error text kept in the reason of a poison item's ``invalid`` row."""
+
+
+def poison_reason(exc: BaseException) -> str:
+    """The reason recorded for an item whose processing raised ``exc`` (not transient)."""
+    text = " ".join(str(exc)[: MAX_REASON * 2].split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    if len(text) > MAX_REASON:
+        text = text[: MAX_REASON - 1] + "…"
+    name = type(exc).__name__
+    return f"not processed: {name}: {text}" if text else f"not processed: {name}"
 
 
 def _when(text: str) -> datetime | None:

@@ -1,6 +1,11 @@
 """Event Grid triggers: ARM resource events (system topic on the subscription) and Graph
 change notifications (partner topic). Thin adapters: parse the trigger's event (once, from
-its attributes) → pipeline → log the outcome."""
+its attributes) → pipeline → log the outcome.
+
+Only a transient failure (the store, ARM or Graph unavailable; see
+:func:`driftkeeper.pipeline.is_transient`) or a broken runtime (a setting) fails the trigger,
+so Event Grid retries it; anything else about the event is recorded as ``invalid`` with the
+reason and acknowledged: Event Grid never retries a message that cannot succeed."""
 
 from __future__ import annotations
 
@@ -14,10 +19,19 @@ log = logging.getLogger(__name__)
 
 def handle(event: func.EventGridEvent | func.CloudEvent) -> None:
     from driftkeeper import runtime
-    from driftkeeper.intake import parse_trigger
+    from driftkeeper.intake import parse_trigger, unreadable
+    from driftkeeper.pipeline import is_transient, poison_reason
 
     try:
-        results = runtime.current().pipeline().process([parse_trigger(event)])
+        pipeline = runtime.current().pipeline()
+        try:
+            results = pipeline.process([parse_trigger(event)])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # about this event, not the platform: a retry cannot help, so record and ack
+            log.exception("event %r not processed; recorded invalid", str(event.id)[:200])
+            results = pipeline.process([unreadable(event, poison_reason(exc))])
     except Exception:
         # the boundary: log and re-raise, so the platform retries the delivery
         log.exception("event %r not processed; Event Grid will retry", str(event.id)[:200])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from azure.data.tables import TableClient
 
 import driftkeeper.audit
@@ -69,6 +70,12 @@ class MemoryCursors:
 
     def set(self, name: str, value: str) -> None:
         self.values[name] = value
+
+
+def _http_error(status: int) -> HttpResponseError:
+    error = HttpResponseError(message=f"{status} from the service")
+    error.status_code = status
+    return error
 
 
 class BrokenReader:
@@ -216,6 +223,120 @@ def test_a_failing_read_leaves_the_cursor(cursors: CursorStore, pipeline: Pipeli
         poller(Throttled(), cursors, pipeline).poll()
 
     assert cursors.get("directoryAudits") == "2026-11-22T02:00:00Z"
+
+
+class FailingReader:
+    """A state reader that raises ``error`` for every read."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def read(self, kind: str, scope: str, *, newer_than: datetime | None = None) -> Snapshot:
+        raise self.error
+
+
+EARLIER_ROLE_CHANGE = {**ROLE_CHANGE, "activityDateTime": "2026-11-22T02:59:00Z"}
+
+
+class RawLog:
+    """An audit log that returns its records as they are, whatever their times."""
+
+    def __init__(self, *records: Any) -> None:
+        self.records = list(records)
+
+    def list_since(self, since: datetime, **kwargs: Any) -> list[Any]:
+        return list(self.records)
+
+
+def _with_pipeline(pipeline: Pipeline, reader: Any) -> Pipeline:
+    return Pipeline(
+        pipeline.baselines, reader, MemoryLedger(), MemoryIncidents(), RecordingAlerts()
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(TransientReadError("graph: 503 Service Unavailable"), id="transient-read"),
+        pytest.param(ServiceRequestError("connection refused"), id="store-unreachable"),
+        pytest.param(_http_error(503), id="http-503"),
+        pytest.param(_http_error(429), id="http-429"),
+    ],
+)
+def test_a_transient_failure_fails_the_poll_and_leaves_the_cursor(
+    cursors: CursorStore, pipeline: Pipeline, error: Exception
+) -> None:
+    # given a stored cursor and a record past it
+    cursors.set("directoryAudits", "2026-11-22T02:00:00Z")
+    broken = _with_pipeline(pipeline, FailingReader(error))
+    # when judging it fails in a way a retry may fix, then the poll fails
+    with pytest.raises(type(error)):
+        poller(AuditLog(CA_CHANGE), cursors, broken).poll()
+    # and the cursor did not move: the next poll reads the record again
+    assert cursors.get("directoryAudits") == "2026-11-22T02:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        pytest.param(ValueError("bad\x00 input\n"), "ValueError: bad? input", id="bug"),
+        pytest.param(_http_error(400), "HttpResponseError", id="http-400"),
+        pytest.param(RecursionError("too deep"), "RecursionError: too deep", id="recursion"),
+    ],
+)
+def test_a_poison_record_is_recorded_invalid_and_the_cursor_moves_past_it(
+    cursors: CursorStore, pipeline: Pipeline, error: Exception, reason: str
+) -> None:
+    # given a record whose judging raises something a retry cannot fix
+    broken = _with_pipeline(pipeline, FailingReader(error))
+    # when the poll runs, then it completes
+    result = poller(AuditLog(CA_CHANGE), cursors, broken).poll()
+    # and the record is invalid, with the error as its reason, in the event table too
+    [signal] = result.signals
+    assert (signal.id, signal.outcome) == (CA_CHANGE["id"], "invalid")
+    assert signal.reason.startswith("not processed: ")
+    assert reason in signal.reason
+    assert isinstance(broken.ledger, MemoryLedger)
+    [row] = broken.ledger.rows.values()
+    assert (row.outcome, row.message) == ("invalid", signal.reason)
+    # and the cursor moved past it: the next poll does not process it again
+    assert stored(cursors) == {"time": "2026-11-22T02:58:13Z", "ids": [CA_CHANGE["id"]]}
+    assert poller(AuditLog(CA_CHANGE), cursors, broken).poll().signals == []
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        pytest.param({"activityDisplayName": "\ud800", "activityDateTime": 3}, id="no-id"),
+        pytest.param({**EARLIER_ROLE_CHANGE, "id": None, "category": "\ud800"}, id="null-id"),
+        pytest.param({**EARLIER_ROLE_CHANGE, "id": "x" * 5000}, id="huge-id"),
+        pytest.param(
+            {**ROLE_CHANGE, "id": "future", "activityDateTime": "9999-01-01T00:00:00Z"},
+            id="far-future",
+        ),
+        pytest.param(
+            {**EARLIER_ROLE_CHANGE, "initiatedBy": [], "targetResources": "x"}, id="wrong-types"
+        ),
+        pytest.param(["not", "a", "record"], id="a-list"),
+    ],
+)
+def test_a_hostile_record_neither_stops_nor_poisons_the_cursor(
+    cursors: CursorStore, pipeline: Pipeline, poison: Any
+) -> None:
+    # given a hostile record among good ones
+    log = RawLog(CA_CHANGE, poison, LATE_CHANGE)
+    # when the poll runs, then it completes and reports every record
+    result = poller(log, cursors, pipeline).poll()  # type: ignore[arg-type]
+    assert len(result.signals) == 3
+    assert {CA_CHANGE["id"], LATE_CHANGE["id"]} <= {
+        r.id for r in result.signals if r.outcome != "invalid"
+    }
+    assert all(r.reason for r in result.signals if r.outcome == "invalid")
+    # and the cursor stands at the newest good record, holding only ids a record can have
+    cursor = stored(cursors)
+    assert cursor["time"] == "2026-11-22T02:59:10Z"
+    assert all(len(ident) <= 1024 for ident in cursor["ids"])
+    assert {CA_CHANGE["id"], LATE_CHANGE["id"]} <= set(cursor["ids"])
 
 
 def test_nothing_read_stores_nothing(cursors: CursorStore, pipeline: Pipeline) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from driftkeeper.intake import Invalid, parse_event, parse_events, parse_trigger
+from driftkeeper.intake import Invalid, parse_event, parse_events, parse_trigger, unreadable
 from driftkeeper.signals import Signal
 from driftkeeper.store._keys import event_time
 from tests.builders import corpus
@@ -402,3 +402,58 @@ def test_surrogates_and_odd_types_in_documents_never_raise(item: dict[str, Any])
     parsed = parse_event(item)
     assert isinstance(parsed, Signal | Invalid)
     assert parsed.id
+
+
+def _nested(depth: int, as_list: bool) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value] if as_list else {"id": None, "a": value}
+    return value
+
+
+@pytest.mark.parametrize("as_list", [True, False], ids=["lists", "objects"])
+@pytest.mark.parametrize("depth", [5_000, 20_000])
+def test_an_item_nested_past_the_json_encoder_is_invalid_with_a_stable_id(
+    depth: int, as_list: bool
+) -> None:
+    # given an item nested deeper than json.dumps can go (it raised RecursionError)
+    item = _nested(depth, as_list)
+    # when it is parsed, then it is invalid, keyed by a digest that a redelivery repeats
+    [first] = parse_events([item])
+    assert isinstance(first, Invalid)
+    assert first.reason
+    assert first.id.startswith("sha256:")
+    assert parse_event(_nested(depth, as_list)).id == first.id
+    assert parse_event(_nested(depth + 1, as_list)).id != first.id
+
+
+class _NotAnEvent:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+
+def test_something_else_gets_the_same_id_on_every_delivery() -> None:
+    # the object's default repr names its address: it must not be what the id is made of
+    assert parse_trigger(_NotAnEvent("a")).id == parse_trigger(_NotAnEvent("a")).id
+
+
+@pytest.mark.parametrize(
+    ("event", "keyed_by_id"),
+    [
+        pytest.param(_grid(id="evt-1"), True, id="an-id"),
+        pytest.param(_grid(id=["evt-1"]), False, id="a-list-id"),
+        pytest.param(_grid(id="\ud800" * 3), False, id="nothing-printable"),
+        pytest.param(_grid(id="x" * 5000), False, id="huge-id"),
+    ],
+)
+def test_an_event_that_could_not_be_processed_is_invalid_with_the_reason(
+    event: Any, keyed_by_id: bool
+) -> None:
+    # when a trigger's event could not be processed at all
+    invalid = unreadable(event, "not processed: ValueError: boom")
+    # then it is invalid with that reason, keyed by its id or by a stable digest
+    assert (invalid.reason, invalid.source) == ("not processed: ValueError: boom", "eventgrid")
+    assert (invalid.id == "evt-1") is keyed_by_id
+    assert invalid.id == unreadable(event, "again").id
+    if not keyed_by_id:
+        assert invalid.id.startswith("sha256:")
