@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 FUZZ_SETTINGS = settings(
@@ -24,14 +23,6 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
     print_blob=True,
 )
-
-
-@pytest.fixture(scope="session")
-def functions() -> dict[str, Any]:
-    """The Function App's registered functions by name (as tests/handlers/conftest.py)."""
-    import function_app
-
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
 
 
 def report(path: str, started: float, **figures: Any) -> None:
