@@ -153,6 +153,31 @@ def _step(step: Mapping[str, Any], number: int) -> str:
     return "".join(parts)
 
 
+def _changes(changes: list[Any]) -> str:
+    """What drifted, setting by setting: the live value (before) and the baseline's (after
+    the rollback), as a diff."""
+    before: list[str] = []
+    after: list[str] = []
+    for change in changes:
+        if not isinstance(change, Mapping):
+            continue
+        path = str(change.get("path", "")) or "(the setting)"
+        for side, key in ((before, "actual"), (after, "expected")):
+            value = change.get(key)
+            side.append(f"{path}: {'(absent)' if value is None else _json(value)}")
+    if not before:
+        return ""
+    return (
+        '<h2>What drifted</h2><div class="card"><div><small>Live now → the baseline '
+        f"(what the rollback restores):</small></div>{_diff(before, after)}</div>"
+    )
+
+
+def _json(value: Any) -> str:
+
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)[:2000]
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -171,6 +196,7 @@ def confirmation_page(request: ApprovalRequest, *, form_value: str, viewer: str)
         or "<p><i>The plan has no steps.</i></p>"
     )
     perms = "".join(f"<li><code>{_e(p)}</code></li>" for p in permissions)
+    changed = _changes(_list(plan.get("changes")))
     body = f"""
 <h1>Roll back a drifted setting?</h1>
 <p><small>Signed in as {_name(viewer)}. Nothing changes until you press a button.</small></p>
@@ -185,6 +211,7 @@ def confirmation_page(request: ApprovalRequest, *, form_value: str, viewer: str)
 {f"<dt>Accepted so far</dt><dd>{accepts}</dd>" if accepts else ""}
 <dt>Link expires</dt><dd>{_when(request.expires_at)}</dd>
 </dl></div>
+{changed}
 <h2>The rollback plan</h2>
 <div class="card">{step_html}
 {f"<h2>Permissions it uses</h2><ul>{perms}</ul>" if perms else ""}</div>

@@ -50,6 +50,10 @@ PLAN = {
         {"method": "DELETE", "url": STEP_URL, "body": None},
     ],
     "permissions": ["Microsoft.Network/<svg onload=alert(4)>/write"],
+    "changes": [
+        {"path": "rules[<i>rdp</i>]", "expected": None, "actual": {"access": "Allow" + SCRIPT}},
+        {"path": "rules[ssh].access", "expected": "Deny", "actual": "Allow"},
+    ],
 }
 ALLOWED_TAGS = {
     "html",
