@@ -184,6 +184,9 @@ class Pipeline:
     clock: Any = field(default=lambda: datetime.now(UTC))
     rollback: RollbackStage | None = None
     """Approval links and automatic rollback (None: drift is only alerted)."""
+    own_request: Any = None
+    """``(correlation id) -> bool``: whether a change came from one of our own rollback
+    writes (:mod:`driftkeeper.rollback._request_ids`); None: only ``self_ids`` say so."""
     _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _views: dict[int, tuple[Snapshot, StateView]] = field(
         default_factory=dict, init=False, repr=False
@@ -304,6 +307,13 @@ class Pipeline:
             )
         if signal.actor.ids() & self.self_ids:
             reason = f"made by driftkeeper itself ({signal.actor.display()})"
+            return (
+                SignalResult(signal.id, signal.source, "self", reason),
+                [self._record(signal, "self", message=reason)],
+                [],
+            )
+        if self.own_request is not None and self.own_request(signal.correlation_id):
+            reason = f"a rollback write of driftkeeper's (request id {signal.correlation_id})"
             return (
                 SignalResult(signal.id, signal.source, "self", reason),
                 [self._record(signal, "self", message=reason)],

@@ -68,6 +68,7 @@ class Runtime:
     """The plan hash the drift of a request implies now; None: the request's own while its
     incident is open at its generation, else ``""`` (void)."""
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
+    _request_key_value: bytes | None = field(default=None, init=False, repr=False)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _build_lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _audit_reader: Any = field(default=None, init=False, repr=False)
@@ -186,8 +187,31 @@ class Runtime:
                 self_ids=s.self_ids,
                 guards=s.guards,
                 rollback=self._rollback_stage(baselines),
+                own_request=self._own_request() if s.rollback != "off" else None,
             )
         return self._pipeline
+
+    def _request_key(self) -> bytes:
+        """The key our client request ids are signed with (shared by every instance)."""
+        with self._build_lock:
+            if self._request_key_value is None:
+                s = self.settings
+                self._request_key_value = (
+                    s.approval_key.encode("utf-8")
+                    if s.approval_key
+                    else self.approvals().form_key()
+                )
+            return self._request_key_value
+
+    def _own_request(self) -> Callable[[str], bool]:
+        from .rollback._request_ids import is_own_request_id
+
+        def check(correlation_id: str) -> bool:
+            if not correlation_id or len(correlation_id) != 36 or correlation_id[14] != "8":
+                return False  # not one of ours: no key needed (nor a table read)
+            return is_own_request_id(self._request_key(), correlation_id)
+
+        return check
 
     def _rollback_stage(self, baselines: BaselineSet) -> RollbackStage | None:
         """Approval links and automatic rollback, unless the kill switch is off."""
@@ -199,6 +223,7 @@ class Runtime:
 
         from .live import Writer
         from .rollback import Endpoints
+        from .rollback._request_ids import own_request_id
         from .rollback._service import Rollbacks
         from .rollback._stage import RollbackStage
         from .store._brakes import Brakes
@@ -212,6 +237,7 @@ class Runtime:
             budget=s.auto_rollback_budget,
             endpoints=Endpoints(s.arm_endpoint, s.graph_endpoint),
             owner=f"{socket.gethostname()}:{os.getpid()}",
+            request_id=lambda: own_request_id(self._request_key()),
         )
         return RollbackStage(
             rollbacks,

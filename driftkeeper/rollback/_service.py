@@ -20,6 +20,7 @@ instances never run it twice.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,6 +71,8 @@ class Rollbacks:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sent: list[str] = field(default_factory=list)
     """The client request ids of every write sent by this process."""
+    request_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    """Makes each write's client request id (signed ones: :mod:`._request_ids`)."""
 
     # --- planning -----------------------------------------------------------------------------
     def plan(self, finding: Finding, baseline: Baseline, state: Snapshot) -> Plan | NotPlanned:
@@ -169,7 +172,7 @@ class Rollbacks:
                 "already gone" if done.gone else "",
             )
 
-        return Target(read, judge, plan, write)
+        return Target(read, judge, plan, write, request_id=self.request_id)
 
 
 def step_lines(steps: tuple[Step, ...]) -> list[str]:

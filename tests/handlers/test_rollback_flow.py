@@ -212,6 +212,27 @@ def test_approved_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
     assert len(loop.server.emitted_events("eventgrid")) == 2
 
 
+def test_our_write_is_recognised_by_its_request_id_whoever_the_event_names(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop("auto", rollback="on")
+    loop.deliver(loop.attack())
+    [ours] = [e for e in loop.server.emitted_events("eventgrid") if e["data"]["claims"].get(
+        "http://schemas.microsoft.com/identity/claims/objectidentifier"
+    ) == DEFAULT_WRITER.object_id]  # fmt: skip
+    # given our write's event, but naming another caller (say, a delegated credential)
+    disguised = copy.deepcopy(ours)
+    disguised["id"] = "disguised"
+    attacker = loop.server.emitted_events("eventgrid")[0]["data"]["claims"]
+    disguised["data"]["claims"] = attacker
+    loop.deliver(disguised)
+    # then its signed client request id still says it is ours
+    [row] = [r for r in loop.rows() if r.signal_id == "disguised"]
+    assert row.outcome == "self"
+    assert "request id" in row.message
+    assert loop.outcomes().count("rolled-back") == 1
+
+
 def test_automatic_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
     loop = make_loop("auto", rollback="on")
     loop.deliver(loop.attack())
