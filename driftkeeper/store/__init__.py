@@ -7,7 +7,8 @@ Every class wraps an injected ``azure.data.tables.TableClient`` (never one built
 - :class:`Incidents` one row per (resource, rule): its drift and read-error incidents
   (``incidents``), changed as :mod:`driftkeeper.incident_policy` decides;
 - :class:`Cursors`   named watermarks such as the audit-poll cursor (``cursors``);
-- :class:`Approvals` rollback approval requests and their tokens (``approvals``).
+- :class:`Approvals` rollback approval requests and their tokens (``approvals``);
+- :class:`Brakes`    the rollback brakes' shared state and run-once claims (``brakes``).
 
 Service failures (connection refused, timeouts, 5xx, 503 ServerBusy) are not wrapped: they
 propagate as azure-core exceptions (``ServiceRequestError``, ``ServiceResponseError``,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from ..incident_policy import RECENT_SIGNALS, Incident, IncidentRow, IncidentStatus, Transition
 from ._approvals import APPROVAL_TABLE, Approvals, request_keys
+from ._brakes import BRAKES_TABLE, Brakes
 from ._cursors import CURSOR_TABLE, Cursors
 from ._incidents import INCIDENT_TABLE, Incidents, incident_keys
 from ._keys import encode_key
@@ -27,6 +29,7 @@ from ._ledger import EVENT_TABLE, OUTCOMES, Ledger, record_entities, record_keys
 
 __all__ = [
     "APPROVAL_TABLE",
+    "BRAKES_TABLE",
     "CURSOR_TABLE",
     "EVENT_TABLE",
     "INCIDENT_TABLE",
@@ -34,6 +37,7 @@ __all__ = [
     "RECENT_SIGNALS",
     "TABLES",
     "Approvals",
+    "Brakes",
     "Cursors",
     "Incident",
     "IncidentRow",
@@ -48,5 +52,11 @@ __all__ = [
     "request_keys",
 ]
 
-TABLES: tuple[str, ...] = (EVENT_TABLE, INCIDENT_TABLE, CURSOR_TABLE, APPROVAL_TABLE)
+TABLES: tuple[str, ...] = (
+    EVENT_TABLE,
+    INCIDENT_TABLE,
+    CURSOR_TABLE,
+    APPROVAL_TABLE,
+    BRAKES_TABLE,
+)
 """The tables this package uses (``infra/modules/storage.bicep`` creates them in Azure)."""

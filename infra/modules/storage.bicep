@@ -16,12 +16,13 @@ param tags object = {}
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors.')
+@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes.')
 param tableNames array = [
   'driftevents'
   'incidents'
   'approvals'
   'cursors'
+  'brakes'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
