@@ -42,11 +42,37 @@ __all__ = [
     "install",
     "resource_reader",
     "rollback_not_configured",
+    "rollback_warnings",
 ]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _current: Runtime | None = None
+
+
+def rollback_warnings(settings: Settings, baselines: BaselineSet) -> list[str]:
+    """What the operator should know about rollback with these settings: what the kill
+    switch holds back, and approvals that cannot be asked for (no ``DRIFTKEEPER_PUBLIC_URL``
+    for the links, or no ``DRIFTKEEPER_APPROVERS`` to decide). ``/api/health`` lists them and
+    the Function App logs them once."""
+    out: list[str] = []
+    notice = baselines.rollback_notice(settings.rollback)
+    if notice:
+        out.append(notice)
+    if settings.rollback == "off":
+        return out
+    asking = [b.file for b in baselines.baselines if b.response in ("approve", "auto")]
+    if asking and not settings.public_url:
+        out.append(
+            f"DRIFTKEEPER_PUBLIC_URL is not set: the alerts of {len(asking)} baseline(s) "
+            "asking for approval carry no approval link"
+        )
+    if asking and not settings.approvers:
+        out.append(
+            f"DRIFTKEEPER_APPROVERS is empty: nobody may approve the rollbacks of "
+            f"{len(asking)} baseline(s)"
+        )
+    return out
 
 
 @dataclass
@@ -175,8 +201,7 @@ class Runtime:
 
             s = self.settings
             baselines = load_baselines(s.baselines_dir)
-            notice = baselines.rollback_notice(s.rollback)
-            if notice:
+            for notice in rollback_warnings(s, baselines):
                 log.warning("%s", notice, extra={"baselines_dir": s.baselines_dir})
             self._pipeline = Pipeline(
                 baselines,

@@ -23,6 +23,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     from driftkeeper import DriftkeeperError, SettingsError, __version__
     from driftkeeper.baseline import load_baselines
     from driftkeeper.config import Settings
+    from driftkeeper.runtime import rollback_warnings
 
     try:
         settings = Settings.from_env(os.environ)
@@ -34,12 +35,12 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         if isinstance(exc, SettingsError):
             body["variable"] = exc.variable
         return func.HttpResponse(json.dumps(body), status_code=503, mimetype="application/json")
-    notice = loaded.rollback_notice(settings.rollback)
+    warnings = rollback_warnings(settings, loaded)
     body = {
         "status": "ok",
         "version": __version__,
         "baselines": len(loaded.baselines),
         "guardSettings": len(loaded.guards),
-        "warnings": [notice] if notice else [],
+        "warnings": warnings,
     }
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")

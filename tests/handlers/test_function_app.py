@@ -182,8 +182,10 @@ def test_health_warns_what_the_kill_switch_holds_back(
     body = json.loads(call_health(functions).get_body())
 
     assert body["status"] == "ok"
-    (warning,) = body["warnings"]
+    warning, no_link, no_approver = body["warnings"]
     assert warning.startswith("rollback is approve-only (DRIFTKEEPER_ROLLBACK): 2 baseline(s)")
+    assert no_link.startswith("DRIFTKEEPER_PUBLIC_URL is not set")
+    assert no_approver.startswith("DRIFTKEEPER_APPROVERS is empty")
     assert all(str(path) in warning for path in asking)
 
 
