@@ -75,7 +75,10 @@ def run_approved(pipeline: Pipeline, request: ApprovalRequest) -> Mapping[str, A
         alerts=pipeline.alerts,
     )
     if result.changed_since and result.before is not None and result.state is not None:
-        # re-evaluated: the fresh drift is recorded and responded to (a new link goes out)
+        # this request is over (its link void) before the fresh drift is responded to, so
+        # the new link replaces it
+        if stage.approvals is not None:
+            stage.approvals.finish(request, "rollback-skipped", result.to_dict())
         pipeline.respond_to_finding(_recheck(request, key), result.before, baseline, result.state)
     return result.to_dict()
 

@@ -240,12 +240,20 @@ class Approvals:
         """Record what became of an approved request (``executing``, ``rolled-back``,
         ``rollback-failed``, ``rollback-skipped``) and the execution's ``result``.
 
-        Unconditional on purpose: only the caller told to execute finishes a request, and
-        its record of what happened must not be lost to a concurrent page view."""
+        Not conditional on the ETag: only the caller told to execute finishes a request, and
+        its record of what happened must not be lost to a concurrent page view. But a
+        request replaced since (another token: the drift changed and a fresh link went out)
+        is left as it is, and returned as stored."""
         from azure.data.tables import UpdateMode
 
         if status not in STATUSES:
             raise ValueError(f"unknown approval status {status!r}")
+        keys = request_keys(request.resource, request.rule, request.generation)
+        entity = self._read(*keys)
+        if entity is not None:
+            stored = _from_entity(entity)
+            if not hmac.compare_digest(stored.token_hash, request.token_hash):
+                return stored
         after = replace(request, status=status, result=dict(result))
         metadata = self._table.update_entity(_to_entity(after), mode=UpdateMode.REPLACE)
         return replace(after, version=str(metadata.get("etag") or ""))

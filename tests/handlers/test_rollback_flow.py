@@ -212,6 +212,41 @@ def test_approved_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
     assert len(loop.server.emitted_events("eventgrid")) == 2
 
 
+def links(loop: Loop) -> list[str]:
+    """The approval links of every alert so far, oldest first."""
+    return [
+        token
+        for card in loop.cards()
+        for token in dict.fromkeys(
+            re.findall(rf"https://{HOST}/api/approvals/([A-Za-z0-9_-]+)", card)
+        )
+    ]
+
+
+def test_a_drift_changed_since_its_link_is_not_written_and_gets_a_fresh_link(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop("approve")
+    loop.deliver(loop.attack())
+    [first] = links(loop)
+    # given Mallory changes the rule again before anyone approves (its event not yet here)
+    wider = rdp_rule()
+    wider["properties"]["destinationPortRange"] = "3389-3390"
+    loop.server.apply("PUT", f"{NSG}/securityRules/allow-rdp-temp", wider, actor=ATTACKER)
+    writes_before = len([r for r in loop.server.requests if r.method != "GET"])
+    # when the first link is approved
+    answer = loop.approve(first)
+    # then nothing is written, the attempt says why, and a fresh alert carries a new link
+    assert "changed since" in answer.get_body().decode()
+    assert len([r for r in loop.server.requests if r.method != "GET"]) == writes_before
+    assert loop.rdp_open()
+    *_, fresh = links(loop)
+    assert fresh != first
+    # and the fresh link rolls the new drift back
+    assert "rolled-back" in loop.approve(fresh).get_body().decode()
+    assert not loop.rdp_open()
+
+
 def test_our_write_is_recognised_by_its_request_id_whoever_the_event_names(
     make_loop: Callable[..., Loop],
 ) -> None:
