@@ -424,6 +424,8 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     approvers: tuple[str, ...] = ()
     """Who may decide a rollback: object ids, group ids (canonical GUIDs), UPNs (casefolded)."""
+    readers: tuple[str, ...] = ()
+    """Who may read the query API and the dashboard (approvers may too): same forms."""
     approval_ttl_seconds: float = 3600.0
     approval_key: str = _secret()
     """The anti-forgery key of the approval form; empty: one kept in the approvals table."""
@@ -473,6 +475,7 @@ class Settings:
             tenant_id=_text(env, "AZURE_TENANT_ID"),
             alerts=AlertSettings.from_env(env) if alerts else AlertSettings(),
             approvers=_approvers(env, "DRIFTKEEPER_APPROVERS"),
+            readers=_approvers(env, "DRIFTKEEPER_READERS"),
             approval_ttl_seconds=_duration(
                 env, "DRIFTKEEPER_APPROVAL_TTL", 3600.0, *APPROVAL_TTL_BOUNDS
             ),
