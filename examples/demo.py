@@ -354,7 +354,7 @@ class RollbackLoop:
 
 
 def make_loop(
-    azurite: Azurite,
+    storage_connection: str,
     server: AzureRestServer,
     teams: HttpReceiver,
     baselines: Path,
@@ -369,7 +369,7 @@ def make_loop(
     settings = Settings(
         baselines_dir=str(baselines),
         self_ids=frozenset({DEFAULT_WRITER.object_id, DEFAULT_WRITER.app_id}),
-        storage_connection=azurite.connection_string,
+        storage_connection=storage_connection,
         events_table=f"rbevents{suffix}",
         incidents_table=f"rbincidents{suffix}",
         cursors_table=f"rbcursors{suffix}",
@@ -508,9 +508,13 @@ def rollback_demo() -> int:
         print(f"   {shown(GOOD)}; driftkeeper writes as app {DEFAULT_WRITER.app_id}")
         loops: list[RollbackLoop] = []
         try:
-            loops.append(make_loop(azurite, server, teams, baselines, "approve"))
+            loops.append(make_loop(azurite.connection_string, server, teams, baselines, "approve"))
             approval_gated(loops[-1])
-            loops.append(make_loop(azurite, server, teams, baselines, "auto", rollback="on"))
+            loops.append(
+                make_loop(
+                    azurite.connection_string, server, teams, baselines, "auto", rollback="on"
+                )
+            )
             automatic(loops[-1])
         finally:
             runtime.install(None)
