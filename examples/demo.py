@@ -173,10 +173,10 @@ def events_demo() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="driftkeeper-demo-") as tls_dir,
         Azurite() as azurite,
-        HttpReceiver().start() as teams,
+        HttpReceiver() as teams,
         AzureRestServer(
             make_tls_files(Path(tls_dir)), data={"graph.directoryAudits": audit}
-        ).start() as graph,
+        ) as graph,
     ):
         endpoint = azurite.connection_string.split("TableEndpoint=")[1].rstrip(";")
         print(f"\n3. Azurite (event table) on {endpoint}")
@@ -498,8 +498,8 @@ def rollback_demo() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="driftkeeper-demo-rollback-") as work,
         Azurite() as azurite,
-        HttpReceiver().start() as teams,
-        AzureRestServer(make_tls_files(Path(work)), data=data).start() as server,
+        HttpReceiver() as teams,
+        AzureRestServer(make_tls_files(Path(work)), data=data) as server,
     ):
         baselines = Path(work) / "baselines"
         shutil.copytree(ROOT / "baselines" / "nsg", baselines / "nsg")
