@@ -137,6 +137,11 @@ def test_the_demo_fails_when_no_rollback_happens(
                 approval_gated(loop)
         finally:
             demo["runtime"].install(None)
+            s = loop.rt.settings
+            tables = (s.events_table, s.incidents_table, s.approvals_table, s.brakes_table)
+            service = loop.rt.table_service
+            for name in tables:
+                service.delete_table(name)  # no error when it was never created
             loop.rt.close()
     assert "one alert with an approval link, got 0" in str(missed.value)
 
