@@ -1,18 +1,28 @@
-"""The bundled examples: make demo finds exactly the three planted drifts, nothing else."""
+"""The bundled examples: make demo finds exactly the three planted drifts, nothing else, and
+shows one approval-gated and one automatic rollback end to end."""
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from driftkeeper import Snapshot
 from driftkeeper.baseline import load_baselines
 from driftkeeper.capture import capture_baselines
 from driftkeeper.engine import scan
+from tests.fakes.azure_rest import AzureRestServer
+from tests.fakes.receivers import HttpReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples/demo.py"
@@ -75,3 +85,75 @@ def test_make_demo_runs_the_whole_loop() -> None:
     assert "5 alert(s) reached the Teams webhook" in out
     assert "state reads: 6 for 28 events" in out
     assert "Azurite, the webhook and the Graph stand-in stopped." in out
+    # part 3: the approval-gated rollback
+    rollback = out[out.index("7. Rollback") :]
+    assert "approval link: https://driftkeeper.example.net/api/approvals/" in rollback
+    assert "nothing written yet: allow-rdp-temp is still on nsg-web-prod" in rollback
+    assert 'the result page: "Approved / Rollback: rolled-back."' in rollback
+    assert "recorded as self" in rollback
+    assert "the incident of 6f1c2a3b-rg-web-prod-nsg-web-prod: resolved" in rollback
+    # the rule is gone after each rollback, read back from ARM
+    assert rollback.count("; gone: allow-rdp-temp") == 2
+    read_back = re.findall(r"rules read back from ARM \(\d+\): (.*)", rollback)
+    assert len(read_back) == 2
+    assert all("allow-rdp-temp" not in line.split(";")[0] for line in read_back)
+    # the rows: per part a drift, its rollback (by Alice, then automatic) and our own write
+    assert len(re.findall(r"│ rolled-back │", rollback)) == 2
+    assert len(re.findall(r"│ self +│", rollback)) == 2
+    assert "approved by alice@contoso.example" in rollback
+    assert "automatic (response: auto)" in rollback
+    assert "no human involved" in rollback
+    assert "Azurite, the webhook and the ARM/Graph stand-in stopped." in out
+    assert "All expected outcomes seen." in out
+
+
+@pytest.fixture
+def demo() -> dict[str, Any]:
+    return runpy.run_path(str(DEMO))  # not as __main__: nothing runs
+
+
+def test_the_demo_fails_when_no_rollback_happens(
+    demo: dict[str, Any],
+    functions: dict[str, Any],
+    azurite: str,
+    azure_rest_server: AzureRestServer,
+    http_receiver: HttpReceiver,
+) -> None:
+    """With the kill switch off the alert has no approval link: the demo says what it
+    missed and exits 1 (the check CI's ``make demo`` relies on)."""
+    approval_gated = demo["approval_gated"]
+    approval_gated.__globals__["registered"] = lambda: functions  # one get_functions() per app
+
+    good = json.loads((ROOT / "examples/tenant-known-good.json").read_text())
+    azure_rest_server.data = {"arm.networkSecurityGroups": good["arm"]["networkSecurityGroups"]}
+    with tempfile.TemporaryDirectory() as work:
+        baselines = Path(work) / "baselines"
+        shutil.copytree(ROOT / "baselines" / "nsg", baselines / "nsg")
+        loop = demo["make_loop"](
+            azurite, azure_rest_server, http_receiver, baselines, "approve", rollback="off"
+        )
+        try:
+            with redirect_stdout(io.StringIO()), pytest.raises(demo["DemoError"]) as missed:
+                approval_gated(loop)
+        finally:
+            demo["runtime"].install(None)
+            s = loop.rt.settings
+            tables = (s.events_table, s.incidents_table, s.approvals_table, s.brakes_table)
+            service = loop.rt.table_service
+            for name in tables:
+                service.delete_table(name)  # no error when it was never created
+            loop.rt.close()
+    assert "one alert with an approval link, got 0" in str(missed.value)
+
+
+def test_a_missed_outcome_is_exit_code_1(
+    demo: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main = demo["main"]
+
+    def missing(*_: object) -> int:
+        raise demo["DemoError"]("something")
+
+    main.__globals__["scan_demo"] = missing
+    assert main() == 1
+    assert "demo FAILED: expected something" in capsys.readouterr().err
