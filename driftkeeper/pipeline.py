@@ -55,7 +55,7 @@ from .snapshot import Snapshot
 if TYPE_CHECKING:
     from .alerts import Link
     from .alerts import Transition as AlertTransition
-    from .rollback._stage import RollbackStage
+    from .rollback._stage import Prepared, RollbackStage
 
 __all__ = [
     "READ_ERROR",
@@ -504,18 +504,45 @@ class Pipeline:
         self.ledger.record([record])
         self._respond([Judged(signal, finding, baseline, record, state)])
 
+    def respond_to_guards(self, signal: Signal, kind: str, resource: str, state: Snapshot) -> None:
+        """Judge the guards of one setting again on ``state`` (a verified rollback's read),
+        record and respond: a guard incident the rollback fixed resolves now, not at the next
+        event or reconcile run. Tenant-wide guards wait for those."""
+        local = [n for n, g in all_guards().items() if g.kind == kind and not g.tenant_reads]
+        if self.guards == "none" or not local:
+            return
+        observed = self._observed(state)
+        touch = Touch(kind, resource, resource.casefold())
+        judged = [
+            Judged(
+                signal,
+                f,
+                None,
+                replace(self._finding_record(signal, touch, f), observed=observed),
+                state,
+            )
+            for f in _memo_guards(self._view(state), self.baselines, local)
+            if f.resource.casefold() == resource.casefold()
+        ]
+        self.ledger.record([j.record for j in judged])
+        self._respond(judged)
+
     def _respond(self, judged: Sequence[Judged]) -> None:
-        for item in judged:
-            self._respond_to(item)
+        follow_ups = [f for f in (self._respond_to(item) for item in judged) if f is not None]
         if self.alerts is not None:
             self.alerts.publish([(j.finding, j.signal) for j in judged])
+        # rollbacks run once every judgement of the batch is applied (a guard's incident
+        # opened by this event exists when the verify read resolves it)
+        for item, prepared in follow_ups:
+            self._follow_up(item, prepared)
 
-    def _respond_to(self, judged: Judged) -> None:
+    def _respond_to(self, judged: Judged) -> tuple[Judged, Prepared] | None:
         """One incident read (and at most one conditional write); if the policy says so, an
-        alert, whose deliveries are recorded on the incident in one more write."""
+        alert, whose deliveries are recorded on the incident in one more write. Returns the
+        rollback work left for after the batch, if any."""
         record = judged.record
         if record.outcome not in ("drift", "compliant", "error") or not record.rule:
-            return
+            return None
         observation = self.incidents.observe(record, alerting=self.alerts is not None)
         prepared = None
         if self.rollback is not None and record.outcome == "drift":
@@ -542,9 +569,26 @@ class Pipeline:
                 judged.finding, judged.signal, judged.baseline, "updated", links=links
             )
         if self.rollback is not None and prepared is not None:
-            self.rollback.follow_up(
+            return judged, prepared
+        return None
+
+    def _follow_up(self, judged: Judged, prepared: Prepared) -> None:
+        """Page for a tripped brake, run an automatic rollback, and judge the setting's
+        guards again on a verified rollback's read."""
+        if self.rollback is not None:
+            result = self.rollback.follow_up(
                 judged, prepared, ledger=self.ledger, incidents=self.incidents, alerts=self.alerts
             )
+            if result is not None and result.after_state is not None:
+                verify = replace(
+                    judged.signal,
+                    id=f"verified:{judged.signal.id}",
+                    source="rollback",
+                    type="driftkeeper.rollback",
+                )
+                self.respond_to_guards(
+                    verify, judged.finding.kind, judged.finding.resource, result.after_state
+                )
 
     # --- records ---------------------------------------------------------------------------
     def _record(self, signal: Signal, outcome: Outcome, *, message: str = "") -> EventRecord:

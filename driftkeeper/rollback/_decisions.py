@@ -74,6 +74,10 @@ def run_approved(pipeline: Pipeline, request: ApprovalRequest) -> Mapping[str, A
         incidents=pipeline.incidents,
         alerts=pipeline.alerts,
     )
+    if result.after_state is not None:
+        pipeline.respond_to_guards(
+            _recheck(request, key), baseline.kind, baseline.scope, result.after_state
+        )
     if result.changed_since and result.before is not None and result.state is not None:
         # this request is over (its link void) before the fresh drift is responded to, so
         # the new link replaces it

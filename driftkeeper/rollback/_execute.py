@@ -96,6 +96,8 @@ class RollbackResult:
     writes: int = 0
     state: Snapshot | None = field(default=None, compare=False, repr=False)
     """The read before writing (to re-evaluate when the setting changed since)."""
+    after_state: Snapshot | None = field(default=None, compare=False, repr=False)
+    """The verify read (the setting's guards are judged on it again)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,7 +182,8 @@ def execute(target: Target, expected_hash: str) -> RollbackResult:
 
 def _verify(target: Target, before: Finding, done: tuple[StepResult, ...]) -> RollbackResult:
     try:
-        after = target.judge(target.read())
+        state = target.read()
+        after = target.judge(state)
     except ReadError as exc:
         return RollbackResult(
             "rollback-failed",
@@ -193,7 +196,7 @@ def _verify(target: Target, before: Finding, done: tuple[StepResult, ...]) -> Ro
     if after.status == "compliant":
         return RollbackResult(
             "rolled-back", "verified: matches its baseline", done, before, after, reads=2,
-            writes=len(done),
+            writes=len(done), after_state=state,
         )  # fmt: skip
     return RollbackResult(
         "rollback-failed",

@@ -201,6 +201,9 @@ def test_approved_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
     assert "approved by" in rolled.message
     assert "DELETE" in rolled.message
     assert loop.rt.pipeline().incidents.get(NSG, BASELINE).status == "resolved"
+    # and the guard the rule broke is judged again on the verify read: resolved too
+    guard = loop.rt.pipeline().incidents.get(NSG, "guard:nsg-internet-management-ports")
+    assert guard.status == "resolved"
     assert any('"rolled-back"' in c or "rolled-back" in c for c in loop.cards()[1:])
     # when our own write's event comes back
     [ours] = [e for e in loop.server.emitted_events("eventgrid") if e["data"]["claims"].get(
@@ -275,6 +278,11 @@ def test_automatic_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
     assert loop.outcomes() == ["drift", "rolled-back"]
     [rolled] = [r for r in loop.rows() if r.outcome == "rolled-back"]
     assert "automatic" in rolled.message
+    guard = loop.rt.pipeline().incidents.get(NSG, "guard:nsg-internet-management-ports")
+    assert guard.status == "resolved"
+    # the guard's drift row of Mallory's event is kept: the verify judgement is its own row
+    guard_rows = [r for r in loop.rows() if r.rule == "guard:nsg-internet-management-ports"]
+    assert sorted(r.outcome for r in guard_rows) == ["compliant", "drift"]
 
 
 def test_approve_only_gives_an_auto_baseline_a_link_instead(make_loop: Callable[..., Loop]) -> None:
