@@ -124,11 +124,7 @@ def find_pending(approvals: Approvals, incident: str) -> ApprovalRequest:
             f"{printable(incident)!s} is not an incident id ({LENGTH} hex digits, "
             "as `driftkeeper incidents` shows)"
         )
-    found = [
-        r
-        for r in approvals.list(open_only=True)
-        if incident_id(r.resource, r.rule, r.generation) == wanted
-    ]
+    found = [r for r in approvals.list() if incident_id(r.resource, r.rule, r.generation) == wanted]
     pending = [r for r in found if r.status == "pending"]
     if len(pending) > 1:
         raise InputError(f"incident {wanted} names {len(pending)} pending requests: ambiguous")
