@@ -378,6 +378,24 @@ def test_a_token_without_an_object_id_decides_nothing(world: World) -> None:
     assert credential.requested_scopes == [(f"{world.rt.settings.arm_endpoint}/.default",)]
 
 
+class _NotSignedIn:
+    def get_token(self, *scopes: str) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError("DefaultAzureCredential failed\nsee the troubleshooting")
+
+
+def test_an_operator_who_is_not_signed_in_is_told_so(world: World) -> None:
+    code = main(["rollback", "approve", world.incident_id()], credential=_NotSignedIn)
+    assert code == 2
+    err = world.capsys.readouterr().err
+    assert err == (
+        "driftkeeper: error: could not get a token from your Azure credential (az login?): "
+        "DefaultAzureCredential failed\n"
+    )
+    assert world.request().status == "pending"
+
+
 def test_reject_leaves_the_change_and_records_it(world: World) -> None:
     code, out, _ = world.cli("rollback", "reject", world.incident_id(), "--comment", "intended")
     assert code == 0

@@ -102,7 +102,16 @@ def _claim(value: Any) -> str:
 def operator_principal(credential: Any, arm_endpoint: str) -> Principal:
     """Who holds ``credential``: the principal of its token for the ARM scope (the one every
     ``az login`` and managed identity can get). InputError when it names nobody."""
-    token = credential.get_token(arm_endpoint.rstrip("/") + "/.default").token
+    from azure.core.exceptions import ClientAuthenticationError
+
+    try:
+        token = credential.get_token(arm_endpoint.rstrip("/") + "/.default").token
+    except ClientAuthenticationError as exc:
+        first = str(exc.message or exc).strip().splitlines()[:1]
+        raise InputError(
+            "could not get a token from your Azure credential (az login?): "
+            + printable(first[0] if first else type(exc).__name__)
+        ) from exc
     principal = principal_from_token(str(token))
     if principal is None:
         raise InputError(
