@@ -409,6 +409,7 @@ def _rollback_decide(args: argparse.Namespace, credential: CredentialFactory, ou
         )
     finally:
         rt.close()
+        _close(cred)
     if isinstance(applied, Refused):
         print(f"driftkeeper: refused: {printable(applied.reason)}", file=sys.stderr)
         return 2
@@ -481,6 +482,13 @@ def _rollback_resume(args: argparse.Namespace, credential: CredentialFactory, ou
         return 0
     finally:
         rt.close()
+        _close(cred)
+
+
+def _close(credential: Any) -> None:
+    close = getattr(credential, "close", None)
+    if callable(close):
+        close()
 
 
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:

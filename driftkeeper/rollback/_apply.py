@@ -56,10 +56,11 @@ class Applied:
 
 def execute_approved(
     store: Approvals, executor: RollbackExecutor, approved: ApprovalRequest
-) -> tuple[ApprovalStatus, Mapping[str, Any]]:
+) -> tuple[ApprovalRequest, Mapping[str, Any]]:
     """Run ``approved``'s plan once: ``executing``, then the outcome (an unknown outcome is
-    ``rollback-failed``). An executor that raises is recorded ``rollback-failed``, then the
-    exception propagates (the caller's boundary reports it)."""
+    ``rollback-failed``); the request as finished and what ran. An executor that raises is
+    recorded ``rollback-failed``, then the exception propagates (the caller's boundary
+    reports it)."""
     running = store.finish(approved, "executing", {})
     try:
         result: Mapping[str, Any] = executor(running)
@@ -70,8 +71,7 @@ def execute_approved(
         raise
     outcome = str(result.get("outcome", ""))
     status: ApprovalStatus = outcome if outcome in OUTCOMES else "rollback-failed"  # type: ignore[assignment]
-    store.finish(running, status, result)
-    return status, result
+    return store.finish(running, status, result), result
 
 
 def apply_decided(runtime: Runtime, outcome: Decided) -> Applied:
@@ -79,8 +79,8 @@ def apply_decided(runtime: Runtime, outcome: Decided) -> Applied:
     decided = outcome.request
     store = runtime.approvals()
     if outcome.execute:
-        status, result = execute_approved(store, runtime.rollback_executor(), decided)
-        return Applied(decided, status, result, executed=True)
+        finished, result = execute_approved(store, runtime.rollback_executor(), decided)
+        return Applied(finished, finished.status, result, executed=True)
     if decided.status == "pending":
         left = decided.required - len(decided.approvers_of(outcome.decision.decision))
         return Applied(decided, "pending", waiting=max(left, 0))
