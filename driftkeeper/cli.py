@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, get_args
+from typing import IO, TYPE_CHECKING, Any, get_args
 
 from ._errors import DriftkeeperError, InputError, TimeFormatError
 from ._model import Outcome
@@ -34,6 +34,15 @@ LiveReader = Callable[[Sequence[str]], Snapshot]
 GUARD_MODES: tuple[GuardMode, ...] = get_args(GuardMode)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 BASELINES_HELP = "directory of baseline files (default: $DRIFTKEEPER_BASELINES_DIR or baselines)"
+CredentialFactory = Callable[[], Any]
+"""Builds the operator's Azure credential (the seam tests replace)."""
+DECISION_HELP = {
+    "approve": "approve an incident's rollback with your own Azure credential (it runs once "
+    "enough approvers agree)",
+    "reject": "reject an incident's rollback (nothing is written, the incident stays open)",
+    "accept": "accept an incident's drift as intended (the incident closes; the proposed "
+    "baseline file is written into --baselines)",
+}
 
 
 def _settings() -> Settings:
@@ -123,6 +132,24 @@ def _parser() -> argparse.ArgumentParser:
     rbp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
     rbp.add_argument("--format", choices=("table", "json"), default="table")
     live_args(rbp)
+    for name, what in DECISION_HELP.items():
+        rbd = rb_cmds.add_parser(name, help=what)
+        rbd.add_argument(
+            "incident", metavar="INCIDENT", help="the id `driftkeeper incidents` shows"
+        )
+        rbd.add_argument("--comment", default="", help="a comment or ticket number (recorded)")
+        rbd.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
+    rbr = rb_cmds.add_parser(
+        "resume",
+        help="turn automatic rollback back on: reset the breaker, or one setting that flapped",
+    )
+    rbr.add_argument(
+        "--setting", metavar="SETTING", help="the setting that flapped (as its page names it)"
+    )
+
+    inc = commands.add_parser("incidents", help="list incidents with their rollback plans")
+    inc.add_argument("--open", action="store_true", help="only open incidents")
+    inc.add_argument("--format", choices=("table", "json"), default="table")
 
     ev = commands.add_parser("events", help="query the event table")
     ev.add_argument(
@@ -149,7 +176,9 @@ def _state(args: argparse.Namespace, live: LiveReader) -> Snapshot:
     return live(args.subscription)
 
 
-def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
+def _run(
+    args: argparse.Namespace, live: LiveReader, credential: CredentialFactory, out: IO[str]
+) -> int:
     if args.command == "snapshot":
         snapshot = live(args.subscription)
         Path(args.out).write_text(json.dumps(snapshot.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -177,7 +206,13 @@ def _run(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
     if args.command == "replay":
         return _replay(args, out)
     if args.command == "rollback":
+        if args.rollback_command == "resume":
+            return _rollback_resume(args, credential, out)
+        if args.rollback_command in DECISION_HELP:
+            return _rollback_decide(args, credential, out)
         return _rollback_plan(args, live, out)
+    if args.command == "incidents":
+        return _incidents(args, out)
     if args.command == "events":
         return _events(args, out)
     if args.command == "kinds":
@@ -310,6 +345,152 @@ def _events(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def _incidents(args: argparse.Namespace, out: IO[str]) -> int:
+    """``incidents``: every incident (``--open``: the open ones) with its approval request
+    and plan. Exit code 0."""
+    from .rollback._operator import incident_entries, printable
+    from .runtime import Runtime
+    from .store import Incidents
+
+    rt = Runtime(_settings())
+    incidents = Incidents(rt.table(rt.settings.incidents_table)).list(open_only=args.open)
+    entries = incident_entries(incidents, rt.approvals().list() if incidents else [])
+    if args.format == "json":
+        json.dump([e.to_dict() for e in entries], out, indent=2)  # ASCII: controls escaped
+        out.write("\n")
+        return 0
+    for e in entries:
+        i, r = e.incident, e.request
+        approval = "none" if r is None else f"{r.status} ({len(r.decisions)}/{r.required})"
+        print(
+            printable(
+                f"{e.id}  {i.status}  {i.severity}  {i.kind}  count {i.count}  "
+                f"opened {i.opened_at}  last seen {i.last_seen}  approval {approval}"
+            ),
+            file=out,
+        )
+        print(f"    resource: {printable(i.resource)}", file=out)
+        print(f"    rule:     {printable(i.rule)}", file=out)
+        for method, url in e.steps:
+            print(f"    plan:     {printable(method)} {printable(url)}", file=out)
+    print(f"{len(entries)} incident(s)", file=out)
+    return 0
+
+
+def default_credential() -> Any:
+    """The operator's credential: ``DefaultAzureCredential`` (``az login``, environment,
+    managed identity ...)."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def _rollback_decide(args: argparse.Namespace, credential: CredentialFactory, out: IO[str]) -> int:
+    """``rollback approve|reject|accept INCIDENT``: the operator's decision under the rules
+    of the approval page. Exit code 0 decided (or recorded, waiting for another approver),
+    1 the rollback ran but did not verify, 2 refused or bad input."""
+    from dataclasses import replace
+
+    from .rollback import Refused
+    from .rollback._apply import decide_and_apply
+    from .rollback._operator import find_pending, operator_principal, printable, write_proposal
+    from .runtime import Runtime
+
+    settings = _settings()
+    if args.baselines:
+        settings = replace(settings, baselines_dir=args.baselines)
+    cred = credential()
+    rt = Runtime(settings, credential=cred)
+    try:
+        principal = operator_principal(cred, settings.arm_endpoint)
+        request = find_pending(rt.approvals(), args.incident)
+        applied = decide_and_apply(
+            rt, request, args.rollback_command, principal, address="cli", comment=args.comment
+        )
+    finally:
+        rt.close()
+        _close(cred)
+    if isinstance(applied, Refused):
+        print(f"driftkeeper: refused: {printable(applied.reason)}", file=sys.stderr)
+        return 2
+    who = printable(principal.shown)
+    if applied.status == "pending":
+        print(
+            f"{args.rollback_command} by {who} recorded; {applied.waiting} more approver(s) needed",
+            file=out,
+        )
+        return 0
+    reason = printable(applied.result.get("reason", ""))
+    print(
+        f"{printable(applied.status)} ({args.rollback_command} by {who}) {reason}".strip(), file=out
+    )
+    if applied.executed:
+        return 0 if applied.status == "rolled-back" else 1
+    proposal = applied.proposal
+    if applied.status == "accepted" and proposal.get("error"):
+        print(f"warning: {printable(proposal['error'])}", file=sys.stderr)
+    elif applied.status == "accepted" and proposal:
+        try:
+            written = write_proposal(proposal, settings.baselines_dir)
+        except InputError as exc:
+            print(f"driftkeeper: error: the drift is accepted, but {exc}", file=sys.stderr)
+            return 2
+        if written.removed:
+            print(f"deleted {printable(written.path)}: review and merge", file=out)
+        else:
+            print(f"wrote {printable(written.path)}: review and merge", file=out)
+            for line in str(proposal.get("text", "")).splitlines():
+                print(f"    {printable(line)}", file=out)
+    return 0
+
+
+def _rollback_resume(args: argparse.Namespace, credential: CredentialFactory, out: IO[str]) -> int:
+    """``rollback resume [--setting S]``: a person turns automatic rollback back on. Only an
+    approver may; who did is recorded on the breaker."""
+    from .rollback import is_approver
+    from .rollback._operator import operator_principal, printable
+    from .runtime import Runtime
+    from .store._brakes import Brakes
+
+    settings = _settings()
+    cred = credential()
+    rt = Runtime(settings, credential=cred)
+    try:
+        principal = operator_principal(cred, settings.arm_endpoint)
+        if not is_approver(principal, settings.approvers):
+            print("driftkeeper: refused: you are not an approver (DRIFTKEEPER_APPROVERS)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        brakes = Brakes(rt.table(settings.brakes_table))
+        if args.setting:
+            brakes.resume_setting(args.setting)
+            state = brakes.flapping(args.setting)
+            mode = "off (it flapped)" if state.manual else "on"
+            print(
+                f"setting {printable(args.setting)}: automatic rollback {mode}, "
+                f"{len(state.rollbacks)} recent automatic rollback(s)",
+                file=out,
+            )
+            return 0
+        breaker = brakes.resume(by=principal.shown)
+        print(
+            f"breaker: {'tripped' if breaker.tripped else 'reset'} by "
+            f"{printable(breaker.reset_by)} at {printable(breaker.reset_at)}; "
+            f"{len(breaker.spent)} automatic rollback(s) counted this hour",
+            file=out,
+        )
+        return 0
+    finally:
+        rt.close()
+        _close(cred)
+
+
+def _close(credential: Any) -> None:
+    close = getattr(credential, "close", None)
+    if callable(close):
+        close()
+
+
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:
     from azure.identity import DefaultAzureCredential
 
@@ -319,16 +500,22 @@ def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReade
 
 
 def main(
-    argv: Sequence[str] | None = None, *, live: LiveReader = read_live, out: IO[str] | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    live: LiveReader = read_live,
+    out: IO[str] | None = None,
+    credential: CredentialFactory = default_credential,
 ) -> int:
-    """Run the command line; return the exit code. The trigger boundary: errors end here."""
+    """Run the command line; return the exit code. The trigger boundary: errors end here.
+    ``credential`` builds the operator's Azure credential (``rollback approve|reject|accept|
+    resume`` decide with it)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return _run(args, live, out or sys.stdout)
+        return _run(args, live, credential, out or sys.stdout)
     except DriftkeeperError as exc:
         print(f"driftkeeper: error: {exc}", file=sys.stderr)
         return 2

@@ -21,13 +21,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from ._apply import decide_and_apply
 from ._approval import (
     ApprovalRequest,
-    ApprovalStatus,
-    Decided,
+    Refused,
     check_form_value,
     form_value,
     is_token_shaped,
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 8 * 1024
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _FORM_FIELDS = frozenset({"decision", "comment", "form"})
-_OUTCOMES: frozenset[str] = frozenset({"rolled-back", "rollback-failed", "rollback-skipped"})
 _NOT_FOUND = ("Unknown link", "This approval link is unknown, replaced or malformed.")
 
 
@@ -161,39 +160,32 @@ def _decide(
         )
     if not _same_origin(request):
         return message_page(403, "Form refused", "The form was sent from another site.")
-    outcome = runtime.approvals().decide(
+    applied = decide_and_apply(
+        runtime,
         found,
         form.get("decision", ""),
         principal,
-        current_plan_hash=runtime.current_plan_hash(found),
-        approvers=runtime.settings.approvers,
         address=_address(request.headers),
         comment=form.get("comment", ""),
         now=now,
     )
-    extra = {"resource": found.resource, "baseline": found.rule, "approver": principal.object_id}
-    if not isinstance(outcome, Decided):
-        log.info("approval refused (%d): %s", outcome.status_code, outcome.reason, extra=extra)
-        if outcome.request is not None and outcome.request.status == "void":
-            log.warning("approval void: the drift changed since the link was sent", extra=extra)
-        return message_page(outcome.status_code, "Not decided", outcome.reason, tone="bad")
-    decided = outcome.request
-    log.info("approval: %s by %s", outcome.decision.decision, principal.shown, extra=extra)
-    if outcome.execute:
-        return _execute(runtime, decided)
-    if decided.status == "pending":
-        left = decided.required - len(decided.approvers_of(outcome.decision.decision))
+    if isinstance(applied, Refused):
+        return message_page(applied.status_code, "Not decided", applied.reason, tone="bad")
+    if applied.executed:
+        tone = "ok" if applied.status == "rolled-back" else "warn"
+        reason = str(applied.result.get("reason", "")) if applied.status != "rolled-back" else ""
+        return message_page(
+            200, "Approved", f"Rollback: {applied.status}. {reason}".strip(), tone=tone
+        )
+    if applied.status == "pending":
         return message_page(
             200,
             "Recorded",
-            f"Your decision is recorded; {left} more approver(s) needed.",
+            f"Your decision is recorded; {applied.waiting} more approver(s) needed.",
             tone="ok",
         )
-    result = runtime.decided(decided)
-    if result:
-        runtime.approvals().finish(decided, decided.status, result)
-    proposal = result.get("proposal") if isinstance(result.get("proposal"), Mapping) else None
-    if decided.status == "accepted" and proposal and proposal.get("file"):
+    proposal = applied.proposal
+    if applied.status == "accepted" and proposal.get("file"):
         what = "deleting" if proposal.get("removed") else "this change to"
         return message_page(
             200,
@@ -203,23 +195,4 @@ def _decide(
             tone="ok",
             listing=str(proposal.get("text", "")),
         )
-    return message_page(200, "Decided", f"The request is {decided.status}.", tone="ok")
-
-
-def _execute(runtime: Runtime, approved: ApprovalRequest) -> Page:
-    store = runtime.approvals()
-    running = store.finish(approved, "executing", {})
-    try:
-        result: Mapping[str, Any] = runtime.rollback_executor()(running)
-    except Exception as exc:
-        # recorded, then re-raised: the handler's boundary logs it and answers 500
-        store.finish(
-            running, "rollback-failed", {"outcome": "rollback-failed", "error": type(exc).__name__}
-        )
-        raise
-    outcome = str(result.get("outcome", ""))
-    status: ApprovalStatus = outcome if outcome in _OUTCOMES else "rollback-failed"  # type: ignore[assignment]
-    store.finish(running, status, result)
-    tone = "ok" if status == "rolled-back" else "warn"
-    reason = str(result.get("reason", "")) if status != "rolled-back" else ""
-    return message_page(200, "Approved", f"Rollback: {status}. {reason}".strip(), tone=tone)
+    return message_page(200, "Decided", f"The request is {applied.status}.", tone="ok")

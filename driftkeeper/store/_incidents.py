@@ -20,6 +20,7 @@ out-of-order deliveries are harmless.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -87,6 +88,18 @@ class Incidents:
             what = "read-error incident" if read_error else "incident"
             raise LookupError(f"no {what} for rule {rule!r} on {resource!r}")
         return incident
+
+    def list(self, *, open_only: bool = False) -> builtins.list[Incident]:
+        """Every incident, drift and read-error tracks alike (``open_only``: the open ones),
+        the latest seen first. One query over the table; service failures propagate."""
+        found: builtins.list[Incident] = []
+        for entity in self._table.list_entities():
+            row = row_from_entity(entity)
+            for track in PREFIX:
+                incident = row.track(track)
+                if incident is not None and (not open_only or incident.status == "open"):
+                    found.append(incident)
+        return sorted(found, key=lambda i: (i.last_seen, i.opened_at), reverse=True)
 
     def observe(self, record: EventRecord, *, alerting: bool = True) -> Observation:
         """Apply one judged event to the row of its (resource, rule): one read, and one
