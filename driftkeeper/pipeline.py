@@ -312,13 +312,9 @@ class Pipeline:
                 [self._record(signal, "self", message=reason)],
                 [],
             )
-        if self.own_request is not None and self.own_request(signal.correlation_id):
-            reason = f"a rollback write of driftkeeper's (request id {signal.correlation_id})"
-            return (
-                SignalResult(signal.id, signal.source, "self", reason),
-                [self._record(signal, "self", message=reason)],
-                [],
-            )
+        # a request id of ours is a value the caller chose: the change is judged all the
+        # same, and only a change that left every setting compliant is recorded as ours
+        ours = self.own_request is not None and self.own_request(signal.correlation_id)
         if signal.status and signal.status != "succeeded":
             reason = f"operation {signal.status}: nothing changed"
             return (
@@ -349,6 +345,10 @@ class Pipeline:
                 judged.append(Judged(signal, finding, baseline, record, state))
             if not self._covering(touch) and not _read_failed(made):
                 unbaselined.append(self._unbaselined_record(signal, touch, made))
+        if ours and findings and all(f.status == "compliant" for f in findings):
+            reason = f"a rollback write of driftkeeper's (request id {signal.correlation_id})"
+            rows = [replace(j.record, outcome="self", message=reason) for j in judged]
+            return SignalResult(signal.id, signal.source, "self", reason), rows, []
         result = SignalResult(
             signal.id,
             signal.source,

@@ -67,6 +67,11 @@ def rollback_warnings(settings: Settings, baselines: BaselineSet) -> list[str]:
             f"DRIFTKEEPER_PUBLIC_URL is not set: the alerts of {len(asking)} baseline(s) "
             "asking for approval carry no approval link"
         )
+    if asking and settings.approval_pages_problem is not None:
+        out.append(
+            f"the approval pages answer 503 ({settings.approval_pages_problem.split(':')[0]}): "
+            f"{len(asking)} baseline(s) asking for approval cannot be approved on the web"
+        )
     if asking and not settings.approvers:
         out.append(
             f"DRIFTKEEPER_APPROVERS is empty: nobody may approve the rollbacks of "

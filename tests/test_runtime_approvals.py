@@ -40,9 +40,20 @@ def test_an_injected_executor_and_planner_are_used() -> None:
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        (Settings(), ["DRIFTKEEPER_PUBLIC_URL is not set", "DRIFTKEEPER_APPROVERS is empty"]),
         (
-            Settings(public_url="https://dk.example", approvers=("ops@contoso.example",)),
+            Settings(),
+            [
+                "DRIFTKEEPER_PUBLIC_URL is not set",
+                "the approval pages answer 503 (App Service Authentication is not on",
+                "DRIFTKEEPER_APPROVERS is empty",
+            ],
+        ),
+        (
+            Settings(
+                public_url="https://dk.example",
+                approvers=("ops@contoso.example",),
+                auth_enabled=True,
+            ),
             [],
         ),
         (Settings(rollback="off"), ["rollback is off (DRIFTKEEPER_ROLLBACK): 1 baseline(s)"]),

@@ -88,7 +88,8 @@ def spend(breaker: Breaker, key: str, *, now: datetime, budget: int) -> tuple[Br
     if len(kept) >= budget:
         reason = (
             f"more than {budget} automatic rollbacks within {_hours(BUDGET_WINDOW)}: "
-            "automatic rollback is stopped until a person resumes it"
+            "automatic rollback is stopped until a person resumes it "
+            "(driftkeeper rollback resume)"
         )
         return replace(
             breaker, spent=tuple(kept), tripped=True, tripped_at=now.isoformat(), reason=reason

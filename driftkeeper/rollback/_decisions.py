@@ -101,13 +101,28 @@ def accept_drift(pipeline: Pipeline, request: ApprovalRequest) -> Mapping[str, A
     row = _decision_row(request, "accepted", f"drift accepted as intended by {who}", "accept")
     proposal: dict[str, Any] = {}
     if baseline is not None and pipeline.rollback is not None:
+        rollbacks = pipeline.rollback.rollbacks
+        target = rollbacks.target(baseline)
         try:
-            live = pipeline.rollback.rollbacks.target(baseline).read()
+            live = target.read()
         except ReadError as exc:
             proposal = {"error": f"could not read the setting to propose its baseline: {exc}"}
         else:
-            accepted = accepted_baseline(baseline, live)
-            proposal = {"file": accepted.file, "text": accepted.text, "removed": accepted.removed}
+            now = rollbacks.plan(target.judge(live), baseline, live)
+            if getattr(now, "plan_hash", None) != request.plan_hash:
+                # what the approver saw is not what is live now: proposing the live setting
+                # would make a later, unseen change the baseline
+                proposal = {
+                    "error": "the setting changed since the link was sent: no baseline is "
+                    "proposed (the later change is judged on its own)"
+                }
+            else:
+                accepted = accepted_baseline(baseline, live)
+                proposal = {
+                    "file": accepted.file,
+                    "text": accepted.text,
+                    "removed": accepted.removed,
+                }
     accepted_drift = replace(row, outcome="drift", changes=_changes(request))
     pipeline.incidents.accept(accepted_drift)
     pipeline.ledger.record([row])

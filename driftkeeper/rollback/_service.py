@@ -91,8 +91,8 @@ class Rollbacks:
         self, baseline: Baseline | None, finding: Finding, *, expected_actor: bool
     ) -> Choice:
         """What the kill switch and the baseline allow for this drift (brakes aside)."""
-        if self.mode == "off" or baseline is None or finding.status != "drift":
-            return "alert"
+        if self.mode == "off" or baseline is None or finding.status != "drift" or expected_actor:
+            return "alert"  # an expected actor's change is alerted at low severity only
         if baseline.response == "approve":
             return "approve"
         if baseline.response == "auto":
@@ -116,7 +116,8 @@ class Rollbacks:
                 return False, (
                     f"automatic rollback stopped for {setting}: it drifted again after "
                     f"{len(state.rollbacks)} automatic rollbacks within an hour; "
-                    "approval is needed from now on"
+                    "approval is needed from now on (driftkeeper rollback resume --setting "
+                    f"{setting})"
                 )
             return False, ""
         before = self.brakes.breaker()
@@ -162,6 +163,10 @@ class Rollbacks:
             assert self.writer is not None
             self.sent.append(request_id)
             done = self.writer.send(step.method, step.url, step.body, client_request_id=request_id)
+            created = done.body.get("id") if isinstance(done.body, dict) else None
+            note = "already gone" if done.gone else ""
+            if done.method == "POST" and isinstance(created, str):
+                note = f"created {created[:80]}"  # a recreated object has a new id
             return StepResult(
                 done.method,
                 done.url,
@@ -169,7 +174,7 @@ class Rollbacks:
                 True,
                 done.attempts,
                 done.client_request_id,
-                "already gone" if done.gone else "",
+                note,
             )
 
         return Target(read, judge, plan, write, request_id=self.request_id)

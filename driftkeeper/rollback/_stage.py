@@ -113,7 +113,12 @@ class RollbackStage:
             created_at=now,
             expires_at=now + self.approval_ttl,
             required=getattr(baseline, "approvals", 1),
-            drift_actor_ids=tuple(sorted(signal.actor.ids())),
+            drift_actor_ids=tuple(
+                sorted(
+                    signal.actor.ids()
+                    | ({signal.actor.upn.casefold()} if signal.actor.upn else set())
+                )
+            ),
             drift_actor=signal.actor.display(),
             drift_time=signal.time,
         )
@@ -244,10 +249,11 @@ class RollbackStage:
 
 def _message(result: RollbackResult, decided_by: str) -> str:
     steps = "; ".join(
-        f"{s.method} {s.url} -> {s.status or 'no answer'}" + (f" ({s.error})" if s.error else "")
+        f"{s.method} {s.url} -> {s.status or 'no answer'}"
+        + (f" ({s.error})" if s.error and s.ok else "")
         for s in result.steps
-    )
-    text = f"{result.outcome}: {result.reason} (decided by {decided_by})"
+    )  # a failed step's error is in the reason already
+    text = f"{result.outcome}: {result.reason} ({decided_by})"
     if steps:
         text += f". Steps: {steps}"
     return text[:_MESSAGE]

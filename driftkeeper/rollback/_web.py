@@ -66,6 +66,13 @@ def respond(runtime: Runtime, request: WebRequest, *, now: datetime | None = Non
     problem = settings.approval_pages_problem
     if problem is not None:
         return message_page(503, "Approvals are off", problem, tone="bad")
+    if settings.rollback == "off":
+        return message_page(
+            503,
+            "Rollback is off",
+            "Rollback is off (DRIFTKEEPER_ROLLBACK=off): nothing is decided or written here.",
+            tone="bad",
+        )
     if request.method not in ("GET", "POST"):
         return message_page(405, "Not allowed", "Only GET and POST are answered here.")
     if not is_token_shaped(request.token):
@@ -124,23 +131,32 @@ def _form(request: WebRequest) -> dict[str, str] | Page:
     return {name: values[0] for name, values in fields.items()}
 
 
-def _same_origin(request: WebRequest) -> bool:
-    """False when the browser names an origin (``Origin``, else ``Referer``) of another
-    host. ``Origin: null`` (sent under ``Referrer-Policy: no-referrer``) names none."""
-    own = urlsplit(request.url).netloc.lower() or request.headers.get("host", "").lower()
+def _same_origin(request: WebRequest, public_url: str = "") -> bool:
+    """False when the browser names an origin (``Origin``, else ``Referer``) other than
+    this host or ``DRIFTKEEPER_PUBLIC_URL``'s (a front end may rewrite ``Host``).
+    ``Origin: null`` (sent under ``Referrer-Policy: no-referrer``) names none."""
+    own = {urlsplit(request.url).netloc.lower(), request.headers.get("host", "").lower()}
+    if public_url:
+        own.add(urlsplit(public_url).netloc.lower())
+    own.discard("")
     for header in ("origin", "referer"):
         value = request.headers.get(header, "").strip()
         if value and value != "null":
             try:
-                return bool(own) and urlsplit(value).netloc.lower() == own
+                return urlsplit(value).netloc.lower() in own
             except ValueError:
                 return False
     return True
 
 
 def _address(headers: Mapping[str, str]) -> str:
-    forwarded = headers.get("x-forwarded-for", "").split(",")[0].strip()
-    return forwarded or headers.get("x-client-ip", "").strip()
+    """The caller's address as the platform saw it: ``X-Client-IP``, else the last
+    ``X-Forwarded-For`` entry (the one App Service appended; earlier ones are the client's
+    own claims), printable only, at most 64 characters."""
+    found = headers.get("x-client-ip", "").strip()
+    if not found:
+        found = headers.get("x-forwarded-for", "").split(",")[-1].strip()
+    return "".join(c for c in found if c.isprintable())[:64]
 
 
 def _decide(
@@ -158,7 +174,7 @@ def _decide(
         return message_page(
             403, "Form refused", "The form is not from this page: open the link again.", tone="bad"
         )
-    if not _same_origin(request):
+    if not _same_origin(request, runtime.settings.public_url):
         return message_page(403, "Form refused", "The form was sent from another site.")
     applied = decide_and_apply(
         runtime,

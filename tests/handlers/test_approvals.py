@@ -230,21 +230,25 @@ def test_an_approval_runs_the_plan_once_and_records_who_when_where_why(app: App)
     assert abs(datetime.fromisoformat(made.at) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(
-    ("mode", "reason"),
-    [("off", "not configured"), ("approve-only", "the baseline is no longer deployed")],
-)
-def test_the_default_executor_skips_what_it_cannot_run(app: App, mode: str, reason: str) -> None:
-    # given no injected executor: the kill switch off, or a request whose baseline is gone
+def test_the_default_executor_skips_a_request_whose_baseline_is_gone(app: App) -> None:
     app.rt.executor = None
-    app.rt.settings = replace(app.rt.settings, rollback=mode)  # type: ignore[arg-type]
     _, token = app.issue()
     response = decision(app, token, ALICE, "approve")
     assert response.status_code == 200
-    assert reason in body(response)
+    assert "the baseline is no longer deployed" in body(response)
     stored = app.rt.approvals().by_token(token)
     assert stored is not None
     assert stored.status == "rollback-skipped"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_with_the_kill_switch_off_the_pages_decide_nothing(app: App, method: str) -> None:
+    stored, token = app.issue()
+    app.rt.settings = replace(app.rt.settings, rollback="off")
+    response = app.call(http(method, token, form={"decision": "approve"}))
+    assert response.status_code == 503
+    assert "DRIFTKEEPER_ROLLBACK=off" in body(response)
+    assert app.rt.approvals().by_token(token) == stored
 
 
 def test_a_failing_executor_is_recorded_and_fails_the_invocation(app: App) -> None:

@@ -182,7 +182,8 @@ def test_health_warns_what_the_kill_switch_holds_back(
     body = json.loads(call_health(functions).get_body())
 
     assert body["status"] == "ok"
-    warning, no_link, no_approver = body["warnings"]
+    warning, no_link, no_pages, no_approver = body["warnings"]
+    assert no_pages.startswith("the approval pages answer 503")
     assert warning.startswith("rollback is approve-only (DRIFTKEEPER_ROLLBACK): 2 baseline(s)")
     assert no_link.startswith("DRIFTKEEPER_PUBLIC_URL is not set")
     assert no_approver.startswith("DRIFTKEEPER_APPROVERS is empty")

@@ -94,7 +94,7 @@ class Loop:
         [nsg] = snapshot.items("arm.networkSecurityGroups")
         return any(r["name"] == "allow-rdp-temp" for r in nsg["properties"]["securityRules"])
 
-    def approve(self, token: str) -> func.HttpResponse:
+    def approve(self, token: str, decision: str = "approve") -> func.HttpResponse:
         call = self.functions["approvals"].get_user_function()
         headers = {"Host": HOST, "X-MS-CLIENT-PRINCIPAL": principal_header(ALICE)}
         page = call(
@@ -104,7 +104,7 @@ class Loop:
         assert page.status_code == 200, page.get_body().decode()[:400]
         form = re.search(r'name="form" value="([0-9a-f]{64})"', page.get_body().decode())
         assert form is not None
-        body = urlencode({"form": form.group(1), "decision": "approve"}).encode()
+        body = urlencode({"form": form.group(1), "decision": decision}).encode()
         return call(
             func.HttpRequest(
                 "POST",
@@ -250,6 +250,27 @@ def test_a_drift_changed_since_its_link_is_not_written_and_gets_a_fresh_link(
     assert not loop.rdp_open()
 
 
+@pytest.mark.parametrize("changed_since", [False, True], ids=["as seen", "changed since"])
+def test_accepting_proposes_only_the_drift_the_approver_saw(
+    make_loop: Callable[..., Loop], changed_since: bool
+) -> None:
+    loop = make_loop("approve")
+    loop.deliver(loop.attack())
+    [token] = links(loop)
+    if changed_since:  # Mallory adds SSH too; its event is still on its way
+        ssh = rdp_rule()
+        ssh["properties"].update(destinationPortRange="22", priority=4001)
+        loop.server.apply("PUT", f"{NSG}/securityRules/allow-ssh-any", ssh, actor=ATTACKER)
+    page = loop.approve(token, "accept").get_body().decode()
+    assert loop.rt.pipeline().incidents.get(NSG, BASELINE).status == "accepted"
+    if changed_since:
+        assert "no baseline is proposed" in page or "Decided" in page
+        assert "allow-ssh-any" not in page
+    else:
+        assert "allow-rdp-temp" in page  # the proposed baseline holds the accepted rule
+    assert loop.rdp_open()  # accepting writes nothing to Azure
+
+
 def test_our_write_is_recognised_by_its_request_id_whoever_the_event_names(
     make_loop: Callable[..., Loop],
 ) -> None:
@@ -264,11 +285,31 @@ def test_our_write_is_recognised_by_its_request_id_whoever_the_event_names(
     attacker = loop.server.emitted_events("eventgrid")[0]["data"]["claims"]
     disguised["data"]["claims"] = attacker
     loop.deliver(disguised)
-    # then its signed client request id still says it is ours
-    [row] = [r for r in loop.rows() if r.signal_id == "disguised"]
-    assert row.outcome == "self"
-    assert "request id" in row.message
+    # then it is judged; the setting is compliant, so its signed request id says it is ours
+    rows = [r for r in loop.rows() if r.signal_id == "disguised"]
+    assert rows
+    assert {r.outcome for r in rows} == {"self"}
+    assert all("request id" in r.message for r in rows)
     assert loop.outcomes().count("rolled-back") == 1
+
+
+def test_a_request_id_of_ours_on_an_attackers_change_hides_nothing(
+    make_loop: Callable[..., Loop],
+) -> None:
+    loop = make_loop("auto", rollback="on")
+    loop.deliver(loop.attack())
+    [ours] = [e for e in loop.server.emitted_events("eventgrid") if e["data"]["claims"].get(
+        "http://schemas.microsoft.com/identity/claims/objectidentifier"
+    ) == DEFAULT_WRITER.object_id]  # fmt: skip
+    # given Mallory opens RDP again, sending our write's request id (it is in the Activity Log)
+    replayed = loop.attack()
+    replayed["data"]["correlationId"] = ours["data"]["correlationId"]
+    loop.deliver(replayed)
+    # then the change is judged as any other: drift, and rolled back again
+    rows = [r for r in loop.rows() if r.signal_id == replayed["id"] and r.rule == BASELINE]
+    assert [r.outcome for r in rows] == ["drift"]
+    assert loop.outcomes().count("rolled-back") == 2
+    assert not loop.rdp_open()
 
 
 def test_automatic_rollback_end_to_end(make_loop: Callable[..., Loop]) -> None:
