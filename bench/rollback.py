@@ -31,7 +31,7 @@ from driftkeeper._state import StateView  # noqa: E402
 from driftkeeper.baseline import load_baselines  # noqa: E402
 from driftkeeper.engine import evaluate  # noqa: E402
 from driftkeeper.kinds import get_kind  # noqa: E402
-from driftkeeper.live import LiveClients, ResourceReader, Writer  # noqa: E402
+from driftkeeper.live import ResourceReader, Writer  # noqa: E402
 from driftkeeper.rollback import Endpoints, Plan  # noqa: E402
 from driftkeeper.rollback._service import Rollbacks  # noqa: E402
 from tests.fakes.azure_rest import AzureRestServer, make_tls_files  # noqa: E402
@@ -61,14 +61,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tls = make_tls_files(Path(tmp))
         with AzureRestServer(tls) as server:
-            clients = LiveClients(
-                credential,
-                arm_endpoint=server.arm_endpoint,
-                graph_endpoint=server.graph_endpoint,
-                connection_verify=str(server.ca_file),
-                max_retries=1,
-                retry_delay=0,
-            )
+            clients = server.live_clients(credential)
             reader = ResourceReader(credential, clients=clients, subscriptions=[SUB])
             rollbacks = Rollbacks(
                 baselines,

@@ -498,6 +498,20 @@ class AzureRestServer:
             server.stop()
         self._servers = []
 
+    def live_clients(self, credential: Any) -> Any:
+        """driftkeeper's ARM client and Graph session pointed at this stand-in (its CA
+        trusted, one SDK retry without delay); the caller closes them."""
+        from driftkeeper.live import LiveClients
+
+        return LiveClients(
+            credential,
+            arm_endpoint=self.arm_endpoint,
+            graph_endpoint=self.graph_endpoint,
+            connection_verify=str(self.ca_file),
+            max_retries=1,
+            retry_delay=0,
+        )
+
     def __enter__(self) -> AzureRestServer:
         return self.start()
 

@@ -104,14 +104,7 @@ def server(azure_rest_server: AzureRestServer) -> AzureRestServer:
 def clients(
     server: AzureRestServer, token_credential: StaticTokenCredential
 ) -> Iterator[LiveClients]:
-    live = LiveClients(
-        token_credential,
-        arm_endpoint=server.arm_endpoint,
-        graph_endpoint=server.graph_endpoint,
-        connection_verify=str(server.ca_file),
-        max_retries=1,
-        retry_delay=0,
-    )
+    live: LiveClients = server.live_clients(token_credential)
     yield live
     live.close()
 

@@ -3,26 +3,22 @@ real readers and writer and verified; plus a throttled write and a partial failu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from driftkeeper import Snapshot
-from driftkeeper.baseline import Baseline, load_baselines
-from driftkeeper.live import LiveClients, ResourceReader, Writer
-from driftkeeper.rollback import Endpoints, Plan
+from driftkeeper.baseline import Baseline
+from driftkeeper.rollback import Plan
 from driftkeeper.rollback._service import Rollbacks
 from tests.fakes.azure_rest import AzureRestServer
-from tests.fakes.credentials import StaticTokenCredential
+
+from .conftest import BASELINES, SUB
 
 ROOT = Path(__file__).resolve().parents[2]
-SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
 GOOD = Snapshot.from_file(ROOT / "examples/tenant-known-good.json")
-BASELINES = load_baselines(ROOT / "baselines")
 NSG = (
     f"/subscriptions/{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Network"
     "/networkSecurityGroups/nsg-web-prod"
@@ -94,29 +90,6 @@ def baseline(kind: str, name: str) -> Baseline:
 def server(azure_rest_server: AzureRestServer) -> AzureRestServer:
     azure_rest_server.data = dict(GOOD.sections)
     return azure_rest_server
-
-
-@pytest.fixture
-def rollbacks(
-    server: AzureRestServer, token_credential: StaticTokenCredential
-) -> Iterator[Rollbacks]:
-    clients = LiveClients(
-        token_credential,
-        arm_endpoint=server.arm_endpoint,
-        graph_endpoint=server.graph_endpoint,
-        connection_verify=str(server.ca_file),
-        max_retries=1,
-        retry_delay=0,
-    )
-    yield Rollbacks(
-        BASELINES,
-        ResourceReader(token_credential, clients=clients, subscriptions=[SUB]),
-        Writer(clients, sleep=lambda _: None),
-        None,
-        endpoints=Endpoints(server.arm_endpoint, server.graph_endpoint),
-        clock=lambda: datetime.now(UTC),
-    )
-    clients.close()
 
 
 def recorded_plan(rollbacks: Rollbacks, target: Baseline) -> Plan:

@@ -4,27 +4,23 @@ one read before, the plan's writes, and one read after."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from driftkeeper import Snapshot
 from driftkeeper._state import StateView
-from driftkeeper.baseline import Baseline, load_baselines
+from driftkeeper.baseline import Baseline
 from driftkeeper.engine import evaluate
 from driftkeeper.kinds import get_kind
-from driftkeeper.live import LiveClients, ResourceReader, Writer
-from driftkeeper.rollback import Endpoints, Plan
+from driftkeeper.rollback import Plan
 from driftkeeper.rollback._service import Rollbacks
 from tests.fakes.azure_rest import AzureRestServer
-from tests.fakes.credentials import StaticTokenCredential
+
+from .conftest import BASELINES
 
 ROOT = Path(__file__).resolve().parents[2]
-SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
 DRIFTED = Snapshot.from_file(ROOT / "examples/tenant-drifted.json")
-BASELINES = load_baselines(ROOT / "baselines")
 
 
 def drifted() -> list[Baseline]:
@@ -41,30 +37,6 @@ def drifted() -> list[Baseline]:
 def server(azure_rest_server: AzureRestServer) -> AzureRestServer:
     azure_rest_server.data = dict(DRIFTED.sections)
     return azure_rest_server
-
-
-@pytest.fixture
-def rollbacks(
-    server: AzureRestServer, token_credential: StaticTokenCredential
-) -> Iterator[Rollbacks]:
-    clients = LiveClients(
-        token_credential,
-        arm_endpoint=server.arm_endpoint,
-        graph_endpoint=server.graph_endpoint,
-        connection_verify=str(server.ca_file),
-        max_retries=1,
-        retry_delay=0,
-    )
-    reader = ResourceReader(token_credential, clients=clients, subscriptions=[SUB])
-    yield Rollbacks(
-        BASELINES,
-        reader,
-        Writer(clients, sleep=lambda _: None),
-        None,
-        endpoints=Endpoints(server.arm_endpoint, server.graph_endpoint),
-        clock=lambda: datetime.now(UTC),
-    )
-    clients.close()
 
 
 @pytest.mark.parametrize("baseline", drifted(), ids=lambda b: f"{b.kind}:{b.name}")
