@@ -4,7 +4,7 @@ A baseline holds the expected state of one kind at one scope::
 
     kind: nsg
     scope: /subscriptions/.../networkSecurityGroups/web-nsg
-    response: alert            # alert | approve (an approval link) | auto (rolled back, with brakes)
+    response: alert            # alert | approve (approval link) | auto (rolled back, braked)
     approvals: 1               # approve: distinct approvers a rollback needs (1 or 2)
     severity: high             # low | medium | high | critical
     owners: [netops@contoso.com]

@@ -2,7 +2,7 @@
 
 Output is deterministic and diff-friendly: stable ordering, no volatile fields, no capture
 time. Re-capturing into a directory keeps what people edited in existing files (name,
-description, response, severity, owners, expectedActors) and replaces ``expected``.
+description, response, approvals, severity, owners, expectedActors) and replaces ``expected``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from .snapshot import Snapshot
 __all__ = ["CaptureResult", "capture_baselines", "captured_documents"]
 
 log = logging.getLogger(__name__)
-_KEPT = ("name", "description", "response", "severity", "owners", "expectedActors")
+_KEPT = ("name", "description", "response", "approvals", "severity", "owners", "expectedActors")
 _ORDER = (
     "kind",
     "name",
     "description",
     "scope",
     "response",
+    "approvals",
     "severity",
     "owners",
     "expectedActors",
