@@ -89,9 +89,25 @@ def teams_message(alert: Alert, *, max_changes: int = 10) -> dict[str, Any]:
             "facts": [
                 {"title": escape_markdown(title), "value": escape_markdown(value)}
                 for title, value in facts(alert)
+                if not _unbreakable(value)
             ],
         },
     ]
+    # a FactSet does not wrap a long value without spaces (an ARM id, an operation name):
+    # those get a wrapping line of their own, so the person paged sees the whole id
+    for title, value in facts(alert):
+        if _unbreakable(value):
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "id": f"fact:{title}",
+                    "text": f"{escape_markdown(title)}: {escape_markdown(value)}",
+                    "fontType": "Monospace",
+                    "size": "Small",
+                    "spacing": "Small",
+                    "wrap": True,
+                }
+            )
     lines, more = change_lines(alert, max_changes)
     if lines:
         body.append(
@@ -250,3 +266,8 @@ def _build_opener() -> urllib.request.OpenerDirector:
             return None
 
     return urllib.request.build_opener(NoRedirect)
+
+
+def _unbreakable(value: str) -> bool:
+    """A value a FactSet would cut: long, with no space to break at."""
+    return len(value) > 40 and " " not in value

@@ -57,3 +57,13 @@ class Sleeps(list[float]):
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+def facts(card: dict[str, Any]) -> dict[str, str]:
+    """Every fact shown: the FactSet's, and the long ids given a wrapping line each."""
+    (fact_set,) = [b for b in card["body"] if b["type"] == "FactSet"]
+    shown = {f["title"]: f["value"] for f in fact_set["facts"]}
+    for block in card["body"]:
+        if str(block.get("id", "")).startswith("fact:"):
+            shown[block["id"][5:]] = block["text"].split(": ", 1)[1]
+    return shown

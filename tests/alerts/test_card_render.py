@@ -48,7 +48,7 @@ NODE_SCRIPTS = (
     ROOT / "node_modules/adaptivecards/dist/adaptivecards.min.js",
     ROOT / "node_modules/markdown-it/dist/browser/markdown-it.umd.min.js",
 )
-WINDOW = (1760, 3400)
+WINDOW = (1760, 4400)
 
 APPROVE_URL = "https://dk.contoso.example/api/approvals/7f3e"
 NSG_PREFIX = NSG_ID.rsplit("/", 1)[0] + "/"

@@ -21,7 +21,7 @@ from driftkeeper.alerts import Alert, Link, email_html, email_subject, email_tex
 from driftkeeper.alerts._text import clean, shown
 from driftkeeper.signals import Actor
 
-from ._alerts import NSG_ID, PORTAL_URL, make_alert
+from ._alerts import NSG_ID, PORTAL_URL, facts, make_alert
 
 APPROVE_URL = "https://dk.contoso.example/api/approvals/abc"
 OWN_URLS = {PORTAL_URL, APPROVE_URL}
@@ -235,8 +235,7 @@ def test_shown_defangs_what_a_client_would_link(value: str, defanged: str) -> No
 def test_the_resource_id_is_shown_defanged_and_linked_through_the_portal() -> None:
     alert = make_alert()
     card = teams_message(alert)["attachments"][0]["content"]
-    (fact_set,) = [b for b in card["body"] if b["type"] == "FactSet"]
-    values = {f["title"]: f["value"] for f in fact_set["facts"]}
+    values = facts(card)
 
     assert values["Resource"] == NSG_ID.replace(".", "\\[.\\]")
     assert card["actions"][0]["url"] == PORTAL_URL

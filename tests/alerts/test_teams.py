@@ -23,7 +23,7 @@ from driftkeeper.alerts import (
 from driftkeeper.signals import Actor
 from tests.fakes.receivers import HttpReceiver
 
-from ._alerts import NSG_ID, PORTAL_URL, Sleeps, make_alert
+from ._alerts import NSG_ID, PORTAL_URL, Sleeps, facts, make_alert
 
 WEBHOOK_PATH = "/workflows/abc123/triggers/manual/paths/invoke"
 SIGNATURE = "sig=Sup3rSecretSignature"
@@ -58,11 +58,6 @@ def texts(node: Any) -> list[str]:
         for item in node:
             found += texts(item)
     return found
-
-
-def facts(card: dict[str, Any]) -> dict[str, str]:
-    (fact_set,) = [b for b in card["body"] if b["type"] == "FactSet"]
-    return {f["title"]: f["value"] for f in fact_set["facts"]}
 
 
 def unescaped(text: str, char: str) -> bool:
