@@ -5,7 +5,8 @@
 - :func:`verify` recomputes the days of a period and walks the chain: each day ``ok``,
   ``changed``, ``added``, ``removed``, ``unsealed``, ``chain broken`` (or ``open``,
   ``pruned``);
-- :func:`prune` deletes sealed days older than the retention, moving the chain's anchor;
+- :func:`prune` deletes sealed days older than the retention, moving the chain's anchor
+  (:func:`keep_evidence`: both, bounded, for the reconcile timer);
 - :func:`write_pack` writes the evidence pack (report.html, report.pdf, events.csv,
   incidents.csv, manifest.json).
 
@@ -20,6 +21,7 @@ from ._pack import Pack, write_pack
 from ._retention import Pruned, prune
 from ._sealing import TAMPERING, DayCheck, Verification, day_key, seal_closed_days, verify
 from ._seals import Anchor, Seal, Seals, seals_table_name
+from ._upkeep import Upkeep, keep_evidence
 
 __all__ = [
     "CONTROLS",
@@ -31,9 +33,11 @@ __all__ = [
     "Pruned",
     "Seal",
     "Seals",
+    "Upkeep",
     "Verification",
     "control_of",
     "day_key",
+    "keep_evidence",
     "prune",
     "seal_closed_days",
     "seals_table_name",

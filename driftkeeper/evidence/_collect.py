@@ -128,7 +128,7 @@ def changes_of(
                     )
         for request in requests.get((*setting, record.time), []):
             actions.append(
-                Action(f"approval requested ({request.status})", request.created_at.isoformat())
+                Action(f"approval requested ({request.status})", utc(request.created_at))
             )
             for decision in request.decisions:
                 who = decision.upn or decision.object_id

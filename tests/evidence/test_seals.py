@@ -52,16 +52,15 @@ def test_closed_days_are_sealed_once_and_verify(events: TableClient, seals: Seal
     }  # fmt: skip
     result = verify(events, seals, first=date(2026, 11, 19), last=TODAY, today=TODAY)
     assert not result.tampered
-    assert result.head is not None and result.head.day == "20261121"
+    assert result.head is not None
+    assert result.head.day == "20261121"
 
 
 def test_seal_through_a_date_stops_there(events: TableClient, seals: Seals) -> None:
     sealed = seal_closed_days(events, seals, today=TODAY, through=date(2026, 11, 19))
     assert [s.day for s in sealed] == ["20261119"]
     assert check(events, seals)["20261120"] == "unsealed"
-    assert [s.day for s in seal_closed_days(events, seals, today=TODAY, max_days=1)] == [
-        "20261120"
-    ]
+    assert [s.day for s in seal_closed_days(events, seals, today=TODAY, max_days=1)] == ["20261120"]
 
 
 def test_a_message_changed_behind_driftkeepers_back_is_flagged(
@@ -138,9 +137,7 @@ def test_a_deleted_seal_breaks_the_chain_of_the_next(events: TableClient, seals:
     assert statuses["20261121"] == "chain broken"
 
 
-def test_a_resealed_day_with_a_forged_row_list_is_caught(
-    events: TableClient, seals: Seals
-) -> None:
+def test_a_resealed_day_with_a_forged_row_list_is_caught(events: TableClient, seals: Seals) -> None:
     seal_closed_days(events, seals, today=TODAY)
     day, row = record_keys(RECORDS[0])
     entity = events.get_entity(day, row)
