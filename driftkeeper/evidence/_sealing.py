@@ -222,7 +222,10 @@ def verify(
             stamp = getattr(entity, "metadata", {}).get("timestamp")
             if isinstance(stamp, datetime):
                 timestamps[(str(entity["PartitionKey"]), str(entity["RowKey"]))] = stamp
-    days = sorted(set(rows_by_day) | {d for d in by_day if lo <= d <= hi} | set(breaks))
+    for day in breaks:  # a broken link outside the period: its day is checked too
+        if not lo <= day <= hi:
+            rows_by_day[day] = read_days(events, day, day).get(day, [])
+    days = sorted(set(rows_by_day) | {d for d in by_day if lo <= d <= hi})
     checks = [
         _check(
             day,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ._canon import chain_digest, list_digest
@@ -145,7 +145,7 @@ class Seals:
             raise ValueError("the row list does not match the seal's RowsDigest")
         pieces = [text[i : i + _PIECE] for i in range(0, len(text), _PIECE)] or [""]
         rows = [pieces[i : i + _PIECES_PER_ROW] for i in range(0, len(pieces), _PIECES_PER_ROW)]
-        seal = Seal(**{**seal.__dict__, "parts": len(rows)})
+        seal = replace(seal, parts=len(rows))
         for number, chunk in enumerate(rows):
             entity: dict[str, Any] = {"PartitionKey": _ROWS, "RowKey": _part_key(seal, number)}
             entity.update({f"List{i}": piece for i, piece in enumerate(chunk)})

@@ -174,3 +174,16 @@ def test_two_instances_sealing_at_once_write_one_seal(
     assert sorted(e["RowKey"] for e in stored) == ["20261119", "20261120", "20261121"]
     assert all(chains == results[0] for chains in results)
     assert set(check(events, seals).values()) == {"ok", "open"}
+
+
+def test_a_broken_link_before_the_period_is_reported(events: TableClient, seals: Seals) -> None:
+    seal_closed_days(events, seals, today=TODAY)
+    table: TableClient = seals._table
+    entity = table.get_entity("seal", "20261119")
+    entity["Digest"] = "0" * 64
+    table.update_entity(entity, mode=UpdateMode.MERGE)
+    result = verify(events, seals, first=date(2026, 11, 20), last=date(2026, 11, 21), today=TODAY)
+    assert result.tampered
+    assert {d.day: d.status for d in result.days} == {
+        "20261119": "chain broken", "20261120": "ok", "20261121": "ok",
+    }  # fmt: skip
