@@ -1,6 +1,7 @@
-"""The ``driftkeeper`` command: snapshot, baseline capture, scan, rollback plan.
+"""The ``driftkeeper`` command: snapshot, baseline capture, scan, rollback plan, evidence.
 
 Exit codes: 0 no drift; 1 drift; 2 error (bad input, failed read, a setting not judged).
+``evidence``: 0 the seals verify; 1 tampering found; 2 bad input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, get_args
 
@@ -161,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--resource", help="only this resource id")
     ev.add_argument("--format", choices=("table", "json"), default="table")
 
+    _evidence_args(commands)
+
     commands.add_parser("schema", help="print the JSON Schema of baseline files")
     commands.add_parser("guards", help="list the built-in guards and their sources")
     kinds = commands.add_parser(
@@ -215,6 +218,8 @@ def _run(
         return _incidents(args, out)
     if args.command == "events":
         return _events(args, out)
+    if args.command in ("seal", "evidence"):
+        return _evidence(args, out)
     if args.command == "kinds":
         _print_kinds(args.format, out)
         return 0
@@ -489,6 +494,87 @@ def _close(credential: Any) -> None:
     close = getattr(credential, "close", None)
     if callable(close):
         close()
+
+
+def _evidence_args(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    seal = commands.add_parser(
+        "seal", help="seal the event table's closed days (a chained digest per day)"
+    )
+    seal.add_argument(
+        "--through", metavar="DATE", help="last day to seal, YYYY-MM-DD (default: yesterday, UTC)"
+    )
+    ev = commands.add_parser(
+        "evidence", help="write the auditors' evidence pack of a period (docs/evidence.md)"
+    )
+    ev.add_argument("--from", dest="first", required=True, metavar="DATE", help="YYYY-MM-DD")
+    ev.add_argument("--to", dest="last", required=True, metavar="DATE", help="YYYY-MM-DD")
+    ev.add_argument("--out", required=True, metavar="DIR", help="directory to write the pack to")
+    ev.add_argument(
+        "--chromium", metavar="PATH", help="browser printing report.pdf (default: chromium)"
+    )
+
+
+def _day(text: str, flag: str) -> date:
+    value = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(f"{flag}: expected a date YYYY-MM-DD, got {text!r}")
+
+
+def _evidence(args: argparse.Namespace, out: IO[str]) -> int:
+    """``seal`` and ``evidence``: exit 0 verified, 1 tampering found (the pack says what)."""
+    import shutil
+
+    from . import __version__
+    from .evidence import seal_closed_days, write_pack
+    from .runtime import Runtime
+
+    today = datetime.now(UTC).date()
+    if args.command == "seal":
+        through = _day(args.through, "--through") if args.through else None
+        if through is not None and through >= today:
+            raise InputError("--through: only closed days (before today, UTC) are sealed")
+        rt = Runtime(_settings())
+        sealed = seal_closed_days(
+            rt.table(rt.settings.events_table), rt.seals(), today=today, through=through
+        )
+        for seal in sealed:
+            print(f"sealed {seal.day}: {seal.rows} row(s), chain {seal.chain}", file=out)
+        print(f"{len(sealed)} day(s) sealed", file=out)
+        return 0
+    first, last = _day(args.first, "--from"), _day(args.last, "--to")
+    if last < first:
+        raise InputError("--to is before --from")
+    target = Path(args.out)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out: {args.out} exists and is not a directory")
+    chromium = shutil.which(args.chromium or "chromium")
+    rt = Runtime(_settings())
+    s = rt.settings
+    pack = write_pack(
+        events=rt.table(s.events_table),
+        incidents=rt.table(s.incidents_table),
+        approvals=rt.table(s.approvals_table),
+        seals=rt.seals(),
+        first=first,
+        last=last,
+        out=target,
+        chromium=chromium,
+        version=__version__,
+    )
+    if pack.pdf_skipped:
+        print(f"warning: report.pdf skipped: {pack.pdf_skipped}", file=sys.stderr)
+    summary = pack.verification.summary()
+    days = ", ".join(f"{k} {v}" for k, v in sorted(summary["days"].items())) or "no days"
+    print(f"wrote {', '.join(pack.files)} to {target}", file=out)
+    print(f"seals: {summary['result']} ({days})", file=out)
+    for finding in summary["findings"]:
+        if finding["status"] not in ("open",):
+            print(f"  {finding['day']}: {finding['status']}", file=out)
+    return pack.exit_code
 
 
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:

@@ -127,6 +127,21 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+RETENTION_BOUNDS = (1, 36_500)
+"""Days ``DRIFTKEEPER_RETENTION_DAYS`` may keep (a day to a hundred years)."""
+
+
+def _retention(env: Mapping[str, str], name: str) -> int | None:
+    """Whole days, or None (unset or empty: keep forever)."""
+    raw = _text(env, name)
+    if not raw:
+        return None
+    low, high = RETENTION_BOUNDS
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(name, f"expected whole days from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
 def _table(env: Mapping[str, str], name: str, default: str) -> str:
     value = _text(env, name, default)
     if not _TABLE.match(value):
@@ -440,6 +455,9 @@ class Settings:
     auto_rollback_budget: int = 10
     """Automatic rollbacks allowed per hour, tenant-wide, before the breaker trips."""
     brakes_table: str = "brakes"
+    retention_days: int | None = None
+    """``DRIFTKEEPER_RETENTION_DAYS``: event-table days older than this are deleted once
+    sealed (None: kept forever)."""
 
     __repr__ = _repr
 
@@ -488,6 +506,7 @@ class Settings:
                 _number(env, "DRIFTKEEPER_AUTO_ROLLBACK_BUDGET", 10, 1, 100)
             ),
             brakes_table=_table(env, "DRIFTKEEPER_BRAKES_TABLE", "brakes"),
+            retention_days=_retention(env, "DRIFTKEEPER_RETENTION_DAYS"),
         )
 
     @property

@@ -24,6 +24,7 @@ from .config import Settings
 
 if TYPE_CHECKING:
     from .baseline import BaselineSet
+    from .evidence import Seals, Upkeep
     from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
     from .rollback._approval import ApprovalRequest
@@ -337,6 +338,26 @@ class Runtime:
             include_arm=bool(self.settings.subscriptions),
         )
         return self.pipeline().reconcile(snapshot, run_id=run_id)
+
+    def seals(self) -> Seals:
+        """The seals of the event table (table ``<events table>seals``)."""
+        from .evidence import Seals, seals_table_name
+
+        return Seals(self.table(seals_table_name(self.settings.events_table)))
+
+    def keep_evidence(self) -> Upkeep:
+        """Seal the event table's closed days, then apply ``DRIFTKEEPER_RETENTION_DAYS``
+        (the reconcile timer; bounded work per run)."""
+        from datetime import UTC, datetime
+
+        from .evidence import keep_evidence
+
+        return keep_evidence(
+            self.table(self.settings.events_table),
+            self.seals(),
+            today=datetime.now(UTC).date(),
+            retention_days=self.settings.retention_days,
+        )
 
     def poll_audit(self) -> Any:
         """One Entra audit poll (the timer): new RoleManagement and Policy records."""

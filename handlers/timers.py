@@ -35,6 +35,11 @@ def reconcile(timer: func.TimerRequest) -> None:
     from driftkeeper import runtime
 
     run_id = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    try:  # the evidence first: a failed tenant read must not hold back sealing
+        kept = runtime.current().keep_evidence()
+        log.info("evidence: %d day(s) sealed, %s", len(kept.sealed), kept.pruned or "no retention")
+    except Exception:
+        log.exception("sealing or retention failed; the next reconcile run retries")
     try:
         findings = runtime.current().reconcile(run_id.replace("+00:00", "Z"))
     except Exception:
