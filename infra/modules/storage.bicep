@@ -16,13 +16,14 @@ param tags object = {}
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes.')
+@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes, the event table's day seals.')
 param tableNames array = [
   'driftevents'
   'incidents'
   'approvals'
   'cursors'
   'brakes'
+  'drifteventsseals'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
