@@ -28,6 +28,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]{1,16000}")
 _KEY_VALUE = re.compile(r"[A-Za-z0-9!+/=_.:|~-]{1,1024}")
 """A continuation key as the service sends it: our own keys (``20260701``,
 ``2026-07-01T12:00:00.000000Z|3f2a...~001``) or Azure's encoded form (``1!12!MjAy...``)."""
+_ROW_VALUE = re.compile(r"[A-Za-z0-9!+/=_.:|~-]{0,1024}")
 _BAD = "a token returned by this API for this query"
 
 
@@ -93,6 +94,6 @@ def read_token(key: bytes, token: str) -> Cursor:
     partition, row = data["pk"], data["rk"]
     if not isinstance(partition, str) or not _KEY_VALUE.fullmatch(partition):
         raise ParameterError("next", _BAD)
-    if row is not None and (not isinstance(row, str) or not _KEY_VALUE.fullmatch(row)):
+    if row is not None and (not isinstance(row, str) or not _ROW_VALUE.fullmatch(row)):
         raise ParameterError("next", _BAD)
     return Cursor(EventQuery.from_json(data["q"]), partition, row)

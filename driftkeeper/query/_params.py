@@ -152,11 +152,9 @@ def _filter(name: str, value: str) -> str:
 
 
 def _query(values: dict[str, str], *, now: datetime) -> EventQuery:
+    given_since = _time("from", values["from"]) if "from" in values else None
     until = _time("to", values["to"]) if "to" in values else now
-    if "from" in values:
-        since = _time("from", values["from"])
-    else:
-        since = until - timedelta(days=DEFAULT_DAYS)
+    since = given_since or until - timedelta(days=DEFAULT_DAYS)
     if since >= until:
         raise ParameterError("to", "a time later than from")
     if until - since > timedelta(days=MAX_DAYS):
