@@ -8,7 +8,7 @@ in and sets ``X-MS-CLIENT-PRINCIPAL``; :func:`driftkeeper.access.caller` refuses
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -16,12 +16,9 @@ bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
 
-def _params(req: func.HttpRequest) -> list[tuple[str, str]]:
-    """The query string's pairs in order, repeats kept (so they can be refused)."""
-    query = urlsplit(req.url).query
-    if query:
-        return parse_qsl(query, keep_blank_values=True)
-    return list(req.params.items())
+def _params(req: func.HttpRequest) -> str | list[tuple[str, str]]:
+    """The raw query string (repeats kept, so they can be refused), else the parsed params."""
+    return urlsplit(req.url).query or list(req.params.items())
 
 
 @bp.function_name("events")

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from ..access import Refusal, caller
 from ._csv import render_csv
@@ -36,6 +37,7 @@ __all__ = ["NEXT_HEADER", "Answer", "ApiRequest", "respond"]
 log = logging.getLogger(__name__)
 
 NEXT_HEADER = "X-Next-Token"
+MAX_FIELDS = 32
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _JSON = "application/json"
 
@@ -45,7 +47,8 @@ class ApiRequest:
     """What the API needs of an HTTP request; ``headers`` with lower-case names."""
 
     method: str
-    params: Sequence[tuple[str, str]]
+    params: Sequence[tuple[str, str]] | str
+    """The query string's (name, value) pairs in order, or the raw query string."""
     headers: Mapping[str, str]
 
 
@@ -64,6 +67,15 @@ def _error(status: int, message: str, **extra: str) -> Answer:
     return Answer(status, body, headers=dict(_HEADERS))
 
 
+def _pairs(params: Sequence[tuple[str, str]] | str) -> Sequence[tuple[str, str]]:
+    if not isinstance(params, str):
+        return params
+    try:
+        return parse_qsl(params, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        raise ParameterError("(query string)", f"at most {MAX_FIELDS} parameters") from None
+
+
 def _signing_key(runtime: Runtime) -> bytes:
     """Shared by every instance: the configured approval key, else the approvals table's."""
     key = runtime.settings.approval_key
@@ -79,7 +91,8 @@ def respond(runtime: Runtime, request: ApiRequest, *, now: datetime | None = Non
     if request.method != "GET":
         return _error(405, "Only GET is answered here.")
     try:
-        parsed = parse_request(request.params, accept=request.headers.get("accept", ""), now=now)
+        pairs = _pairs(request.params)
+        parsed = parse_request(pairs, accept=request.headers.get("accept", ""), now=now)
         key = _signing_key(runtime) if parsed.next is not None else b""
         query, start = parsed.query, None
         if parsed.next is not None:

@@ -311,6 +311,12 @@ def test_a_bad_parameter_is_a_400_naming_it(
     assert answer["expected"]
 
 
+def test_a_query_string_of_too_many_parameters_is_a_400(call: Call) -> None:
+    response = call([("kind", "nsg")] * 40)
+    assert response.status_code == 400
+    assert body(response)["parameter"] == "(query string)"
+
+
 def first_token(call: Call, **params: str) -> str:
     answer = body(call({**RANGE, "pageSize": "10", **params}))
     assert answer["next"]
