@@ -119,6 +119,7 @@ def test_the_app_lists_every_trigger(functions: dict[str, Any]) -> None:
         "approvals",
         "arm_events",
         "audit_poll",
+        "events",
         "graph_events",
         "health",
         "reconcile",

@@ -1,0 +1,56 @@
+"""An event row as the API answers it: the columns of ``docs/event-table.md`` in camelCase.
+
+Long columns split over ``Name``, ``Name1`` ... and continuation rows are joined, so every
+value is whole. ``changes`` is the parsed JSON diff (kept as text if it is not JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..store._ledger import COLUMNS
+
+__all__ = ["FIELDS", "event_row"]
+
+_KEYS = (("PartitionKey", "partitionKey"), ("RowKey", "rowKey"))
+_TEXT = tuple((column, column[0].lower() + column[1:]) for _, column in COLUMNS)
+FIELDS: tuple[str, ...] = (
+    *(name for _, name in _KEYS),
+    "eventTime",
+    *(name for _, name in _TEXT),
+)
+"""The keys of every row, in the order of the CSV columns."""
+
+
+def _joined(merged: Mapping[str, Any], column: str) -> str:
+    pieces = [str(merged.get(column, ""))]
+    index = 1
+    while f"{column}{index}" in merged:
+        pieces.append(str(merged[f"{column}{index}"]))
+        index += 1
+    return "".join(pieces)
+
+
+def _time(value: object) -> str:
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return "" if value is None else str(value)
+
+
+def event_row(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The API's row for one main row and its continuation rows (in order)."""
+    merged: dict[str, Any] = {}
+    for entity in (main, *parts):
+        merged.update(entity)
+    row: dict[str, Any] = {name: str(main[column]) for column, name in _KEYS}
+    row["eventTime"] = _time(main.get("EventTime"))
+    for column, name in _TEXT:
+        row[name] = _joined(merged, column)
+    with contextlib.suppress(ValueError):  # not JSON (a row from elsewhere): kept as text
+        row["changes"] = json.loads(row["changes"] or "[]")
+    return row
