@@ -49,7 +49,7 @@ from .guards import all_guards
 from .incident_policy import READ_ERROR, Incident, Observation, Transition
 from .intake import Invalid, Parsed
 from .kinds import Touch, all_kinds, get_kind
-from .signals import Signal
+from .signals import Actor, Signal
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+VERIFY_ACTOR = "driftkeeper (the read after a rollback)"
+"""Who the rows of a verified rollback's re-judgement name."""
 FUTURE_SLACK = timedelta(minutes=15)
 """How far in the future an event time may be (clock skew) before it is refused."""
 VIEW_CACHE = 64
@@ -585,6 +587,9 @@ class Pipeline:
                     id=f"verified:{judged.signal.id}",
                     source="rollback",
                     type="driftkeeper.rollback",
+                    actor=Actor(upn=VERIFY_ACTOR),
+                    operation="verify",
+                    correlation_id="",
                 )
                 self.respond_to_guards(
                     verify, judged.finding.kind, judged.finding.resource, result.after_state

@@ -170,5 +170,6 @@ def _recheck(request: ApprovalRequest, key: str) -> Signal:
         time=now,
         resource=request.resource,
         category="rollback",
-        actor=Actor(),
+        actor=Actor(upn="driftkeeper (the read after a rollback)"),
+        operation="verify",
     )
