@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import quote
 
 from .._errors import InputError, TimeFormatError
 from .._model import SEVERITIES
@@ -43,6 +44,10 @@ DEFAULT_PAGE_SIZE = 200
 MAX_PAGE_SIZE = 1000
 MAX_VALUE_LENGTH = 2048
 """Characters of a text filter (a resource id, a UPN, a baseline name)."""
+MAX_ENCODED_LENGTH = 2048
+"""Bytes of a text filter as it travels in the table query's URL (quotes doubled,
+percent-encoded): ``actor`` appears three times in the filter, so a page's URL stays far
+below what the service accepts."""
 MAX_NEXT_LENGTH = 16_384
 
 FILTERS = ("kind", "outcome", "severity", "resource", "actor", "baseline")
@@ -136,6 +141,10 @@ def _text(name: str, value: str) -> str:
         raise ParameterError(name, "text without control characters")
     if len(value) > MAX_VALUE_LENGTH:
         raise ParameterError(name, f"at most {MAX_VALUE_LENGTH} characters")
+    if len(quote(value.replace("'", "''"), safe="")) > MAX_ENCODED_LENGTH:
+        raise ParameterError(
+            name, f"at most {MAX_ENCODED_LENGTH} bytes once quoted and URL-encoded"
+        )
     return value
 
 

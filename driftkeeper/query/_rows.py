@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,9 @@ def _time(value: object) -> str:
     return "" if value is None else str(value)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def event_row(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The API's row for one main row and its continuation rows (in order)."""
     merged: dict[str, Any] = {}
@@ -53,4 +57,17 @@ def event_row(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]] = ()) 
         row[name] = _joined(merged, column)
     with contextlib.suppress(ValueError):  # not JSON (a row from elsewhere): kept as text
         row["changes"] = json.loads(row["changes"] or "[]")
-    return row
+    printable: dict[str, Any] = _printable(row)
+    return printable
+
+
+def _printable(value: Any) -> Any:
+    """``value`` with every lone surrogate (stored escaped, legal in JSON, not encodable in
+    UTF-8) replaced by U+FFFD, so a hostile value can never break a page."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value

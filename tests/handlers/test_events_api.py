@@ -356,3 +356,33 @@ def test_without_an_approval_key_the_approvals_tables_key_signs(
     call = make_call(approval_key="")
     token = first_token(call)
     assert call({**RANGE, "pageSize": "10", "next": token}).status_code == 200
+
+
+def test_a_stored_lone_surrogate_never_breaks_a_page(
+    make_call: Any, seeded: Any
+) -> None:
+    # given a row whose diff and message hold a lone surrogate (legal in JSON, stored escaped)
+    from dataclasses import replace as _replace
+    from datetime import timedelta
+
+    from driftkeeper._model import Change
+    from driftkeeper.store import Ledger
+    from tests.query.seed import T0
+
+    service, name, records = seeded
+    odd = _replace(
+        records[100],
+        signal_id="sig-lone-surrogate",
+        message="note \ud800 here",
+        changes=(Change("tags.note", None, "x\udfffy"),),
+        time=(T0 + timedelta(days=8, hours=23, minutes=30)).isoformat().replace("+00:00", "Z"),
+    )
+    Ledger(service.get_table_client(name)).record([odd])
+    call = make_call()
+    since = (T0 + timedelta(days=8, hours=23, minutes=29)).isoformat()
+    # when the page holding it is read, as JSON and as CSV
+    for fmt in ("json", "csv"):
+        response = call({"from": since, "to": RANGE["to"], "format": fmt})
+        # then it is served, the surrogate shown as U+FFFD
+        assert response.status_code == 200
+        assert "note \ufffd here" in response.get_body().decode("utf-8")

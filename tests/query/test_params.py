@@ -68,6 +68,8 @@ def test_every_parameter_is_read() -> None:
         ([("severity", "urgent")], "severity", "one of low"),
         ([("resource", "a\x00b")], "resource", "control characters"),
         ([("actor", "x" * 2049)], "actor", "at most 2048"),
+        ([("actor", "'" * 1000)], "actor", "bytes once quoted and URL-encoded"),
+        ([("resource", "名" * 2048)], "resource", "bytes once quoted and URL-encoded"),
         ([("baseline", "\ud800")], "baseline", "control characters"),
         ([("pageSize", "0")], "pageSize", "1 to 1000"),
         ([("pageSize", "1001")], "pageSize", "1 to 1000"),
