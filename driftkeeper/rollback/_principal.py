@@ -31,10 +31,10 @@ MAX_HEADER_BYTES = 16 * 1024
 _MAX_CLAIMS = 2_000
 _MAX_TEXT = 256
 _OBJECT_ID = ("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
-_UPN = (
-    "preferred_username",
-    "upn",
+_UPN = (  # the UPN first: preferred_username can be changed by its user, the UPN cannot
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "upn",
+    "preferred_username",
 )
 _NAME = ("name", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
 _GROUPS = ("groups",)
