@@ -188,7 +188,7 @@ class Seals:
             entity = self._table.get_entity(_ANCHOR, _ANCHOR)
         except ResourceNotFoundError:
             return None
-        return Anchor(str(entity["Day"]), str(entity["Chain"]))
+        return Anchor(str(entity.get("Day", "")), str(entity.get("Chain", "")))
 
     def set_anchor(self, anchor: Anchor) -> None:
         from azure.data.tables import UpdateMode
