@@ -335,3 +335,21 @@ def test_a_browser_output_that_is_not_a_pdf_is_skipped(tables: Tables, tmp_path:
 def test_anchor_dataclass_round_trips(seals: Seals) -> None:
     seals.set_anchor(Anchor("20261001", "c" * 64))
     assert seals.anchor() == Anchor("20261001", "c" * 64)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [pytest.param("two", id="text"), pytest.param(EntityProperty(2, EdmType.INT64), id="int64")],
+)
+def test_a_garbage_seal_row_breaks_the_chain_not_the_verification(
+    events: TableClient, seals: Seals, rows: Any
+) -> None:
+    # given sealed days, one seal's Rows rewritten as something that is not a 32-bit count
+    sealed(events, seals)
+    seals._table.update_entity(
+        {"PartitionKey": "seal", "RowKey": "20261005", "Rows": rows}, UpdateMode.MERGE
+    )
+    # when verified, then the day's seal is reported broken (no exception)
+    result = check(events, seals)
+    assert result.tampered
+    assert "chain broken" in next(d for d in result.days if d.day == "20261005").findings
