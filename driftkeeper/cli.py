@@ -514,13 +514,25 @@ def _evidence_args(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
 
 
+_FIRST_DAY, _LAST_DAY = date(1601, 1, 1), date(9999, 12, 30)
+"""The days an event table can hold (the service's DateTime range; the day after the last
+must still be a date)."""
+
+
 def _day(text: str, flag: str) -> date:
     value = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if not _FIRST_DAY <= day <= _LAST_DAY:
+                raise InputError(
+                    f"{flag}: {value} is outside {_FIRST_DAY.isoformat()} .. "
+                    f"{_LAST_DAY.isoformat()}"
+                )
+            return day
     raise InputError(f"{flag}: expected a date YYYY-MM-DD, got {text!r}")
 
 
@@ -549,6 +561,8 @@ def _evidence(args: argparse.Namespace, out: IO[str]) -> int:
     if last < first:
         raise InputError("--to is before --from")
     target = Path(args.out)
+    if target.is_symlink() and not target.exists():
+        raise InputError(f"--out: {args.out} is a symlink to nothing (a dangling symlink)")
     if target.exists() and not target.is_dir():
         raise InputError(f"--out: {args.out} exists and is not a directory")
     chromium = shutil.which(args.chromium or "chromium")
@@ -574,6 +588,8 @@ def _evidence(args: argparse.Namespace, out: IO[str]) -> int:
     for finding in summary["findings"]:
         if finding["status"] not in ("open",):
             print(f"  {finding['day']}: {finding['status']}", file=out)
+    for bad in pack.unreadable:
+        print(f"  {bad.key[0]}: unreadable row {bad.key[1]!r}: {bad.reason}", file=out)
     return pack.exit_code
 
 

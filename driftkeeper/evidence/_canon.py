@@ -2,8 +2,11 @@
 
 A row's canonical form is the JSON object of its ``PartitionKey``, ``RowKey`` and every
 property, each property as ``[EDM type, text]``, keys sorted, ASCII only. The service's
-``Timestamp`` and ETag are metadata, not properties, so they are left out: rewriting a row
-with the same values gives the same hash (an idempotent retry is not tampering).
+``Timestamp`` is left out (the SDK keeps the ETag in the entity's metadata, never as a
+property): rewriting a row with the same values gives the same hash (an idempotent retry is
+not tampering). Any other property, even one named ``etag``, is hashed. A DateTime is hashed
+at the service's full precision (100 ns ticks): as microseconds when the ticks beyond them are
+zero, else with the further digits appended.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +23,21 @@ __all__ = ["ROW_HASH_CHARS", "chain_digest", "day_digest", "list_digest", "row_h
 
 ROW_HASH_CHARS = 16
 """Hex digits of each row's hash kept in a seal's row list (64 bits)."""
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def _datetime_text(value: datetime) -> str:
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    service = getattr(value, "tables_service_value", None)
+    if isinstance(service, str):
+        found = _FRACTION.search(service)
+        beyond = found.group(1)[6:].rstrip("0") if found else ""
+        if beyond:  # ticks finer than a microsecond: keep them
+            text = text.replace("+00:00", f"{beyond}+00:00")
+    return text
 
 
 def _typed(value: Any) -> list[str]:
@@ -32,8 +51,7 @@ def _typed(value: Any) -> list[str]:
     if isinstance(value, float):
         return ["Edm.Double", repr(value)]
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return ["Edm.DateTime", moment.astimezone(UTC).isoformat(timespec="microseconds")]
+        return ["Edm.DateTime", _datetime_text(value)]
     if isinstance(value, (bytes, bytearray)):
         return ["Edm.Binary", base64.b64encode(bytes(value)).decode("ascii")]
     if isinstance(value, str):
@@ -44,12 +62,12 @@ def _typed(value: Any) -> list[str]:
 
 
 def canonical(entity: Mapping[str, Any]) -> bytes:
-    """The canonical bytes of one row (every property; no Timestamp, no ETag)."""
+    """The canonical bytes of one row (every property but ``Timestamp``)."""
     body: dict[str, Any] = {}
     for name, value in entity.items():
         if name in ("PartitionKey", "RowKey"):
             body[name] = str(value)
-        elif name not in ("Timestamp", "etag", "odata.etag", "odata.metadata"):
+        elif name != "Timestamp":
             body[name] = _typed(value)
     text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return text.encode("ascii")

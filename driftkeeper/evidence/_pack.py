@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._collect import ChangeEntry, IncidentEntry, changes_of, incidents_of, utc
 from ._controls import control_of
-from ._csv import write_csv
+from ._csv import csv_bytes
 from ._pdf import print_pdf
+from ._records import Unreadable, read_records
 from ._render import ReportInfo, render_report
 from ._sealing import Verification, verify
 from ._seals import Seals
@@ -50,6 +54,7 @@ EVENT_HEADER = (
     "SignalId",
     "Message",
     "Changes",
+    "Unreadable",
 )
 INCIDENT_HEADER = (
     "Control",
@@ -80,11 +85,29 @@ class Pack:
     pdf_skipped: str
     """Why ``report.pdf`` was not written (empty: it was)."""
     manifest: dict[str, Any]
+    unreadable: tuple[Unreadable, ...] = ()
+    """Rows of the period that are not readable records (in events.csv as raw columns)."""
 
     @property
     def exit_code(self) -> int:
-        """0: the seals verify; 1: tampering was found (the pack says what)."""
-        return 1 if self.verification.tampered else 0
+        """0: the seals verify; 1: tampering was found or a row is unreadable (the pack says
+        what)."""
+        return 1 if self.verification.tampered or self.unreadable else 0
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole, through a new file in its directory replacing it: a symlink at
+    ``path`` is replaced itself, its target is never written."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 def _sha256(path: Path) -> str:
@@ -109,7 +132,7 @@ def write_pack(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Pack:
     """Verify the seals of ``first`` .. ``last`` (whole UTC days) and write the pack."""
-    from ..store import Approvals, Ledger, record_keys
+    from ..store import Approvals
     from ..store._incidents import row_from_entity
 
     if last < first:
@@ -118,8 +141,9 @@ def write_pack(
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
     verification = verify(events, seals, first=first, last=last, today=now.date())
-    records = Ledger(events).query(since=start, until=end)
-    keys = [record_keys(r) for r in records]
+    read, unreadable = read_records(events, start, end)
+    records = [r for _, r in read]
+    keys = [k for k, _ in read]
     rows = [row_from_entity(e) for e in incidents.list_entities()]
     drift_tracks = {
         (row.resource.casefold(), row.rule): row.drift for row in rows if row.drift is not None
@@ -132,12 +156,9 @@ def write_pack(
     out.mkdir(parents=True, exist_ok=True)
     info = ReportInfo(first.isoformat(), last.isoformat(), utc(now), version)
     html_file = out / "report.html"
-    html_file.write_text(
-        render_report(info, verification, changes, incident_entries),
-        encoding="utf-8",
-        errors="backslashreplace",
-    )
-    _events_csv(out / "events.csv", records, keys, verification, changes)
+    html = render_report(info, verification, changes, incident_entries, unreadable)
+    write_file(html_file, html.encode("utf-8", "backslashreplace"))
+    _events_csv(out / "events.csv", records, keys, verification, changes, unreadable)
     _incidents_csv(out / "incidents.csv", incident_entries)
     pdf_file = out / "report.pdf"
     if chromium is None:
@@ -157,11 +178,11 @@ def write_pack(
         ],
         "pdf": "written" if not skipped else f"skipped: {skipped}",
         "seals": verification.summary(),
+        "unreadableRows": [u.to_dict() for u in unreadable],
     }
-    (out / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=True) + "\n", encoding="utf-8"
-    )
-    return Pack(out, (*names, "manifest.json"), verification, skipped, manifest)
+    text = json.dumps(manifest, indent=2, ensure_ascii=True) + "\n"
+    write_file(out / "manifest.json", text.encode("ascii"))
+    return Pack(out, (*names, "manifest.json"), verification, skipped, manifest, tuple(unreadable))
 
 
 def _events_csv(
@@ -170,6 +191,7 @@ def _events_csv(
     keys: list[tuple[str, str]],
     verification: Verification,
     changes: list[ChangeEntry],
+    unreadable: list[Unreadable],
 ) -> None:
     mttd = {(c.record.signal_id, c.record.setting, c.record.rule): c.mttd_seconds for c in changes}
 
@@ -200,14 +222,30 @@ def _events_csv(
             record.signal_id,
             record.message,
             json.dumps([c.to_dict() for c in record.changes], ensure_ascii=False),
+            None,
         ]
 
-    write_csv(path, EVENT_HEADER, (row(r, k) for r, k in zip(records, keys, strict=True)))
+    def raw(bad: Unreadable) -> list[str | int | float | None]:
+        recorded = verification.timestamps.get(bad.key)
+        cells: list[str | int | float | None] = [
+            bad.key[0],
+            bad.key[1],
+            bad.raw.get("Time"),
+            utc(recorded) if recorded else None,
+            None,
+            None,
+        ]
+        cells += [bad.raw.get(column) for column in EVENT_HEADER[6:-1]]
+        return [*cells, bad.reason]
+
+    lines = [row(r, k) for r, k in zip(records, keys, strict=True)]
+    lines += [raw(u) for u in unreadable]
+    lines.sort(key=lambda cells: (str(cells[0]), str(cells[1])))
+    write_file(path, csv_bytes(EVENT_HEADER, lines))
 
 
 def _incidents_csv(path: Path, entries: list[IncidentEntry]) -> None:
-    write_csv(
-        path,
+    data = csv_bytes(
         INCIDENT_HEADER,
         (
             [
@@ -230,3 +268,4 @@ def _incidents_csv(path: Path, entries: list[IncidentEntry]) -> None:
             for e in entries
         ),
     )
+    write_file(path, data)

@@ -26,9 +26,21 @@ FLAGS = (
 
 
 def print_pdf(chromium: str, html_file: Path, pdf_file: Path, *, timeout: float = 120.0) -> str:
-    """Print ``html_file`` to ``pdf_file``; ``""`` when written, else why not."""
+    """Print ``html_file`` to ``pdf_file``; ``""`` when written, else why not.
+
+    Chromium prints into a fresh file of the directory, which then replaces ``pdf_file``
+    (a symlink there is replaced itself, its target never written); a result that is not a
+    PDF (``%PDF-``) is discarded."""
     with contextlib.suppress(FileNotFoundError):
         pdf_file.unlink()
+    with tempfile.TemporaryDirectory(prefix=".dk-pdf-", dir=pdf_file.parent) as printed:
+        skipped = _print(chromium, html_file, Path(printed) / "report.pdf", timeout)
+        if not skipped:
+            os.replace(Path(printed) / "report.pdf", pdf_file)
+    return skipped
+
+
+def _print(chromium: str, html_file: Path, pdf_file: Path, timeout: float) -> str:
     with tempfile.TemporaryDirectory(prefix="dk-pdf-") as profile:
         command = [
             chromium,
@@ -59,6 +71,11 @@ def print_pdf(chromium: str, html_file: Path, pdf_file: Path, *, timeout: float 
     if process.returncode != 0 or not pdf_file.is_file() or pdf_file.stat().st_size == 0:
         tail = err.decode("utf-8", "replace").strip().splitlines()[-3:]
         return f"chromium exited with {process.returncode}: {' / '.join(tail)}"
+    if pdf_file.is_symlink():
+        return "chromium left a symlink, not a PDF"
+    with pdf_file.open("rb") as handle:
+        if handle.read(5) != b"%PDF-":
+            return "chromium's output is not a PDF (it does not start with %PDF-)"
     return ""
 
 

@@ -15,6 +15,7 @@ from statistics import mean
 
 from ._collect import ChangeEntry, IncidentEntry, utc
 from ._controls import CONTROLS, FRAMEWORK_CLAUSES
+from ._records import Unreadable
 from ._sealing import Verification
 
 __all__ = ["CSP", "STYLE", "ReportInfo", "render_report"]
@@ -108,7 +109,14 @@ def _seals(verification: Verification) -> str:
         else "no seal yet"
     )
     anchor = verification.anchor
-    anchor_text = f"; chain anchored at pruned day {e(anchor.day)}" if anchor else ""
+    anchor_text = ""
+    if anchor is not None and verification.anchor_problem:
+        anchor_text = f"; retention anchor NOT trusted: {e(verification.anchor_problem)}"
+    elif anchor is not None:
+        anchor_text = (
+            f"; chain anchored at pruned day {e(anchor.day)}, "
+            f"chained digest <code>{e(anchor.chain)}</code>"
+        )
     rows = [
         (
             e(d.day),
@@ -137,6 +145,18 @@ def _seals(verification: Verification) -> str:
     return (
         f'<section class="card {css}" id="seals"><h2>{e(title)}</h2>'
         f"<p>Days: {e(counts)}. {head_text}{anchor_text}.</p>{table}</section>"
+    )
+
+
+def _unreadable(unreadable: Sequence[Unreadable]) -> str:
+    if not unreadable:
+        return ""
+    rows = [(e(u.key[0]), f"<code>{e(u.key[1])}</code>", e(u.reason)) for u in unreadable]
+    return (
+        '<section class="card bad" id="unreadable"><h2>Unreadable rows</h2>'
+        f"<p>{e(len(unreadable))} row(s) of the period are not readable records (altered, "
+        "or a continuation row is missing); events.csv has their raw columns.</p>"
+        f"{_table(('day', 'row key', 'why'), rows)}</section>"
     )
 
 
@@ -263,6 +283,7 @@ def render_report(
     verification: Verification,
     changes: Sequence[ChangeEntry],
     incidents: Sequence[IncidentEntry],
+    unreadable: Sequence[Unreadable] = (),
 ) -> str:
     """The whole page."""
     return (
@@ -275,7 +296,7 @@ def render_report(
         f'<p class="muted">Generated {e(info.generated_at)} by driftkeeper {e(info.version)}. '
         "MTTD: from the change to its row being recorded. MTTR: from the incident opening "
         "to its resolution. Times are UTC.</p>"
-        f"{_seals(verification)}{_summary(changes, incidents)}{_mapping()}"
+        f"{_seals(verification)}{_unreadable(unreadable)}{_summary(changes, incidents)}{_mapping()}"
         f"{_changes(changes)}{_incidents(incidents)}"
         "</main></body></html>\n"
     )

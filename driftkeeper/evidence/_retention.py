@@ -1,25 +1,33 @@
 """Retention: delete day partitions older than ``DRIFTKEEPER_RETENTION_DAYS``, sealed ones only.
 
-For each sealed day older than the cutoff, oldest first: the chain's anchor moves to that
-day's seal (so verification treats it, and every day before it, as pruned rather than
-removed, and the next seal chains to the anchor), then its rows are deleted, then its seal.
-A day without a seal is never deleted. The work per run is bounded by ``max_rows``; an
-interrupted day is finished by the next run (the anchor already covers it).
+For each sealed day older than the cutoff, oldest first: its rows are checked against its
+seal (digest and row count; the seal intact and linked into the chain), then the chain's
+anchor moves to that day's seal (so verification treats it, and every day before it, as
+pruned rather than removed, and the next seal chains to the anchor), then its rows are
+deleted, then its seal. A day without a seal is never deleted, and neither is a day that
+does not match its seal: pruning stops there (with a warning) so verification keeps
+reporting it as tampered. The work per run is bounded by ``max_rows``; an interrupted day
+is finished by the next run (the anchor already covers it; its remaining rows must still be
+rows of its seal's row list).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._sealing import day_key
-from ._seals import Anchor, Seals
+from ._canon import ROW_HASH_CHARS, day_digest, list_digest
+from ._sealing import _pairs, anchor_problem, day_key, read_days
+from ._seals import Anchor, Seal, Seals
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
 __all__ = ["Pruned", "prune"]
+
+log = logging.getLogger(__name__)
 
 _BATCH = 100  # deletes per transaction (service limit)
 
@@ -32,6 +40,36 @@ class Pruned:
     """Rows deleted."""
     complete: bool
     """False when the row budget ran out (the next run goes on)."""
+    kept: str = ""
+    """Why pruning stopped before a day due for deletion (``""``: it did not)."""
+
+
+def _mismatch(
+    seal: Seal, rows: list[Any], seals: Seals, *, previous: str, following: Seal | None,
+    resuming: bool,
+) -> str:  # fmt: skip
+    """Why the day's rows or its seal are not as sealed (``""``: they are)."""
+    if not seal.intact:
+        return "its seal's chained digest does not follow from its fields"
+    if not resuming and seal.previous != previous:
+        return "its seal does not chain to the previous seal or the anchor"
+    if following is not None and following.previous != seal.chain:
+        return "the next seal does not chain to its seal"
+    full = _pairs(rows)
+    if day_digest(full) == seal.digest and len(full) == seal.rows:
+        return ""
+    if not resuming:
+        return "its rows do not match its seal's digest and row count"
+    try:  # a prune cut short: what is left must be rows of the seal, unchanged
+        stored = seals.row_list(seal)
+    except ValueError as exc:
+        return str(exc)
+    if list_digest(stored) != seal.rows_digest:
+        return "its seal's row list was altered"
+    sealed = dict(stored)
+    if any(sealed.get(key) != full_hash[:ROW_HASH_CHARS] for key, full_hash in full):
+        return "rows left from an interrupted prune were changed or added"
+    return ""
 
 
 def prune(
@@ -42,20 +80,31 @@ def prune(
         raise ValueError("keep_days must be at least 1")
     cutoff = day_key(today - timedelta(days=keep_days))
     anchor = seals.anchor()
+    all_seals = seals.all()
+    problem = anchor_problem(all_seals, anchor, day_key(today))
+    if problem:
+        log.warning("retention: nothing pruned: %s", problem)
+        return Pruned((), 0, True, problem)
     done: list[str] = []
     deleted = 0
-    for seal in seals.all():
+    previous = anchor.chain if anchor is not None else ""
+    for index, seal in enumerate(all_seals):
         if seal.day >= cutoff:
             break
-        if anchor is None or anchor.day < seal.day:
+        resuming = anchor is not None and anchor.day == seal.day
+        rows = read_days(events, seal.day, seal.day).get(seal.day, [])
+        following = all_seals[index + 1] if index + 1 < len(all_seals) else None
+        why = _mismatch(
+            seal, rows, seals, previous=previous, following=following, resuming=resuming
+        )
+        if why:
+            kept = f"{seal.day} kept, not as sealed: {why}"
+            log.warning("retention: %s (verify reports it; pruning stops there)", kept)
+            return Pruned(tuple(done), deleted, True, kept)
+        if not resuming:
             anchor = Anchor(seal.day, seal.chain)
             seals.set_anchor(anchor)
-        keys = [
-            str(e["RowKey"])
-            for e in events.query_entities(
-                "PartitionKey eq @day", parameters={"day": seal.day}, select=["RowKey"]
-            )
-        ]
+        keys = [str(e["RowKey"]) for e in rows]
         while keys:
             room = min(_BATCH, max_rows - deleted)
             if room <= 0:
@@ -67,4 +116,5 @@ def prune(
             deleted += len(batch)
         seals.delete(seal)
         done.append(seal.day)
+        previous = seal.chain
     return Pruned(tuple(done), deleted, True)

@@ -168,6 +168,8 @@ class Verification:
     """The newest seal (export its ``chain`` elsewhere: it pins everything before it)."""
     timestamps: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
     """When each row of the period was last written (the service's Timestamp)."""
+    anchor_problem: str = ""
+    """Why :attr:`anchor` was not trusted (``""``: it was, or there is none)."""
 
     @property
     def tampered(self) -> bool:
@@ -183,20 +185,55 @@ class Verification:
             "to": self.last,
             "result": "tampering found" if self.tampered else "verified",
             "days": counts,
-            "anchor": None if self.anchor is None else {"day": self.anchor.day},
+            "anchor": None
+            if self.anchor is None
+            else {
+                "day": self.anchor.day,
+                "chain": self.anchor.chain,
+                "trusted": not self.anchor_problem,
+                "problem": self.anchor_problem,
+            },
             "head": None if self.head is None else {"day": self.head.day, "chain": self.head.chain},
             "findings": [d.to_dict() for d in self.days if d.findings],
         }
 
 
+def anchor_problem(all_seals: Sequence[Seal], anchor: Anchor | None, today: str) -> str:
+    """Why ``anchor`` is not where the remaining chain starts (``""``: it is, or there is none).
+
+    Pruning moves the anchor to a day's seal before deleting that day, so the anchor is
+    either the seal just before the first remaining seal (its ``Previous`` is the anchor's
+    chain) or, while a prune is cut short, the first remaining seal itself.
+    """
+    if anchor is None:
+        return ""
+    where = f"the retention anchor (day {anchor.day!r})"
+    if not anchor.day or anchor.day >= today:
+        return f"{where} is not a closed day: forged or altered"
+    if not all_seals:
+        return ""
+    first = all_seals[0]
+    if first.day == anchor.day:
+        if first.chain == anchor.chain:
+            return ""
+        return f"{where} does not match the seal of its day: forged or altered"
+    if first.day > anchor.day and first.previous == anchor.chain:
+        return ""
+    return (
+        f"{where} is not the link before the first remaining seal ({first.day}): "
+        "forged or altered, earlier days are not taken as pruned"
+    )
+
+
 def _chain_breaks(all_seals: Sequence[Seal], anchor: Anchor | None) -> dict[str, str]:
+    """Broken links of the chain; ``anchor`` must be one :func:`anchor_problem` accepts."""
     breaks: dict[str, str] = {}
     previous = anchor.chain if anchor is not None else ""
     for seal in all_seals:
-        if anchor is not None and seal.day <= anchor.day:
-            continue  # pruning in progress: the anchor has moved past it
         if not seal.intact:
             breaks[seal.day] = "the seal's chained digest does not follow from its fields"
+        elif anchor is not None and seal.day == anchor.day:
+            pass  # a prune cut short: the anchor is this seal, its previous one is gone
         elif seal.previous != previous:
             breaks[seal.day] = (
                 "the seal does not chain to the previous seal (one was removed or altered)"
@@ -211,9 +248,15 @@ def verify(
     """Recompute every day of ``first`` .. ``last`` and walk the whole chain."""
     lo, hi = day_key(first), day_key(last)
     all_seals = seals.all()
-    anchor = seals.anchor()
+    stored_anchor = anchor = seals.anchor()
     by_day = {s.day: s for s in all_seals}
+    problem = anchor_problem(all_seals, anchor, day_key(today))
+    if problem:
+        anchor = None  # not trusted: no day is taken as pruned
     breaks = _chain_breaks(all_seals, anchor)
+    if problem:
+        at = all_seals[0].day if all_seals else (stored_anchor.day if stored_anchor else "")
+        breaks[at] = f"{problem}; {breaks[at]}" if at in breaks else problem
     newest = all_seals[-1].day if all_seals else ""
     rows_by_day = read_days(events, lo, hi)
     timestamps: dict[tuple[str, str], datetime] = {}
@@ -240,7 +283,7 @@ def verify(
         for day in days
     ]
     head = all_seals[-1] if all_seals else None
-    return Verification(lo, hi, tuple(checks), anchor, head, timestamps)
+    return Verification(lo, hi, tuple(checks), stored_anchor, head, timestamps, problem)
 
 
 def _check(
@@ -256,7 +299,9 @@ def _check(
 ) -> DayCheck:
     full = _pairs(rows or [])
     count = len(full)
-    if anchor is not None and day <= anchor.day:
+    if broken and seal is None:  # an untrusted anchor's day, without a seal
+        return DayCheck(day, count, None, ("chain broken",), note=broken)
+    if anchor is not None and day <= anchor.day and seal is None:
         if full and seal is None:
             keys = tuple(k for k, _ in full)
             return DayCheck(
@@ -309,6 +354,10 @@ def _check(
             if not findings:  # the list matches but the digest does not: the seal was edited
                 findings.append("chain broken")
                 note = note or "the seal's digest does not match its row list"
+    if anchor is not None and day == anchor.day and findings == ["removed"]:
+        # a prune cut short: its rows are being deleted (a changed or added row still shows)
+        findings = ["pruned"]
+        note = note or f"pruning in progress: {len(removed)} row(s) deleted so far"
     if broken and "chain broken" not in findings:
         findings.append("chain broken")
     return DayCheck(day, count, seal.rows, tuple(findings), changed, added, removed, note)

@@ -77,15 +77,20 @@ class Anchor:
     chain: str
 
 
+def _count(value: Any) -> int:
+    """A 32-bit count as stored (-1 for anything else: the seal then fails its chain)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
 def _seal_from(entity: Any) -> Seal:
     return Seal(
         day=str(entity.get("Day", entity["RowKey"])),
-        rows=int(entity.get("Rows", 0)),
+        rows=_count(entity.get("Rows", 0)),
         digest=str(entity.get("Digest", "")),
         rows_digest=str(entity.get("RowsDigest", "")),
         previous=str(entity.get("Previous", "")),
         chain=str(entity.get("Chain", "")),
-        parts=int(entity.get("Parts", 0)),
+        parts=max(_count(entity.get("Parts", 0)), 0),
         sealed_at=str(entity.get("SealedAt", "")),
     )
 
@@ -188,7 +193,7 @@ class Seals:
             entity = self._table.get_entity(_ANCHOR, _ANCHOR)
         except ResourceNotFoundError:
             return None
-        return Anchor(str(entity["Day"]), str(entity["Chain"]))
+        return Anchor(str(entity.get("Day", "")), str(entity.get("Chain", "")))
 
     def set_anchor(self, anchor: Anchor) -> None:
         from azure.data.tables import UpdateMode
