@@ -145,15 +145,25 @@ def grid_event(doc: dict[str, Any]) -> func.EventGridEvent:
 
 def print_alert(body: bytes) -> None:
     card = json.loads(body)["attachments"][0]["content"]
-    texts = [b.get("text", "") for b in card.get("body", []) if b.get("type") == "TextBlock"]
-    facts = [
-        f"{f['title']}: {f['value']}"
-        for b in card.get("body", [])
-        if b.get("type") == "FactSet"
-        for f in b.get("facts", [])
+    blocks = card.get("body", [])
+    texts = [
+        b.get("text", "")
+        for b in blocks
+        if b.get("type") == "TextBlock" and not str(b.get("id", "")).startswith("fact:")
+    ]
+    facts = {
+        f["title"]: f["value"] for b in blocks if b.get("type") == "FactSet" for f in b["facts"]
+    }
+    for b in blocks:  # long ids have a wrapping line of their own: "Title: value"
+        if str(b.get("id", "")).startswith("fact:"):
+            facts[b["id"][5:]] = b["text"].split(": ", 1)[1]
+    shown_facts = [
+        f"{title}: {facts[title]}"
+        for title in ("Kind", "Resource", "Baseline", "Severity", "Who", "When")
+        if title in facts
     ]
     print("   ┌ " + (texts[0] if texts else "alert").replace("\\", ""))
-    for line in texts[1:2] + facts[:6]:
+    for line in texts[1:2] + shown_facts:
         print("   │ " + line)
     print("   └")
 
