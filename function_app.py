@@ -5,10 +5,12 @@ from __future__ import annotations
 import azure.functions as func
 
 from handlers.approvals import bp as approvals
+from handlers.compliance_api import bp as compliance
+from handlers.dashboard import bp as dashboard
 from handlers.health import bp as health
 from handlers.resource_events import bp as resource_events
 from handlers.timers import bp as timers
 
 app = func.FunctionApp()
-for blueprint in (approvals, health, resource_events, timers):
+for blueprint in (approvals, compliance, dashboard, health, resource_events, timers):
     app.register_functions(blueprint)

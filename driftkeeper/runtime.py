@@ -23,7 +23,10 @@ from ._errors import AlertConfigError
 from .config import Settings
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from .baseline import BaselineSet
+    from .compliance import DayResult, Summaries
     from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
     from .rollback._approval import ApprovalRequest
@@ -100,6 +103,7 @@ class Runtime:
     _audit_reader: Any = field(default=None, init=False, repr=False)
     _live: Any = field(default=None, init=False, repr=False)
     _reader_built: bool = field(default=False, init=False, repr=False)
+    _rules: list[tuple[str, str]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -317,6 +321,38 @@ class Runtime:
         if incident.status != "open" or incident.generation != request.generation:
             return ""
         return request.plan_hash
+
+    def summaries(self) -> Summaries:
+        """The per-day compliance summaries (table ``summaries``)."""
+        from .compliance import SUMMARY_TABLE, Summaries
+
+        return Summaries(self.table(SUMMARY_TABLE))
+
+    def summarize(self, days: Sequence[date]) -> list[DayResult]:
+        """(Re)compute the summaries of ``days`` from the event table, oldest first."""
+        from .compliance import summarize_days
+
+        return summarize_days(days, self.table(self.settings.events_table), self.summaries())
+
+    def declared_rules(self) -> list[tuple[str, str]]:
+        """The deployed baselines as (rule, kind), for the compliance report; loaded once
+        (the pipeline's when built); none when they cannot be loaded."""
+        from ._errors import DriftkeeperError
+        from .baseline import load_baselines
+
+        with self._build_lock:
+            if self._rules is None:
+                try:
+                    loaded = (
+                        self._pipeline.baselines
+                        if self._pipeline is not None
+                        else load_baselines(self.settings.baselines_dir)
+                    )
+                except DriftkeeperError as exc:
+                    log.warning("compliance: baselines not loaded: %s", exc)
+                    return []
+                self._rules = [(b.name, b.kind) for b in loaded.baselines]
+            return list(self._rules)
 
     def reconcile(self, run_id: str) -> list[Any]:
         """Read the whole tenant and judge it (the timer's backstop)."""
