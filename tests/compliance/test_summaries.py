@@ -1,0 +1,127 @@
+"""Summaries on Azurite: equal to a plain aggregation of the seeded rows, the same when
+recomputed, and never counted twice by concurrent runs."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from azure.data.tables import TableClient
+
+from driftkeeper.compliance import Summaries, summarize, summarize_days
+from driftkeeper.store import Ledger
+
+from .seed import row, story
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+FIRST, SECOND = date(2026, 11, 2), date(2026, 11, 3)
+
+
+def seeded(make_table: Callable[..., TableClient]) -> tuple[TableClient, Summaries, TableClient]:
+    events, table = make_table(), make_table()
+    Ledger(events).record(story(DAY))
+    return events, Summaries(table), table
+
+
+def plain_counts(events: TableClient, day: str) -> Counter[tuple[str, str, str, str]]:
+    """What the summary must say, aggregated the obvious way from the stored rows."""
+    return Counter(
+        (e["Kind"], e["Rule"], e["Outcome"], e["Severity"])
+        for e in events.list_entities()
+        if e["PartitionKey"] == day and "Outcome" in e
+    )
+
+
+def plain_mttd(events: TableClient, day: str) -> tuple[float, int]:
+    took = [
+        max(0.0, (e.metadata["timestamp"] - datetime.fromisoformat(e["Time"])).total_seconds())
+        for e in events.list_entities()
+        if e["PartitionKey"] == day and e.get("Outcome") == "drift"
+    ]
+    return sum(took), len(took)
+
+
+def stored(table: TableClient, day: str) -> dict[str, dict[str, Any]]:
+    return {
+        e["RowKey"]: {k: v for k, v in e.items() if k != "SummarizedAt"}
+        for e in table.list_entities()
+        if e["PartitionKey"] == day
+    }
+
+
+def test_the_summary_is_the_plain_aggregation_of_the_day(
+    make_table: Callable[..., TableClient],
+) -> None:
+    events, summaries, _ = seeded(make_table)
+    summarize_days([SECOND, FIRST], events, summaries)  # oldest first, whatever the order
+    [day1, day2] = summaries.read("20261102", "20261103")
+    for summary in (day1, day2):
+        counts = {key: tally.count for key, tally in summary.tallies.items()}
+        assert counts == plain_counts(events, summary.day)
+        detect = sum(t.detect_seconds for t in summary.tallies.values())
+        expected_seconds, expected_count = plain_mttd(events, summary.day)
+        assert summary.figures.detect_count == expected_count
+        assert detect == pytest.approx(expected_seconds)
+    assert (day1.figures.restored_by_hand_seconds, day2.figures.restored_by_hand_seconds) == (
+        30 * 60,
+        3 * 3600,
+    )
+    assert day1.figures.restored_by_rollback_seconds == 6 * 60
+    f = day1.figures
+    assert (f.approved, f.automatic, f.rejected, f.failed, f.accepted) == (2, 1, 1, 1, 1)
+
+
+def test_recomputing_a_day_writes_the_same_rows(make_table: Callable[..., TableClient]) -> None:
+    events, summaries, table = seeded(make_table)
+    summarize(FIRST, events, summaries)
+    before = stored(table, "20261102")
+    summarize(FIRST, events, summaries)
+    summarize(FIRST, events, summaries)
+    assert stored(table, "20261102") == before
+    assert len(before) == len(plain_counts(events, "20261102")) + 1  # + the day row
+
+
+def test_late_events_are_counted_when_the_day_is_summarized_again(
+    make_table: Callable[..., TableClient],
+) -> None:
+    events, summaries, _ = seeded(make_table)
+    summarize(FIRST, events, summaries)
+    Ledger(events).record([row(DAY + timedelta(hours=20), "compliant", signal_id="late")])
+    summarize(FIRST, events, summaries)
+    [day1] = summaries.read("20261102", "20261102")
+    assert day1.tallies["nsg", "nsg-web", "compliant", "high"].count == 3
+    assert sum(t.count for t in day1.tallies.values()) == sum(
+        plain_counts(events, "20261102").values()
+    )
+
+
+def test_concurrent_runs_never_count_twice(make_table: Callable[..., TableClient]) -> None:
+    events, summaries, _ = seeded(make_table)
+    summarize(FIRST, events, summaries)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            summarize(SECOND, events, summaries)
+            summarize(FIRST, events, summaries)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for summary in summaries.read("20261102", "20261103"):
+        counts = {key: tally.count for key, tally in summary.tallies.items()}
+        assert counts == plain_counts(events, summary.day)
+        assert summary.figures.events == sum(counts.values())
+    day2 = summaries.read("20261103", "20261103")[0]
+    assert day2.figures.restored_by_hand == 1  # the carry from the first day, once
