@@ -96,6 +96,8 @@ class Runtime:
     planner: Callable[[ApprovalRequest], str] | None = None
     """The plan hash the drift of a request implies now; None: the request's own while its
     incident is open at its generation, else ``""`` (void)."""
+    summaries_table: str = "summaries"
+    """The per-day compliance summaries (:mod:`driftkeeper.compliance`)."""
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
     _request_key_value: bytes | None = field(default=None, init=False, repr=False)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
@@ -324,9 +326,9 @@ class Runtime:
 
     def summaries(self) -> Summaries:
         """The per-day compliance summaries (table ``summaries``)."""
-        from .compliance import SUMMARY_TABLE, Summaries
+        from .compliance import Summaries
 
-        return Summaries(self.table(SUMMARY_TABLE))
+        return Summaries(self.table(self.summaries_table))
 
     def summarize(self, days: Sequence[date]) -> list[DayResult]:
         """(Re)compute the summaries of ``days`` from the event table, oldest first."""

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from .._model import SEVERITIES
+from .._time import parse_time
 from ._html import duration, e, percent
 from ._recent import RecentDrift
 from ._svg import bars, daily_share
@@ -44,7 +45,7 @@ STYLE = (
     "svg{width:100%;height:auto;display:block}"
     "svg text{font-family:inherit;fill:#1b1f24}"
     ".chart text.axis{font-size:15px;fill:#57606a}"
-    ".bars text{font-size:20px}"
+    ".bars text{font-size:24px}"
     "line.grid{stroke:#d8dce1;stroke-width:1}"
     "rect.ok{fill:#2da44e}rect.warn{fill:#d4a72c}rect.bad{fill:#cf222e}"
     "rect.critical{fill:#82071e}rect.high{fill:#cf222e}rect.medium{fill:#d4a72c}"
@@ -65,7 +66,11 @@ STYLE = (
     ".resp h4{font-size:.9rem;margin:.6rem 0 .2rem;color:#57606a;text-transform:uppercase;"
     "letter-spacing:.04em}"
     ".resp ul{list-style:none;margin:0;padding:0}"
-    ".resp li{display:flex;justify-content:space-between;gap:.5rem;padding:.2rem 0}"
+    ".resp li{display:flex;justify-content:space-between;align-items:flex-start;gap:.5rem;"
+    "padding:.2rem 0}"
+    ".resp .badge{flex:none}"
+    "col.when{width:17%}col.who{width:20%}col.what{width:41%}col.sev{width:11%}"
+    "col.out{width:11%}"
     "dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;margin:0}"
     "dt{color:#57606a}dd{margin:0;font-weight:600}"
     "@media (min-width:1800px){.grid{grid-template-columns:repeat(3,1fr)}}"
@@ -114,6 +119,13 @@ def _name(value: Any) -> str:
     return f"<bdi>{e(value)}</bdi>" if value else '<i class="muted">unknown</i>'
 
 
+def _when(text: str) -> str:
+    try:
+        return e(parse_time(text).strftime("%Y-%m-%d %H:%M:%S"))
+    except ValueError:
+        return e(text, 40)
+
+
 def _tile(value: str, label: str) -> str:
     return f'<div class="card tile"><b>{value}</b><span>{e(label)}</span></div>'
 
@@ -126,13 +138,14 @@ def _recent(rows: Sequence[RecentDrift], still_open: set[tuple[str, str]]) -> st
         status = "open" if (row.resource.lower(), row.rule) in still_open else "restored"
         css = "drift" if status == "open" else "restored"
         body.append(
-            f"<tr><td><code>{e(row.time, 40)}</code></td><td>{_name(row.actor)}</td>"
+            f"<tr><td><code>{_when(row.time)}</code></td><td>{_name(row.actor)}</td>"
             f"<td>{_name(row.kind)} · {_name(row.rule)}<br><code>{e(row.resource)}</code></td>"
             f'<td><span class="badge s-{e(row.severity)}">{e(row.severity)}</span></td>'
             f'<td><span class="badge s-{css}">{status}</span></td></tr>'
         )
     return (
-        "<table><colgroup><col><col><col><col><col></colgroup>"
+        '<table><colgroup><col class="when"><col class="who"><col class="what"><col class="sev">'
+        '<col class="out"></colgroup>'
         "<thead><tr><th>When</th><th>Who</th><th>What</th><th>Severity</th>"
         f"<th>Outcome</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
     )

@@ -37,7 +37,7 @@ def daily_share(days: Sequence[tuple[str, float | None]]) -> str:
         height = max(plot_h * share, 1.0)
         css = "ok" if share >= 0.95 else ("warn" if share >= 0.8 else "bad")
         parts.append(
-            f'<rect class="{css}" x="{x:.1f}" y="{_TOP + plot_h - height:.1f}" '
+            f'<rect class="day {css}" x="{x:.1f}" y="{_TOP + plot_h - height:.1f}" '
             f'width="{width:.1f}" height="{height:.1f}"><title>{e(day)}: {percent(share)}'
             "</title></rect>"
         )
@@ -53,7 +53,7 @@ def daily_share(days: Sequence[tuple[str, float | None]]) -> str:
 def bars(items: Sequence[tuple[str, int, str]], label: str) -> str:
     """Horizontal bars: (name, value, css class) each, scaled to the largest."""
     top = max((value for _, value, _ in items), default=0) or 1
-    row_h, name_w, width = 40, 190, 600
+    row_h, name_w, width = 44, 170, 600
     height = row_h * len(items) + 6
     parts = [
         f'<svg class="bars" viewBox="0 0 {width} {height}" role="img" aria-label="{e(label)}">'
@@ -62,10 +62,10 @@ def bars(items: Sequence[tuple[str, int, str]], label: str) -> str:
         y = 4 + index * row_h
         length = (width - name_w - 70) * value / top
         parts.append(
-            f'<text class="name" x="{name_w - 10}" y="{y + 24}" text-anchor="end">{e(name)}</text>'
+            f'<text class="name" x="{name_w - 10}" y="{y + 30}" text-anchor="end">{e(name)}</text>'
             f'<rect class="{e(css)}" x="{name_w}" y="{y + 6}" width="{max(length, 2):.1f}" '
             f'height="{row_h - 14}"/>'
-            f'<text class="value" x="{name_w + max(length, 2) + 8:.1f}" y="{y + 24}">{value}</text>'
+            f'<text class="value" x="{name_w + max(length, 2) + 8:.1f}" y="{y + 30}">{value}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
