@@ -14,7 +14,16 @@ The design is in ``docs/dashboard.md``.
 
 from __future__ import annotations
 
-from ._aggregate import DayFigures, DayResult, EventRow, Tally, aggregate, open_key
+from ._aggregate import (
+    DayFigures,
+    DayResult,
+    EventRow,
+    RuleFigures,
+    Tally,
+    aggregate,
+    by_rule,
+    open_key,
+)
 from ._dashboard import CSP, dashboard_page, security_headers
 from ._incidents import OpenIncident, open_incidents
 from ._recent import RecentDrift, recent_drift
@@ -43,9 +52,11 @@ __all__ = [
     "OpenIncident",
     "Period",
     "RecentDrift",
+    "RuleFigures",
     "Summaries",
     "Tally",
     "aggregate",
+    "by_rule",
     "compliance_report",
     "dashboard_page",
     "day_key",

@@ -18,14 +18,25 @@ The rows of one day partition, in RowKey (time) order, become one :class:`Tally`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 from .._time import parse_time
 from ..store import encode_key
 from ..store._keys import short_hash
 
-__all__ = ["CountKey", "DayFigures", "DayResult", "EventRow", "Tally", "aggregate", "open_key"]
+__all__ = [
+    "CountKey",
+    "DayFigures",
+    "DayResult",
+    "EventRow",
+    "RuleFigures",
+    "Tally",
+    "aggregate",
+    "by_rule",
+    "open_key",
+]
 
 CountKey = tuple[str, str, str, str]
 """(kind, rule, outcome, severity)."""
@@ -175,3 +186,70 @@ def aggregate(rows: Iterable[EventRow], carry_in: Mapping[str, str] | None = Non
             tally.rejected += 1
             figures.rejected += 1
     return DayResult(tallies, figures, opened)
+
+
+@dataclass
+class RuleFigures:
+    """One (kind, rule) of one day or period: what the compliance report shows of it."""
+
+    judged: int = 0
+    compliant: int = 0
+    drift: int = 0
+    errors: int = 0
+    detect_seconds: float = 0.0
+    detect_count: int = 0
+    rolled_back_seconds: float = 0.0
+    rolled_back: int = 0
+    by_hand_seconds: float = 0.0
+    by_hand: int = 0
+    approved: int = 0
+    automatic: int = 0
+    rejected: int = 0
+    failed: int = 0
+    accepted: int = 0
+
+    def add(self, other: RuleFigures) -> None:
+        for name in RULE_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def add_tally(self, outcome: str, tally: Tally) -> None:
+        if outcome in ("compliant", "drift"):
+            self.judged += tally.count
+        if outcome == "compliant":
+            self.compliant += tally.count
+            self.by_hand_seconds += tally.restore_seconds
+            self.by_hand += tally.restore_count
+        elif outcome == "drift":
+            self.drift += tally.count
+        elif outcome == "error":
+            self.errors += tally.count
+        elif outcome == "rolled-back":
+            self.rolled_back_seconds += tally.restore_seconds
+            self.rolled_back += tally.restore_count
+        elif outcome == "rollback-failed":
+            self.failed += tally.count
+        elif outcome == "accepted":
+            self.accepted += tally.count
+        self.detect_seconds += tally.detect_seconds
+        self.detect_count += tally.detect_count
+        self.approved += tally.approved
+        self.automatic += tally.automatic
+        self.rejected += tally.rejected
+
+    def to_list(self) -> list[float | int]:
+        return [getattr(self, name) for name in RULE_FIELDS]
+
+    @classmethod
+    def from_list(cls, values: list[Any]) -> RuleFigures:
+        return cls(**dict(zip(RULE_FIELDS, values, strict=True)))
+
+
+RULE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RuleFigures))
+
+
+def by_rule(tallies: Mapping[CountKey, Tally]) -> dict[tuple[str, str], RuleFigures]:
+    """The tallies folded per (kind, rule)."""
+    out: dict[tuple[str, str], RuleFigures] = {}
+    for (kind, rule, outcome, _severity), tally in tallies.items():
+        out.setdefault((kind, rule), RuleFigures()).add_tally(outcome, tally)
+    return out

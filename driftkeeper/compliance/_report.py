@@ -4,12 +4,12 @@ alone (never from the events themselves). Pure: values in, a JSON-ready dict out
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from .._model import SEVERITIES
-from ._aggregate import Tally
+from ._aggregate import RuleFigures
 from ._incidents import OpenIncident
 from ._summaries import DaySummary
 from ._tags import Control, guard_rule
@@ -26,39 +26,6 @@ class Period:
     last: date
 
 
-@dataclass
-class _Figures:
-    judged: int = 0
-    compliant: int = 0
-    drift: int = 0
-    errors: int = 0
-    tally: Tally = field(default_factory=Tally)
-    rolled_back: Tally = field(default_factory=Tally)
-    by_hand: Tally = field(default_factory=Tally)
-    failed: int = 0
-    accepted: int = 0
-
-    def add(self, outcome: str, tally: Tally) -> None:
-        self.tally.add(tally)
-        if outcome in ("compliant", "drift"):
-            self.judged += tally.count
-        if outcome == "compliant":
-            self.compliant += tally.count
-            self.by_hand.restore_seconds += tally.restore_seconds
-            self.by_hand.restore_count += tally.restore_count
-        elif outcome == "drift":
-            self.drift += tally.count
-        elif outcome == "error":
-            self.errors += tally.count
-        elif outcome == "rolled-back":
-            self.rolled_back.restore_seconds += tally.restore_seconds
-            self.rolled_back.restore_count += tally.restore_count
-        elif outcome == "rollback-failed":
-            self.failed += tally.count
-        elif outcome == "accepted":
-            self.accepted += tally.count
-
-
 def _mean(seconds: float, count: int) -> float | None:
     return round(seconds / count, 3) if count else None
 
@@ -71,7 +38,7 @@ def _severities(incidents: Iterable[OpenIncident]) -> dict[str, int]:
     return counts
 
 
-def _status(incidents: Sequence[OpenIncident], figures: _Figures | None) -> str:
+def _status(incidents: Sequence[OpenIncident], figures: RuleFigures | None) -> str:
     if any(i.track == "drift" for i in incidents):
         return "drift"
     if incidents:
@@ -79,8 +46,8 @@ def _status(incidents: Sequence[OpenIncident], figures: _Figures | None) -> str:
     return "compliant" if figures is not None and figures.judged else "unknown"
 
 
-def _entry(incidents: Sequence[OpenIncident], figures: _Figures | None) -> dict[str, Any]:
-    f = figures or _Figures()
+def _entry(incidents: Sequence[OpenIncident], figures: RuleFigures | None) -> dict[str, Any]:
+    f = figures or RuleFigures()
     return {
         "status": _status(incidents, figures),
         "openIncidents": _severities(i for i in incidents if i.track == "drift"),
@@ -90,15 +57,15 @@ def _entry(incidents: Sequence[OpenIncident], figures: _Figures | None) -> dict[
         "drift": f.drift,
         "errors": f.errors,
         "complianceShare": round(f.compliant / f.judged, 4) if f.judged else None,
-        "mttdSeconds": _mean(f.tally.detect_seconds, f.tally.detect_count),
-        "mttrSeconds": _mean(f.tally.restore_seconds, f.tally.restore_count),
-        "mttrRolledBackSeconds": _mean(f.rolled_back.restore_seconds, f.rolled_back.restore_count),
-        "mttrByHandSeconds": _mean(f.by_hand.restore_seconds, f.by_hand.restore_count),
-        "restored": f.tally.restore_count,
+        "mttdSeconds": _mean(f.detect_seconds, f.detect_count),
+        "mttrSeconds": _mean(f.rolled_back_seconds + f.by_hand_seconds, f.rolled_back + f.by_hand),
+        "mttrRolledBackSeconds": _mean(f.rolled_back_seconds, f.rolled_back),
+        "mttrByHandSeconds": _mean(f.by_hand_seconds, f.by_hand),
+        "restored": f.rolled_back + f.by_hand,
         "rollbacks": {
-            "approved": f.tally.approved,
-            "rejected": f.tally.rejected,
-            "automatic": f.tally.automatic,
+            "approved": f.approved,
+            "rejected": f.rejected,
+            "automatic": f.automatic,
             "failed": f.failed,
             "accepted": f.accepted,
         },
@@ -141,18 +108,18 @@ def compliance_report(
 ) -> dict[str, Any]:
     """Per control (baseline or guard), per kind and per responsibility: the current status
     (open incidents), open incidents by severity, MTTD, MTTR and rollbacks over ``period``."""
-    by_rule: dict[str, _Figures] = {}
-    by_kind: dict[str, _Figures] = {}
+    by_rule: dict[str, RuleFigures] = {}
+    by_kind: dict[str, RuleFigures] = {}
     rule_kind: dict[str, str] = dict(rules)
-    total = _Figures()
+    total = RuleFigures()
     for summary in summaries:
-        for (kind, rule, outcome, _severity), tally in summary.tallies.items():
-            total.add(outcome, tally)
+        for (kind, rule), figures in summary.rules.items():
+            total.add(figures)
             if rule:
-                by_rule.setdefault(rule, _Figures()).add(outcome, tally)
+                by_rule.setdefault(rule, RuleFigures()).add(figures)
                 rule_kind.setdefault(rule, kind)
             if kind:
-                by_kind.setdefault(kind, _Figures()).add(outcome, tally)
+                by_kind.setdefault(kind, RuleFigures()).add(figures)
     kinds = {c.name: c for c in controls if c.type == "kind"}
     guards = {guard_rule(c.name): c for c in controls if c.type == "guard"}
     for rule, guard in guards.items():

@@ -1,7 +1,14 @@
 """The ``summaries`` table: one day of the event table, aggregated, recomputed whole.
 
-Keys: PartitionKey = the day (``YYYYMMDD``, as the event table's); RowKey ``day`` for the
-day's totals, ``c|<16 hex of SHA-256(kind, rule, outcome, severity)>`` for each count.
+Keys: PartitionKey = the day (``YYYYMMDD``, as the event table's); RowKey:
+
+- ``c|<16 hex of SHA-256(kind, rule, outcome, severity)>``: one count (``Kind``, ``Rule``,
+  ``Outcome``, ``Severity``, ``Count`` and the MTTD / MTTR sums of those rows), for tools
+  that want the detail (Power BI, Storage Explorer);
+- ``day``: the day's totals, and the drift incidents open at its end;
+- ``r|000``, ``r|001`` ...: the same counts folded per (kind, rule), 400 rules a row
+  (``Rules``: JSON), which is what ``/api/compliance`` reads: a quarter is 90 day rows and a
+  few rule rows a day, whatever the number of events.
 
 **Why recompute.** :func:`summarize` reads the day's partition of the event table and
 upserts (replace) every row of the day's summary. It never increments anything, so a
@@ -27,7 +34,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..store._keys import short_hash, split_text
-from ._aggregate import CountKey, DayFigures, DayResult, EventRow, Tally, aggregate
+from ._aggregate import (
+    CountKey,
+    DayFigures,
+    DayResult,
+    EventRow,
+    RuleFigures,
+    Tally,
+    aggregate,
+    by_rule,
+)
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -47,6 +63,8 @@ log = logging.getLogger(__name__)
 SUMMARY_TABLE = "summaries"
 DAY_ROW = "day"
 _COUNT = "c|"
+_RULES = "r|"
+_RULES_PER_ROW = 400
 _BATCH = 100
 _EVENT_COLUMNS = (
     "RowKey",
@@ -80,10 +98,15 @@ def day_key(day: date) -> str:
 class DaySummary:
     """One day as the summaries table holds it."""
 
-    def __init__(self, day: str, figures: DayFigures, tallies: Mapping[CountKey, Tally]) -> None:
+    def __init__(
+        self,
+        day: str,
+        figures: DayFigures,
+        rules: dict[tuple[str, str], RuleFigures] | None = None,
+    ) -> None:
         self.day = day
         self.figures = figures
-        self.tallies = tallies
+        self.rules: dict[tuple[str, str], RuleFigures] = rules if rules is not None else {}
 
 
 def _recorded(entity: Mapping[str, Any]) -> datetime | None:
@@ -137,6 +160,7 @@ class Summaries:
         from azure.data.tables import TransactionOperation, UpdateMode
 
         rows = [_count_entity(day, key, tally) for key, tally in sorted(result.tallies.items())]
+        rows += _rule_entities(day, result)
         rows.append(_day_entity(day, result))
         replace = {"mode": UpdateMode.REPLACE}
         for start in range(0, len(rows), _BATCH):
@@ -147,23 +171,34 @@ class Summaries:
 
     def read(self, first: str, last: str) -> list[DaySummary]:
         """The summaries of the days ``first`` .. ``last`` (``YYYYMMDD``, inclusive), oldest
-        first; days never summarized are absent."""
+        first, per (kind, rule); days never summarized are absent. The count rows are not
+        read."""
         days: dict[str, DaySummary] = {}
         for entity in self._table.query_entities(
-            "PartitionKey ge @first and PartitionKey le @last",
-            parameters={"first": first, "last": last},
+            "PartitionKey ge @first and PartitionKey le @last and RowKey ge @day",
+            parameters={"first": first, "last": last, "day": DAY_ROW},
         ):
             day = str(entity["PartitionKey"])
-            summary = days.setdefault(day, DaySummary(day, DayFigures(), {}))
+            summary = days.setdefault(day, DaySummary(day, DayFigures()))
             if entity["RowKey"] == DAY_ROW:
                 summary.figures = DayFigures(
                     **{name: entity.get(column, 0) for name, column in _FIGURES.items()}
                 )
-            else:
-                key = (entity["Kind"], entity["Rule"], entity["Outcome"], entity["Severity"])
-                tally = Tally(**{name: entity.get(column, 0) for name, column in _TALLY.items()})
-                summary.tallies[key] = tally  # type: ignore[index]
+            elif str(entity["RowKey"]).startswith(_RULES):
+                for kind, rule, *values in _joined_list(entity, "Rules"):
+                    summary.rules[str(kind), str(rule)] = RuleFigures.from_list(values)
         return [days[d] for d in sorted(days)]
+
+    def counts(self, day: str) -> dict[CountKey, Tally]:
+        """The count rows of one day."""
+        out: dict[CountKey, Tally] = {}
+        for entity in self._table.query_entities(
+            "PartitionKey eq @day and RowKey ge @c and RowKey lt @d",
+            parameters={"day": day, "c": _COUNT, "d": "c}"},
+        ):
+            key = (entity["Kind"], entity["Rule"], entity["Outcome"], entity["Severity"])
+            out[key] = Tally(**{name: entity.get(column, 0) for name, column in _TALLY.items()})
+        return out
 
 
 def _count_entity(day: str, key: CountKey, tally: Tally) -> dict[str, Any]:
@@ -192,6 +227,19 @@ def _day_entity(day: str, result: DayResult) -> dict[str, Any]:
     return _floats(entity)
 
 
+def _rule_entities(day: str, result: DayResult) -> list[dict[str, Any]]:
+    rules = sorted(by_rule(result.tallies).items())
+    items = [[kind, rule, *figures.to_list()] for (kind, rule), figures in rules]
+    rows = []
+    for number, start in enumerate(range(0, max(len(items), 1), _RULES_PER_ROW)):
+        entity: dict[str, Any] = {"PartitionKey": day, "RowKey": f"{_RULES}{number:03d}"}
+        text = json.dumps(items[start : start + _RULES_PER_ROW], separators=(",", ":"))
+        for index, piece in enumerate(split_text(text)):
+            entity[f"Rules{index or ''}"] = piece
+        rows.append(entity)
+    return rows
+
+
 def _floats(entity: dict[str, Any]) -> dict[str, Any]:
     """Seconds as floats (Edm.Double), so a whole number is not stored as an Int32."""
     for column in list(entity):
@@ -200,13 +248,23 @@ def _floats(entity: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-def _joined(entity: Mapping[str, Any], column: str) -> dict[str, str]:
+def _text(entity: Mapping[str, Any], column: str) -> str:
     pieces = [str(entity.get(column) or "")]
     index = 1
     while f"{column}{index}" in entity:
         pieces.append(str(entity[f"{column}{index}"]))
         index += 1
-    text = "".join(pieces)
+    return "".join(pieces)
+
+
+def _joined_list(entity: Mapping[str, Any], column: str) -> list[list[Any]]:
+    text = _text(entity, column)
+    loaded = json.loads(text) if text else []
+    return [item for item in loaded if isinstance(item, list)] if isinstance(loaded, list) else []
+
+
+def _joined(entity: Mapping[str, Any], column: str) -> dict[str, str]:
+    text = _text(entity, column)
     loaded = json.loads(text) if text else {}
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
