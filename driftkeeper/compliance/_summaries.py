@@ -65,6 +65,9 @@ DAY_ROW = "day"
 _COUNT = "c|"
 _RULES = "r|"
 _RULES_PER_ROW = 400
+MAX_OPEN = 6_000
+"""Open drift incidents carried to the next day (about 50 characters each: well within an
+entity's 1 MiB)."""
 _BATCH = 100
 _EVENT_COLUMNS = (
     "RowKey",
@@ -221,7 +224,11 @@ def _day_entity(day: str, result: DayResult) -> dict[str, Any]:
     entity.update({column: figures[name] for name, column in _FIGURES.items()})
     entity["Counts"] = len(result.tallies)
     entity["SummarizedAt"] = datetime.now(UTC)
-    text = json.dumps(dict(sorted(result.carry.items())), separators=(",", ":"))
+    carry = sorted(result.carry.items(), key=lambda item: item[1])
+    if len(carry) > MAX_OPEN:  # the entity must stay under 1 MiB: keep the newest
+        log.warning("day %s: %d open drift incidents, the oldest not carried", day, len(carry))
+        carry = carry[-MAX_OPEN:]
+    text = json.dumps(dict(sorted(carry)), separators=(",", ":"))
     for index, piece in enumerate(split_text(text)):
         entity[f"Open{index or ''}"] = piece
     return _floats(entity)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from azure.data.tables import TableClient
 
-from driftkeeper.compliance import Summaries, summarize, summarize_days
+from driftkeeper.compliance import DayFigures, DayResult, Summaries, summarize, summarize_days
+from driftkeeper.compliance._summaries import MAX_OPEN
 from driftkeeper.store import Ledger
 
 from .seed import row, story
@@ -129,3 +130,16 @@ def test_concurrent_runs_never_count_twice(make_table: Callable[..., TableClient
         assert summary.figures.events == sum(counts.values())
     day2 = summaries.read("20261103", "20261103")[0]
     assert day2.figures.restored_by_hand == 1  # the carry from the first day, once
+
+
+def test_the_carry_keeps_the_newest_open_incidents_within_an_entity(
+    make_table: Callable[..., TableClient],
+) -> None:
+    summaries = Summaries(make_table())
+    carry = {f"{i:016x}": f"2026-11-02T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:00Z" for i in range(
+        MAX_OPEN + 1000
+    )}  # fmt: skip
+    summaries.write("20261102", DayResult({}, DayFigures(), carry))
+    kept = summaries.carry("20261102")
+    assert len(kept) == MAX_OPEN
+    assert min(kept.values()) >= sorted(carry.values())[1000]
