@@ -45,6 +45,7 @@ from azure.data.tables import TableServiceClient, TransactionOperation, UpdateMo
 
 from driftkeeper import runtime  # noqa: E402
 from driftkeeper._model import EventRecord  # noqa: E402
+from driftkeeper.compliance import day_key, open_incidents, recent_drift  # noqa: E402
 from driftkeeper.config import Settings  # noqa: E402
 from driftkeeper.runtime import Runtime  # noqa: E402
 from driftkeeper.store import Incidents, record_entities  # noqa: E402
@@ -271,6 +272,20 @@ def run(args: argparse.Namespace, connection: str) -> int:
             f"{median * 1000:.0f} ms of {args.runs} ({size:,} bytes)"
         )
     runtime.install(None)
+    parts = {
+        "summaries read": lambda: rt.summaries().read(day_key(days[0]), day_key(days[-1])),
+        "open incidents read": lambda: open_incidents(rt.table(rt.settings.incidents_table)),
+        "recent drift query": lambda: recent_drift(
+            rt.table(rt.settings.events_table), datetime.now(UTC)
+        ),
+    }
+    for name, part in parts.items():
+        took = []
+        for _ in range(3):
+            start = time.perf_counter()
+            part()
+            took.append(time.perf_counter() - start)
+        print(f"  of which {name}: best {min(took) * 1000:.0f} ms")
     return 0
 
 

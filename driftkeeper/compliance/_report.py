@@ -112,14 +112,22 @@ def compliance_report(
     by_kind: dict[str, RuleFigures] = {}
     rule_kind: dict[str, str] = dict(rules)
     total = RuleFigures()
+    sums: dict[tuple[str, str], list[Any]] = {}
     for summary in summaries:
-        for (kind, rule), figures in summary.rules.items():
-            total.add(figures)
-            if rule:
-                by_rule.setdefault(rule, RuleFigures()).add(figures)
-                rule_kind.setdefault(rule, kind)
-            if kind:
-                by_kind.setdefault(kind, RuleFigures()).add(figures)
+        for key, values in summary.rules.items():
+            acc = sums.get(key)
+            if acc is None:
+                sums[key] = list(values)
+            else:
+                sums[key] = [a + b for a, b in zip(acc, values, strict=True)]
+    for (kind, rule), values in sums.items():
+        figures = RuleFigures.from_list(values)
+        total.add(figures)
+        if rule:
+            by_rule.setdefault(rule, RuleFigures()).add(figures)
+            rule_kind.setdefault(rule, kind)
+        if kind:
+            by_kind.setdefault(kind, RuleFigures()).add(figures)
     kinds = {c.name: c for c in controls if c.type == "kind"}
     guards = {guard_rule(c.name): c for c in controls if c.type == "guard"}
     for rule, guard in guards.items():

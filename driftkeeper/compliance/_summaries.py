@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..store._keys import short_hash, split_text
 from ._aggregate import (
+    RULE_FIELDS,
     CountKey,
     DayFigures,
     DayResult,
@@ -105,11 +106,16 @@ class DaySummary:
         self,
         day: str,
         figures: DayFigures,
-        rules: dict[tuple[str, str], RuleFigures] | None = None,
+        rules: dict[tuple[str, str], list[Any]] | None = None,
     ) -> None:
         self.day = day
         self.figures = figures
-        self.rules: dict[tuple[str, str], RuleFigures] = rules if rules is not None else {}
+        self.rules: dict[tuple[str, str], list[Any]] = rules if rules is not None else {}
+        """(kind, rule) -> the values of :class:`RuleFigures` in field order (summed as
+        lists: a quarter of hundreds of rules is tens of thousands of them)."""
+
+    def rule(self, kind: str, rule: str) -> RuleFigures:
+        return RuleFigures.from_list(self.rules[kind, rule])
 
 
 def _recorded(entity: Mapping[str, Any]) -> datetime | None:
@@ -189,7 +195,8 @@ class Summaries:
                 )
             elif str(entity["RowKey"]).startswith(_RULES):
                 for kind, rule, *values in _joined_list(entity, "Rules"):
-                    summary.rules[str(kind), str(rule)] = RuleFigures.from_list(values)
+                    if len(values) == len(RULE_FIELDS):
+                        summary.rules[str(kind), str(rule)] = values
         return [days[d] for d in sorted(days)]
 
     def counts(self, day: str) -> dict[CountKey, Tally]:
