@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .._errors import InputError
 from ..access import Refusal, caller
 from ._dashboard import Page, dashboard_page, message_page
 from ._incidents import open_incidents
@@ -41,7 +42,9 @@ class JsonAnswer:
     )
 
 
-class BadParameter(ValueError):
+class BadParameter(InputError):
+    """A query parameter that is unusable (answered 400 naming it)."""
+
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"{name}: {reason}")
         self.name = name
