@@ -13,7 +13,7 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from .._model import SEVERITIES
@@ -126,6 +126,15 @@ def _when(text: str) -> str:
         return e(text, 40)
 
 
+def _period_days(report: Mapping[str, Any]) -> list[tuple[str, float | None]]:
+    """Every day of the period with its share (None: not summarized or nothing judged)."""
+    shares = {d["day"]: d["complianceShare"] for d in report["days"]}
+    first, last = date.fromisoformat(report["from"]), date.fromisoformat(report["to"])
+    count = (last - first).days + 1
+    days = [(first + timedelta(days=n)).isoformat() for n in range(count)]
+    return [(day, shares.get(day)) for day in days]
+
+
 def _tile(value: str, label: str) -> str:
     return f'<div class="card tile"><b>{value}</b><span>{e(label)}</span></div>'
 
@@ -180,7 +189,7 @@ def dashboard_page(
     summary = report["summary"]
     open_by_severity = summary["openIncidents"]
     rollbacks = summary["rollbacks"]
-    days = [(d["day"], d["complianceShare"]) for d in report["days"]]
+    days = _period_days(report)
     severity_bars = [(s, int(open_by_severity.get(s, 0)), s) for s in reversed(SEVERITIES)]
     rollback_bars = [
         ("approved", int(rollbacks["approved"]), "ok"),

@@ -152,7 +152,7 @@ def test_the_page_shows_what_was_recorded(recorded: list[EventRecord], call: Cal
         assert f"<h2>{heading}</h2>" in body
     assert "network-controls" in body
     assert "account-and-access-management" in body
-    assert len(re.findall(r"<rect class=\"day ", body)) == 2  # one bar per day
+    assert len(re.findall(r"<rect class=\"day ", body)) == 2  # one bar per day judged
     drifts = [r for r in recorded if r.outcome == "drift"]  # all within the last week
     assert body.count("<tr><td><code>") == len(drifts)
 
