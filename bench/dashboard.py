@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import azure.functions as func  # noqa: E402
+from azure.core.exceptions import ServiceResponseError  # noqa: E402
 from azure.data.tables import TableServiceClient, TransactionOperation, UpdateMode  # noqa: E402
 
 from driftkeeper import runtime  # noqa: E402
@@ -145,7 +146,15 @@ def seed_events(
 
     def send(batch: list[dict[str, Any]]) -> None:
         nonlocal done
-        table.submit_transaction([(TransactionOperation.UPSERT, e, replace) for e in batch])
+        operations = [(TransactionOperation.UPSERT, e, replace) for e in batch]
+        for attempt in range(5):  # upserts: a retried batch writes the same rows
+            try:
+                table.submit_transaction(operations)
+                break
+            except ServiceResponseError:
+                if attempt == 4:
+                    raise
+                time.sleep(1 + attempt)
         with lock:
             done += len(batch)
 
