@@ -42,6 +42,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/table_writes.py
 	$(BIN)/python bench/table_ops.py
 	$(BIN)/python bench/rollback.py
+	$(BIN)/python bench/dashboard.py --events 100000
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt

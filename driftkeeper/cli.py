@@ -163,6 +163,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--format", choices=("table", "json"), default="table")
 
     _evidence_args(commands)
+    summ = commands.add_parser(
+        "summarize", help="recompute the daily compliance summaries from the event table"
+    )
+    summ.add_argument(
+        "--days", type=_days, default=2, help="the last N days, today included (default: 2)"
+    )
 
     commands.add_parser("schema", help="print the JSON Schema of baseline files")
     commands.add_parser("guards", help="list the built-in guards and their sources")
@@ -220,6 +226,8 @@ def _run(
         return _events(args, out)
     if args.command in ("seal", "evidence"):
         return _evidence(args, out)
+    if args.command == "summarize":
+        return _summarize(args.days, out)
     if args.command == "kinds":
         _print_kinds(args.format, out)
         return 0
@@ -591,6 +599,30 @@ def _evidence(args: argparse.Namespace, out: IO[str]) -> int:
     for bad in pack.unreadable:
         print(f"  {bad.key[0]}: unreadable row {bad.key[1]!r}: {bad.reason}", file=out)
     return pack.exit_code
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 3660:
+        raise argparse.ArgumentTypeError(f"expected a number of days 1-3660, got {text!r}")
+    return int(text)
+
+
+def _summarize(days: int, out: IO[str]) -> int:
+    """``summarize``: recompute the last ``days`` days' summaries, oldest first."""
+    from .runtime import Runtime
+
+    today = datetime.now(UTC).date()
+    rt = Runtime(_settings())
+    results = rt.summarize([today - timedelta(days=n) for n in range(days)])
+    for n, result in enumerate(results):
+        day = today - timedelta(days=days - 1 - n)
+        f = result.figures
+        print(
+            f"{day.isoformat()}: {f.events} events, {f.compliant} compliant, {f.drift} drift, "
+            f"{f.errors} errors",
+            file=out,
+        )
+    return 0
 
 
 def _live_reader(settings: Settings, subscriptions: Sequence[str]) -> StateReader:

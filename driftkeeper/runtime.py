@@ -23,7 +23,10 @@ from ._errors import AlertConfigError
 from .config import Settings
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from .baseline import BaselineSet
+    from .compliance import DayResult, Summaries
     from .evidence import Seals, Upkeep
     from .live import LiveClients, ResourceReader
     from .pipeline import AlertSink, Pipeline, StateReader
@@ -99,6 +102,8 @@ class Runtime:
     planner: Callable[[ApprovalRequest], str] | None = None
     """The plan hash the drift of a request implies now; None: the request's own while its
     incident is open at its generation, else ``""`` (void)."""
+    summaries_table: str = "summaries"
+    """The per-day compliance summaries (:mod:`driftkeeper.compliance`)."""
     _pipeline: Pipeline | None = field(default=None, init=False, repr=False)
     _request_key_value: bytes | None = field(default=None, init=False, repr=False)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
@@ -106,6 +111,7 @@ class Runtime:
     _audit_reader: Any = field(default=None, init=False, repr=False)
     _live: Any = field(default=None, init=False, repr=False)
     _reader_built: bool = field(default=False, init=False, repr=False)
+    _rules: list[tuple[str, str]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -323,6 +329,38 @@ class Runtime:
         if incident.status != "open" or incident.generation != request.generation:
             return ""
         return request.plan_hash
+
+    def summaries(self) -> Summaries:
+        """The per-day compliance summaries (table ``summaries``)."""
+        from .compliance import Summaries
+
+        return Summaries(self.table(self.summaries_table))
+
+    def summarize(self, days: Sequence[date]) -> list[DayResult]:
+        """(Re)compute the summaries of ``days`` from the event table, oldest first."""
+        from .compliance import summarize_days
+
+        return summarize_days(days, self.table(self.settings.events_table), self.summaries())
+
+    def declared_rules(self) -> list[tuple[str, str]]:
+        """The deployed baselines as (rule, kind), for the compliance report; loaded once
+        (the pipeline's when built); none when they cannot be loaded."""
+        from ._errors import DriftkeeperError
+        from .baseline import load_baselines
+
+        with self._build_lock:
+            if self._rules is None:
+                try:
+                    loaded = (
+                        self._pipeline.baselines
+                        if self._pipeline is not None
+                        else load_baselines(self.settings.baselines_dir)
+                    )
+                except DriftkeeperError as exc:
+                    log.warning("compliance: baselines not loaded: %s", exc)
+                    return []
+                self._rules = [(b.name, b.kind) for b in loaded.baselines]
+            return list(self._rules)
 
     def reconcile(self, run_id: str) -> list[Any]:
         """Read the whole tenant and judge it (the timer's backstop)."""

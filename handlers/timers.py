@@ -46,3 +46,16 @@ def reconcile(timer: func.TimerRequest) -> None:
         log.exception("reconcile %s failed; the next schedule retries", run_id)
         raise
     log.info("reconcile %s: %d drift or error findings", run_id, len(findings))
+    _summarize()
+
+
+def _summarize() -> None:
+    """Recompute yesterday's and today's compliance summaries (idempotent). A failure is
+    logged, not raised: the judgements are recorded, and the next run recomputes both."""
+    from driftkeeper import runtime
+    from driftkeeper.compliance._web import summarize_recent
+
+    try:
+        summarize_recent(runtime.current(), datetime.now(UTC))
+    except Exception:
+        log.exception("compliance summaries not updated; the next reconcile recomputes them")

@@ -34,6 +34,10 @@ class Guard(ABC):
     source: ClassVar[str]
     """Where the rule comes from (CIS benchmark item, Azure Policy built-in)."""
     default_severity: ClassVar[Severity]
+    responsibility: ClassVar[str] = "unassigned"
+    """The customer responsibility it guards (as :attr:`driftkeeper.kinds.Kind.responsibility`)."""
+    layer: ClassVar[str] = "unassigned"
+    """Its defense-in-depth layer (``identity``, ``perimeter``, ``network``, ``data`` ...)."""
     sections: ClassVar[tuple[str, ...]]
     params_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
     tenant_reads: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -52,6 +52,8 @@ class MfaForPrivilegedRoles(Guard):
     name = "ca-mfa-privileged-roles"
     kind = ConditionalAccessPolicy.name
     title = "MFA required for privileged directory roles"
+    responsibility = "identity-and-access"
+    layer = "identity"
     source = "CIS Microsoft 365 Foundations Benchmark 5.2.2.1; CA template 'Require MFA for admins'"
     default_severity = "critical"
     sections = (POLICIES.name,)

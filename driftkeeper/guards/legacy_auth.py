@@ -54,6 +54,8 @@ class LegacyAuthBlocked(Guard):
     name = "ca-legacy-auth-blocked"
     kind = ConditionalAccessPolicy.name
     title = "Legacy authentication blocked"
+    responsibility = "identity-and-access"
+    layer = "identity"
     source = (
         "CIS Microsoft 365 Foundations Benchmark 5.2.2.3; CA template 'Block legacy authentication'"
     )

@@ -146,6 +146,8 @@ class InternetManagementPorts(Guard):
     name = "nsg-internet-management-ports"
     kind = NsgRules.name
     title = "Inbound Allow from the internet to management or database ports"
+    responsibility = "network-controls"
+    layer = "perimeter"
     source = "CIS Microsoft Azure Foundations Benchmark 6.1-6.2; Azure Policy built-ins"
     default_severity = "critical"
     sections = (NSGS.name,)

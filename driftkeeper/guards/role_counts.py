@@ -58,6 +58,8 @@ class GlobalAdminCount(Guard):
     name = "global-admin-count"
     kind = DirectoryRoleMembers.name
     title = "Between 2 and 4 Global Administrators"
+    responsibility = "account-and-access-management"
+    layer = "identity"
     source = "CIS Microsoft 365 Foundations Benchmark 1.1.3"
     default_severity = "high"
     sections = (ACTIVE.name,)
@@ -88,6 +90,8 @@ class SubscriptionOwnerCount(Guard):
     name = "subscription-owner-count"
     kind = RoleAssignments.name
     title = "Between 2 and 3 subscription Owners"
+    responsibility = "identity-and-access"
+    layer = "identity"
     source = "Azure Policy built-ins: more than one owner / a maximum of 3 owners per subscription"
     default_severity = "high"
     sections = (ASSIGNMENTS.name,)

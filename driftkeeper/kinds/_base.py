@@ -142,6 +142,12 @@ class Kind(ABC):
     """Sections used when captured and skipped when not captured; when their read *failed*,
     the kind's baselines are errors (never judged on partial state). Derived from ``reads``."""
     default_severity: ClassVar[Severity] = "high"
+    responsibility: ClassVar[str] = "unassigned"
+    """The customer responsibility of the shared-responsibility model the kind guards
+    (``identity-and-access``, ``account-and-access-management``, ``network-controls``,
+    ``data``); declared data the dashboard groups by (``unassigned`` until a kind says)."""
+    layer: ClassVar[str] = "unassigned"
+    """Its defense-in-depth layer (``identity``, ``perimeter``, ``network``, ``data`` ...)."""
     expected_schema: ClassVar[dict[str, Any]]
     """JSON Schema of the baseline's ``expected`` block."""
     scope_schema: ClassVar[dict[str, Any]] = {"type": "string", "minLength": 1}

@@ -114,6 +114,8 @@ def patch_value(expected: Any, live: Any) -> Any:
 class ConditionalAccessPolicy(Kind):
     name = "conditional-access-policy"
     title = "Conditional Access policy"
+    responsibility = "identity-and-access"
+    layer = "identity"
     reads = (POLICIES,)
     signals = Signals(audit_categories=("Policy",), audit_activities=("conditional access",))
     default_severity = "high"

@@ -94,6 +94,8 @@ def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
 class DirectoryRoleMembers(Kind):
     name = "directory-role"
     title = "Directory role"
+    responsibility = "account-and-access-management"
+    layer = "identity"
     reads = (ACTIVE, ELIGIBLE, DEFINITIONS)
     signals = Signals(
         event_types=tuple(

@@ -250,6 +250,8 @@ def _by_name(item: tuple[str, Any]) -> str:
 class NsgRules(Kind):
     name = "nsg"
     title = "NSG"
+    responsibility = "network-controls"
+    layer = "network"
     reads = (NSGS,)
     signals = Signals(
         event_types=ARM_CHANGES,

@@ -101,6 +101,8 @@ def _assignment(props: Mapping[str, Any], default_scope: str) -> tuple[str, dict
 class RoleAssignments(Kind):
     name = "role-assignments"
     title = "Role assignments at"
+    responsibility = "identity-and-access"
+    layer = "identity"
     reads = (ASSIGNMENTS, DEFINITIONS)
     signals = Signals(event_types=ARM_CHANGES, resource_types=(ASSIGNMENTS.resource_type,))
     default_severity = "high"

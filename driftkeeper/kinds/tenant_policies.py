@@ -46,6 +46,8 @@ def _by_name(item: tuple[str, Any]) -> str:
 class SecurityDefaults(Kind):
     name = "security-defaults"
     title = "Security defaults"
+    responsibility = "account-and-access-management"
+    layer = "identity"
     reads = (SECURITY_DEFAULTS,)
     signals = Signals(audit_categories=("Policy",))
     default_severity = "high"
@@ -123,6 +125,8 @@ def is_enabled(policy: Mapping[str, Any]) -> bool | str:
 class AuthenticationMethods(Kind):
     name = "authentication-methods"
     title = "Authentication methods policy"
+    responsibility = "account-and-access-management"
+    layer = "identity"
     reads = (AUTHENTICATION_METHODS,)
     signals = Signals(audit_categories=("Policy",), audit_activities=("authentication method",))
     default_severity = "medium"

@@ -119,6 +119,8 @@ def test_the_app_lists_every_trigger(functions: dict[str, Any]) -> None:
         "approvals",
         "arm_events",
         "audit_poll",
+        "compliance",
+        "dashboard",
         "events",
         "graph_events",
         "health",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from driftkeeper import TransientReadError, runtime
+from driftkeeper.compliance import day_key
 from driftkeeper.config import Settings
 from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.runtime import Runtime
@@ -62,12 +63,18 @@ def timer_app(
         reader=CoalescingReader(snapshot_reader(_snapshot())),
         alerts=memory,
         credential=token_credential,
+        summaries_table=f"summaries{suffix}",
     )
     runtime.install(rt)
     yield rt, server, memory
     runtime.install(None)
     rt.close()
-    for table in (settings.events_table, settings.incidents_table, settings.cursors_table):
+    for table in (
+        settings.events_table,
+        settings.incidents_table,
+        settings.cursors_table,
+        rt.summaries_table,
+    ):
         service.delete_table(table)
     service.close()
 
@@ -121,6 +128,19 @@ def test_reconcile_reads_the_tenant_and_records_every_setting(
     }
     assert sorted(memory.rules) == sorted(drift)
     assert sum(1 for r in rows if r.outcome == "compliant") > 10
+
+
+def test_reconcile_then_summarizes_yesterday_and_today(
+    functions: dict[str, Any], timer_app: tuple[Runtime, AzureRestServer, RecordingAlerts]
+) -> None:
+    rt, _, _ = timer_app
+    functions["reconcile"].get_user_function()(timer())
+    today = datetime.now(UTC).date()
+    rows = Ledger(rt.table(rt.settings.events_table)).query(since=datetime(2020, 1, 1, tzinfo=UTC))
+    days = rt.summaries().read(day_key(today - timedelta(days=1)), day_key(today))
+    assert [d.day for d in days] == [day_key(today - timedelta(days=1)), day_key(today)]
+    assert days[1].figures.events == sum(1 for r in rows if r.time.startswith(str(today)))
+    assert days[1].figures.drift == sum(1 for r in rows if r.outcome == "drift")
 
 
 def test_graph_throttling_then_outage_fails_the_poll_and_keeps_the_cursor(
