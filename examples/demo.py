@@ -500,7 +500,7 @@ def automatic(loop: RollbackLoop) -> None:
 
 
 def compliance(loop: RollbackLoop, out_dir: Path = ROOT / "build" / "demo") -> None:
-    """10. What the compliance team and the auditor get from the same tables."""
+    """10 and 11. What the auditor and the compliance team get from the same tables."""
     from driftkeeper import __version__
     from driftkeeper.evidence import write_pack
 
@@ -524,6 +524,24 @@ def compliance(loop: RollbackLoop, out_dir: Path = ROOT / "build" / "demo") -> N
     if pack.pdf_skipped:
         print(f"   (no PDF: {pack.pdf_skipped})")
     print("   today is not sealed yet (only closed days are); `driftkeeper seal` seals them")
+    print("\n11. The compliance dashboard (GET /api/dashboard, as a reader sees it)")
+    runtime.install(rt)
+    rt.summarize([today])
+    page = registered()["dashboard"].get_user_function()(
+        func.HttpRequest(
+            "GET",
+            f"https://{HOST}/api/dashboard",
+            headers={"Host": HOST, "X-MS-CLIENT-PRINCIPAL": principal_header(ALICE)},
+            params={},
+            body=b"",
+        )
+    )
+    expect(page.status_code == 200, f"the dashboard (got {page.status_code})")
+    html = out_dir / "dashboard.html"
+    html.write_bytes(page.get_body())
+    print(f"   {page.status_code}, {len(page.get_body()):,} bytes; open file://{html}")
+    print("   (deployed: https://<your app>/api/dashboard; /api/events and /api/compliance")
+    print("   serve the same rows as JSON or CSV to Power BI, Grafana or Excel)")
 
 
 def rollback_demo() -> int:

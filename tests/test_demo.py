@@ -104,6 +104,11 @@ def test_make_demo_runs_the_whole_loop() -> None:
     assert "automatic (response: auto)" in rollback
     assert "no human involved" in rollback
     assert "Azurite, the webhook and the ARM/Graph stand-in stopped." in out
+    # the auditor's pack and the dashboard come from the same tables
+    assert "build/demo/evidence/manifest.json" in out
+    assert "build/demo/evidence/events.csv" in out
+    assert "11. The compliance dashboard" in out
+    assert "200, " in out.split("11. The compliance dashboard")[1]
     assert "All expected outcomes seen." in out
 
 
