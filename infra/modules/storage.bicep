@@ -16,7 +16,7 @@ param tags object = {}
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes, the event table's day seals.')
+@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes, the event table's day seals, compliance summaries.')
 param tableNames array = [
   'driftevents'
   'incidents'
@@ -24,6 +24,7 @@ param tableNames array = [
   'cursors'
   'brakes'
   'drifteventsseals'
+  'summaries'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
