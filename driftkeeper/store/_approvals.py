@@ -41,6 +41,7 @@ from ..rollback._approval import (
     token_hash,
 )
 from ..rollback._principal import Principal
+from ._conditional import TableRows
 from ._incidents import incident_keys
 from ._keys import split_text
 
@@ -67,7 +68,7 @@ def request_keys(resource: str, rule: str, generation: int) -> tuple[str, str]:
     return f"request|{partition}", f"{row}|{generation:010d}"
 
 
-class Approvals:
+class Approvals(TableRows):
     """The approvals table. ``clock`` gives the time expiry is judged against."""
 
     def __init__(
@@ -270,41 +271,6 @@ class Approvals:
         if entity is None:  # pragma: no cover - deleted between create and read
             raise LookupError("the approval form key vanished")
         return base64.b64decode(entity["Value"])
-
-    # -- I/O --------------------------------------------------------------------------------
-
-    def _read(self, partition: str, row: str) -> Any:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return self._table.get_entity(partition, row)
-        except ResourceNotFoundError:
-            return None
-
-    def _create(self, entity: dict[str, Any]) -> str | None:
-        from azure.core.exceptions import ResourceExistsError
-
-        try:
-            metadata = self._table.create_entity(entity)
-        except ResourceExistsError:
-            return None
-        return str(metadata.get("etag") or "")
-
-    def _replace(self, entity: Mapping[str, Any], etag: str) -> str | None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-        from azure.data.tables import UpdateMode
-
-        try:
-            metadata = self._table.update_entity(
-                dict(entity),
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return None
-        return str(metadata.get("etag") or "")
 
 
 def _created(request: ApprovalRequest) -> datetime:

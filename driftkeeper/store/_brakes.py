@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..rollback._brakes import Breaker, Flapping, note_rollback, spend
+from ._conditional import TableRows
 from ._keys import encode_key, short_hash
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ MAX_ATTEMPTS = 20
 _T = TypeVar("_T")
 
 
-class Brakes:
+class Brakes(TableRows):
     """The ``brakes`` table, over an injected ``azure.data.tables.TableClient``."""
 
     def __init__(
@@ -155,15 +156,6 @@ class Brakes:
     def run(self, key: str) -> Mapping[str, Any] | None:
         entity = self._read("run", encode_key(key))
         return None if entity is None else dict(entity)
-
-    # --- I/O -----------------------------------------------------------------------------------
-    def _read(self, partition: str, row: str) -> Any:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return self._table.get_entity(partition, row)
-        except ResourceNotFoundError:
-            return None
 
     def _change(
         self,

@@ -41,6 +41,7 @@ from ..incident_policy import (
     observe,
     record_deliveries,
 )
+from ._conditional import TableRows
 from ._keys import encode_key
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def incident_keys(resource: str, rule: str) -> tuple[str, str]:
     return encode_key(resource.lower()), encode_key(rule)
 
 
-class Incidents:
+class Incidents(TableRows):
     """The incidents table, over an injected ``azure.data.tables.TableClient``.
 
     ``clock`` gives the wall-clock time of alert claims and deliveries.
@@ -167,43 +168,6 @@ class Incidents:
         from azure.core.exceptions import ResourceModifiedError
 
         raise ResourceModifiedError(f"incident row kept changing: {keys[0]}/{keys[1]}")
-
-    # -- I/O --------------------------------------------------------------------------------
-
-    def _read(self, partition: str, row: str) -> Any:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return self._table.get_entity(partition, row)
-        except ResourceNotFoundError:
-            return None
-
-    def _create(self, entity: dict[str, Any]) -> str | None:
-        """The new row's ETag; None when the row exists already."""
-        from azure.core.exceptions import ResourceExistsError
-
-        try:
-            metadata = self._table.create_entity(entity)
-        except ResourceExistsError:
-            return None
-        return str(metadata.get("etag") or "")
-
-    def _replace(self, entity: Mapping[str, Any], etag: str) -> str | None:
-        """The row's new ETag; None when it changed (or vanished) since ``etag``."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-        from azure.data.tables import UpdateMode
-
-        try:
-            metadata = self._table.update_entity(
-                dict(entity),
-                mode=UpdateMode.REPLACE,
-                etag=etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return None
-        return str(metadata.get("etag") or "")
 
     @staticmethod
     def _log(observation: Observation) -> None:
