@@ -111,8 +111,14 @@ def _document(title: str, body: str, *, refresh: bool) -> str:
     )
 
 
+def _css(value: str, known: Sequence[str]) -> str:
+    """A class suffix only from a closed list: a stored value never picks a class."""
+    return value if value in known else "unknown"
+
+
 def _badge(status: str) -> str:
-    return f'<span class="badge s-{e(status)}">{e(status)}</span>'
+    css = _css(status, ("compliant", "drift", "error", "restored", "unknown"))
+    return f'<span class="badge s-{css}">{e(status)}</span>'
 
 
 def _name(value: Any) -> str:
@@ -149,7 +155,8 @@ def _recent(rows: Sequence[RecentDrift], still_open: set[tuple[str, str]]) -> st
         body.append(
             f"<tr><td><code>{_when(row.time)}</code></td><td>{_name(row.actor)}</td>"
             f"<td>{_name(row.kind)} · {_name(row.rule)}<br><code>{e(row.resource)}</code></td>"
-            f'<td><span class="badge s-{e(row.severity)}">{e(row.severity)}</span></td>'
+            f'<td><span class="badge s-{_css(row.severity, SEVERITIES)}">'
+            f"{e(row.severity)}</span></td>"
             f'<td><span class="badge s-{css}">{status}</span></td></tr>'
         )
     return (

@@ -4,6 +4,7 @@ the report from the summaries and the open incidents (never from every event).""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,7 +66,10 @@ def _date(params: Mapping[str, str], name: str) -> date | None:
 def period_of(params: Mapping[str, str], today: date) -> Period:
     """The period ``from`` .. ``to`` (inclusive); the last 30 days by default."""
     last = _date(params, "to") or today
-    first = _date(params, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        first = _date(params, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:
+        raise BadParameter("to", "a date after 0001-01-30") from None
     if last < first:
         raise BadParameter("to", "must not be before from")
     if (last - first).days + 1 > MAX_DAYS:
@@ -83,7 +87,21 @@ def _report(rt: Runtime, period: Period) -> tuple[dict[str, Any], list[Any]]:
 
 
 def _json(status: int, body: Any) -> JsonAnswer:
-    return JsonAnswer(status, json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    """JSON as strict parsers read it: ASCII (a stored lone surrogate stays ``\\udXXX``),
+    and a non-finite number from a tampered summary is null, never a bare ``NaN``."""
+    return JsonAnswer(
+        status, json.dumps(_finite(body), ensure_ascii=True, separators=(",", ":"))
+    )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def compliance_answer(

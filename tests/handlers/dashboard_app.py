@@ -73,7 +73,17 @@ def hostile_rows(now: datetime) -> list[EventRecord]:
             severity="<i>high</i>",
             actor_upn="javascript:alert(9)",
             signal_id="hostile-url",
-        )
+        ),
+        row(  # lone surrogates (legal in JSON) and a severity that names page classes
+            now - timedelta(minutes=1),
+            "drift",
+            "/subscriptions/x/nsg-\ud800",
+            kind="nsg",
+            rule="r-\udfff",
+            severity="low tile wide",
+            actor_upn="lone\ud83d",
+            signal_id="hostile-surrogate",
+        ),
     ]
 
 

@@ -82,6 +82,7 @@ def test_the_access_check_refuses(
         ({"from": "2026-11-02", "to": "2026-11-01"}, "to"),
         ({"from": "2020-01-01", "to": "2026-11-01"}, "from"),
         ({"to": "2026-11-01<script>"}, "to"),
+        ({"to": "0001-01-01"}, "to"),
     ],
 )
 def test_a_bad_period_is_400_naming_the_parameter(
@@ -130,3 +131,12 @@ def test_the_report_per_control_kind_and_responsibility(seeded: Runtime, call: C
     assert summary["openIncidents"]["critical"] >= 1
     assert summary["mttdSeconds"] is not None
     assert summary["rollbacks"]["rejected"] == 1
+
+
+def test_stored_lone_surrogates_never_break_the_report(seeded: Runtime, call: Call) -> None:
+    # given a drift row whose resource, rule and actor hold lone surrogates (seeded)
+    response = call(http("compliance"))
+    # then the report is served as strict ASCII JSON, the surrogate escaped
+    assert response.status_code == 200
+    assert response.get_body().isascii()
+    assert "\\udfff" in response.get_body().decode()

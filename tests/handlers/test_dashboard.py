@@ -174,3 +174,17 @@ def test_chromium_renders_the_hostile_dashboard_without_running_or_linking_anyth
     assert not [m for m in loaded.console if "Content Security Policy" in m], loaded.console
     assert shot.is_file()
     assert shot.stat().st_size > 10_000
+
+
+def test_stored_lone_surrogates_and_odd_severities_are_shown_safely(
+    seeded: Runtime, call: Call
+) -> None:
+    # given a drift row with lone surrogates and the severity "low tile wide" (seeded)
+    response = call(http("dashboard"))
+    page = response.get_body().decode("utf-8")
+    # then the page is served, the surrogates shown as U+FFFD, and no stored value picks
+    # the badge's class
+    assert response.status_code == 200
+    assert "lone\ufffd" in page
+    assert 'class="badge s-unknown">low tile wide<' in page
+    assert "s-low tile" not in page
