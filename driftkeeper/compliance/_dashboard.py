@@ -9,14 +9,12 @@ server-side, and the page refreshes itself every 60 s with ``<meta http-equiv="r
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from .._model import SEVERITIES
+from .._pages import Page, PageStyle
 from .._time import parse_time
 from ._html import duration, e, percent
 from ._recent import RecentDrift
@@ -75,40 +73,18 @@ STYLE = (
     "dt{color:#57606a}dd{margin:0;font-weight:600}"
     "@media (min-width:1800px){.grid{grid-template-columns:repeat(3,1fr)}}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
-_META_CSP = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'none'; base-uri 'none'"
-)
-CSP = f"{_META_CSP}; frame-ancestors 'none'"
+_STYLE = PageStyle(STYLE)
+CSP = _STYLE.csp
 
 
 def security_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-        "X-Frame-Options": "DENY",
-    }
-
-
-@dataclass(frozen=True)
-class Page:
-    status_code: int
-    body: str
-    headers: Mapping[str, str] = field(default_factory=security_headers)
+    """The headers the dashboard is sent with."""
+    return _STYLE.headers()
 
 
 def _document(title: str, body: str, *, refresh: bool) -> str:
     meta = '<meta http-equiv="refresh" content="60">' if refresh else ""
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_META_CSP}">{meta}'
-        f"<title>{e(title)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
+    return _STYLE.document(title, body, head=meta)
 
 
 def _css(value: str, known: Sequence[str]) -> str:
@@ -239,10 +215,12 @@ defense-in-depth layer, and its state now.</p>
 {_responsibilities(report["responsibilities"])}</section>
 <section class="card wide"><h2>Recent drift</h2>{_recent(recent, still_open)}</section>
 </div>"""
-    return Page(200, _document("driftkeeper compliance", body, refresh=True))
+    return Page(200, _document("driftkeeper compliance", body, refresh=True), security_headers())
 
 
 def message_page(status_code: int, title: str, message: str) -> Page:
     """A refusal or an error, as a page."""
     body = f'<h1>{e(title)}</h1><div class="card"><p>{e(message)}</p></div>'
-    return Page(status_code, _document(f"driftkeeper: {title}", body, refresh=False))
+    return Page(
+        status_code, _document(f"driftkeeper: {title}", body, refresh=False), security_headers()
+    )

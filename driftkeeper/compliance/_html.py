@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
+
+from .._pages import escape
 
 __all__ = ["duration", "e", "percent"]
 
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MAX_SHOWN = 300
 NONE = "\u2013"  # an en dash: no value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def e(value: Any, limit: int = _MAX_SHOWN) -> str:
-    """A value as page text: cut, bidi controls made visible, then escaped (quotes too)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    text = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
-    text = _SURROGATE.sub("\ufffd", text)  # legal in JSON, not encodable: never a 500
-    return html.escape(text, quote=True)
+    """A value as page text (:func:`driftkeeper._pages.escape`), cut at ``limit``."""
+    return escape(value, limit)
 
 
 def duration(seconds: float | None) -> str:

@@ -9,17 +9,13 @@ no script, and the headers of :func:`security_headers`.
 
 from __future__ import annotations
 
-import base64
 import difflib
-import hashlib
-import html
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .._pages import Page, PageStyle, escape
 from ._approval import ApprovalRequest
 
 __all__ = ["CSP", "Page", "confirmation_page", "message_page", "security_headers"]
@@ -56,44 +52,18 @@ STYLE = (
     ".accept{background:#fff;color:#1b1f24}"
     "small{color:#57606a}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode("utf-8")).digest()).decode("ascii")
-_META_CSP = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; base-uri 'none'"
-)
-"""The policy the page repeats in a ``<meta>`` (which cannot carry ``frame-ancestors``), so
-a saved or forwarded copy is held to it too."""
-CSP = f"{_META_CSP}; frame-ancestors 'none'"
-_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_STYLE = PageStyle(STYLE, form_action="'self'")
+CSP = _STYLE.csp
 _MAX_SHOWN = 20_000
 
 
 def security_headers() -> dict[str, str]:
     """The headers every approval page is sent with."""
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-        "X-Frame-Options": "DENY",
-    }
-
-
-@dataclass(frozen=True)
-class Page:
-    """An HTML answer: status, body, headers."""
-
-    status_code: int
-    body: str
-    headers: Mapping[str, str] = field(default_factory=security_headers)
+    return _STYLE.headers()
 
 
 def _e(value: Any) -> str:
-    """A value as page text: bidi controls made visible, then escaped (quotes too)."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > _MAX_SHOWN:
-        text = text[:_MAX_SHOWN] + f"… ({len(text)} characters)"
-    text = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
-    return html.escape(text, quote=True)
+    return escape(value, _MAX_SHOWN, count=True)
 
 
 def _name(value: Any) -> str:
@@ -107,14 +77,7 @@ def _when(moment: datetime | str) -> str:
 
 
 def _document(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_META_CSP}">'
-        f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
+    return _STYLE.document(title, body)
 
 
 def _pretty(value: Any) -> list[str]:
@@ -227,7 +190,7 @@ intended</button>
 <p><small><b>Approve</b> restores the baseline. <b>Reject</b> leaves the change and closes
 this request. <b>Accept</b> marks the change as intended: the baseline is to be updated.</small></p>
 </form>"""
-    return Page(200, _document("driftkeeper: roll back?", body))
+    return Page(200, _document("driftkeeper: roll back?", body), security_headers())
 
 
 def message_page(
@@ -238,4 +201,4 @@ def message_page(
     css = tone if tone in ("warn", "ok", "bad") else "warn"
     pre = f"<pre>{_e(listing)}</pre>" if listing else ""
     body = f'<h1>{_e(title)}</h1><div class="card {css}"><p>{_e(message)}</p>{pre}</div>'
-    return Page(status_code, _document(f"driftkeeper: {title}", body))
+    return Page(status_code, _document(f"driftkeeper: {title}", body), security_headers())

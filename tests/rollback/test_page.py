@@ -195,3 +195,9 @@ def test_message_pages_escape_their_text(status: int) -> None:
     page = message_page(status, SCRIPT, SCRIPT)
     assert page.status_code == status
     assert [t for t, _ in parsed(page.body).tags].count("script") == 0
+
+
+def test_a_lone_surrogate_never_breaks_a_page() -> None:
+    # a value legal in JSON but not encodable in UTF-8 (the shared escaping replaces it)
+    page = message_page(409, "Already decided", "by lone\ud800 surrogate")
+    assert "by lone\ufffd surrogate" in page.body.encode("utf-8").decode("utf-8")
