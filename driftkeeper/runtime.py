@@ -331,10 +331,12 @@ class Runtime:
         return request.plan_hash
 
     def summaries(self) -> Summaries:
-        """The per-day compliance summaries (table ``summaries``)."""
+        """The per-day compliance summaries (tables ``summaries`` and ``summariescounts``)."""
         from .compliance import Summaries
+        from .compliance._summaries import COUNTS_SUFFIX
 
-        return Summaries(self.table(self.summaries_table))
+        counts = self.table(self.summaries_table + COUNTS_SUFFIX)
+        return Summaries(self.table(self.summaries_table), counts)
 
     def summarize(self, days: Sequence[date]) -> list[DayResult]:
         """(Re)compute the summaries of ``days`` from the event table, oldest first."""
@@ -384,8 +386,9 @@ class Runtime:
         return Seals(self.table(seals_table_name(self.settings.events_table)))
 
     def keep_evidence(self) -> Upkeep:
-        """Seal the event table's closed days, then apply ``DRIFTKEEPER_RETENTION_DAYS``
-        (the reconcile timer; bounded work per run)."""
+        """Seal the event table's closed days, then apply ``DRIFTKEEPER_RETENTION_DAYS`` to
+        the event table and the pruned days' summaries (the reconcile timer; bounded work
+        per run)."""
         from datetime import UTC, datetime
 
         from .evidence import keep_evidence
@@ -395,6 +398,7 @@ class Runtime:
             self.seals(),
             today=datetime.now(UTC).date(),
             retention_days=self.settings.retention_days,
+            forget=self.summaries().forget,
         )
 
     def poll_audit(self) -> Any:

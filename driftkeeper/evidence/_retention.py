@@ -4,7 +4,8 @@ For each sealed day older than the cutoff, oldest first: its rows are checked ag
 seal (digest and row count; the seal intact and linked into the chain), then the chain's
 anchor moves to that day's seal (so verification treats it, and every day before it, as
 pruned rather than removed, and the next seal chains to the anchor), then its rows are
-deleted, then its seal. A day without a seal is never deleted, and neither is a day that
+deleted, then whatever else was derived from it (``forget``: the day's compliance
+summaries), then its seal. A day without a seal is never deleted, and neither is a day that
 does not match its seal: pruning stops there (with a warning) so verification keeps
 reporting it as tampered. The work per run is bounded by ``max_rows``; an interrupted day
 is finished by the next run (the anchor already covers it; its remaining rows must still be
@@ -14,6 +15,7 @@ rows of its seal's row list).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -73,9 +75,17 @@ def _mismatch(
 
 
 def prune(
-    events: TableClient, seals: Seals, *, today: date, keep_days: int, max_rows: int = 2000
+    events: TableClient,
+    seals: Seals,
+    *,
+    today: date,
+    keep_days: int,
+    max_rows: int = 2000,
+    forget: Callable[[str], None] | None = None,
 ) -> Pruned:
-    """Delete the sealed days older than ``today - keep_days`` (at most ``max_rows`` rows)."""
+    """Delete the sealed days older than ``today - keep_days`` (at most ``max_rows`` rows).
+    ``forget(day)`` runs after a day's rows are gone and before its seal is deleted, so a
+    run that fails in it is finished by the next run (the seal still names the day)."""
     if keep_days < 1:
         raise ValueError("keep_days must be at least 1")
     cutoff = day_key(today - timedelta(days=keep_days))
@@ -114,6 +124,8 @@ def prune(
                 [("delete", {"PartitionKey": seal.day, "RowKey": key}) for key in batch]
             )
             deleted += len(batch)
+        if forget is not None:
+            forget(seal.day)
         seals.delete(seal)
         done.append(seal.day)
         previous = seal.chain

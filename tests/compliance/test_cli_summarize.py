@@ -26,6 +26,7 @@ def events(
     yield client
     with TableServiceClient.from_connection_string(azurite) as service:
         service.delete_table("summaries")
+        service.delete_table("summariescounts")
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -49,7 +50,10 @@ def test_summarize_the_last_days(events: TableClient, azurite: str) -> None:
         f"{yesterday}: 1 events, 1 compliant, 0 drift, 0 errors",
         f"{today}: 1 events, 0 compliant, 1 drift, 0 errors",
     ]
-    summaries = Summaries(TableClient.from_connection_string(azurite, "summaries"))
+    summaries = Summaries(
+        TableClient.from_connection_string(azurite, "summaries"),
+        TableClient.from_connection_string(azurite, "summariescounts"),
+    )
     assert [d.day for d in summaries.read("20000101", "29991231")] == [
         day_key(yesterday),
         day_key(today),

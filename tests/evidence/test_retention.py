@@ -107,12 +107,12 @@ def timer_runtime(azurite: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run
     name = f"ev{uuid.uuid4().hex[:12]}"
     settings = Settings(storage_connection=azurite, events_table=name, retention_days=30)
     service = TableServiceClient.from_connection_string(azurite)
-    rt = Runtime(settings, table_service=service)
+    rt = Runtime(settings, table_service=service, summaries_table=f"sum{name}")
     monkeypatch.setattr(rt, "reconcile", lambda run_id: [])
     runtime.install(rt)
     yield rt
     runtime.install(None)
-    for table in (name, seals_table_name(name)):
+    for table in (name, seals_table_name(name), f"sum{name}", f"sum{name}counts"):
         service.delete_table(table)
     service.close()
 
@@ -129,9 +129,16 @@ def test_the_reconcile_timer_seals_closed_days_and_applies_the_retention(
         [record("old", old.isoformat()), record("y", yesterday.isoformat()),
          record("t", today.isoformat())]
     )  # fmt: skip
+    timer_runtime.summarize([old.date(), yesterday.date()])
     timer: func.TimerRequest = TimerRequest(past_due=False)
     functions["reconcile"].get_user_function()(timer)
     assert days_of(events) == [yesterday.strftime("%Y%m%d"), today.strftime("%Y%m%d")]
+    summaries = timer_runtime.summaries()
+    kept = [s.day for s in summaries.read("20000101", "29991231")]
+    assert old.strftime("%Y%m%d") not in kept  # the pruned day's summary went with it
+    assert yesterday.strftime("%Y%m%d") in kept
+    assert summaries.counts(old.strftime("%Y%m%d")) == {}
+    assert summaries.counts(yesterday.strftime("%Y%m%d")) != {}
     seals = timer_runtime.seals()
     assert [s.day for s in seals.all()] == [yesterday.strftime("%Y%m%d")]
     result = verify(events, seals, first=old.date(), last=today.date(), today=today.date())

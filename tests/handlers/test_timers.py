@@ -74,6 +74,7 @@ def timer_app(
         settings.incidents_table,
         settings.cursors_table,
         rt.summaries_table,
+        rt.summaries_table + "counts",
     ):
         service.delete_table(table)
     service.close()
