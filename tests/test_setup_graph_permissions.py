@@ -4,7 +4,6 @@ granted through msgraph-sdk against the local Graph stand-in (real HTTP)."""
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -154,7 +153,7 @@ def test_the_default_principal_is_the_azd_output(
 @pytest.mark.parametrize(
     ("principal", "words"),
     [
-        (str(uuid.uuid4()), "no service principal with object id or app id"),
+        ("0badc0de-0000-4000-8000-00000000dead", "no service principal with object id or app id"),
         ("not-a-guid", "not an object id or app id"),
         ("", "give --principal"),
     ],

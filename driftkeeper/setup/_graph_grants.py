@@ -138,7 +138,7 @@ async def _grant(
     held_ids = {
         str(a.app_role_id)
         for a in await _assignments(client, target_id)
-        if str(a.resource_id) == str(graph.id)
+        if str(a.resource_id).casefold() == str(graph.id).casefold()
     }
     held = tuple(p for p in sorted(wanted) if str(roles[p]) in held_ids)
     extra = tuple(sorted(names[i] for i in held_ids if i in names and names[i] not in wanted))
