@@ -176,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
         "kinds", help="list the watched kinds: their sections, where they are read, signals"
     )
     kinds.add_argument("--format", choices=("table", "json"), default="table")
+    from .setup._cli import add_setup_parser
+
+    add_setup_parser(commands)
     return parser
 
 
@@ -231,6 +234,10 @@ def _run(
     if args.command == "kinds":
         _print_kinds(args.format, out)
         return 0
+    if args.command == "setup":
+        from .setup._cli import run_setup
+
+        return run_setup(args, _settings(), credential, out)
     if args.command == "schema":
         from .baseline import baseline_schema
 

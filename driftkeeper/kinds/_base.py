@@ -18,7 +18,7 @@ from ..snapshot import Snapshot, is_unreadable, why_unreadable
 from ._reads import Request, Section
 
 if TYPE_CHECKING:
-    from ..rollback._plan import Drift, Step
+    from ..rollback._plan import Drift, Step, Write
 
 __all__ = [
     "ARM_CHANGES",
@@ -151,6 +151,9 @@ class Kind(ABC):
     expected_schema: ClassVar[dict[str, Any]]
     """JSON Schema of the baseline's ``expected`` block."""
     scope_schema: ClassVar[dict[str, Any]] = {"type": "string", "minLength": 1}
+    writes: ClassVar[tuple[Write, ...]] = ()
+    """Every kind of request :meth:`plan` may send, with the permission it needs (see
+    :class:`~driftkeeper.rollback.Write`); empty for a kind without a rollback."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

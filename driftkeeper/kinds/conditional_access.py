@@ -19,7 +19,7 @@ from typing import Any
 
 from .._diff import fold
 from .._model import Change
-from ..rollback._plan import CannotPlan, Drift, Step
+from ..rollback._plan import CannotPlan, Drift, Step, Write
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
@@ -91,6 +91,12 @@ def normalize_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _WRITE = "Policy.ReadWrite.ConditionalAccess"
+CREATE_POLICY = Write(
+    "graph", "POST", POLICIES.path, _WRITE, "recreate a deleted policy (under a new id)"
+)
+PATCH_POLICY = Write(
+    "graph", "PATCH", POLICIES.get_path, _WRITE, "put a changed policy back as the baseline has it"
+)
 
 
 def patch_value(expected: Any, live: Any) -> Any:
@@ -117,6 +123,7 @@ class ConditionalAccessPolicy(Kind):
     responsibility = "identity-and-access"
     layer = "identity"
     reads = (POLICIES,)
+    writes = (CREATE_POLICY, PATCH_POLICY)
     signals = Signals(audit_categories=("Policy",), audit_activities=("conditional access",))
     default_severity = "high"
     expected_schema = {
@@ -203,7 +210,7 @@ class ConditionalAccessPolicy(Kind):
                 f"{drift.baseline.scope} is recreated under a new id: point the baseline's "
                 "scope at the new policy"
             )
-            return [Step("POST", url, body, _WRITE, note)]
+            return [CREATE_POLICY.step(url, body, note)]
         template = POLICIES.get_template
         found = template.match(live.scope) if template else None
         if template is None or found is None:
@@ -215,4 +222,4 @@ class ConditionalAccessPolicy(Kind):
         )
         patch = {k: patch_value(body.get(k), raw.get(k)) for k in drifted}
         url = drift.endpoints.graph_url(template.fill(**found))
-        return [Step("PATCH", url, patch, _WRITE)]
+        return [PATCH_POLICY.step(url, patch)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._model import Change
-from ..rollback._plan import CannotPlan, Drift, Step
+from ..rollback._plan import CannotPlan, Drift, Step, Write
 from ..signals import Signal
 from ..snapshot import Snapshot
 from . import register
@@ -82,6 +82,20 @@ _ELIGIBILITY = ELIGIBLE.name
 ELIGIBILITY_REQUESTS = "/roleManagement/directory/roleEligibilityScheduleRequests"
 """Where PIM eligibility is granted and removed (``adminAssign`` / ``adminRemove``)."""
 _WRITE = "RoleManagement.ReadWrite.Directory"
+_ELIGIBILITY_WRITE = "RoleEligibilitySchedule.ReadWrite.Directory"
+"""The least privileged permission of ``roleEligibilityScheduleRequests`` (create)."""
+ADD_ACTIVE = Write("graph", "POST", ACTIVE.path, _WRITE, "re-add a removed active member")
+REMOVE_ACTIVE = Write(
+    "graph", "DELETE", ACTIVE.path + "/{id}", _WRITE, "remove an active member the baseline lacks"
+)
+CHANGE_ELIGIBLE = Write(
+    "graph",
+    "POST",
+    ELIGIBILITY_REQUESTS,
+    _ELIGIBILITY_WRITE,
+    "re-add a removed eligible (PIM) member (adminAssign) or remove one the baseline lacks "
+    "(adminRemove)",
+)
 
 
 def _member(entry: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -97,6 +111,7 @@ class DirectoryRoleMembers(Kind):
     responsibility = "account-and-access-management"
     layer = "identity"
     reads = (ACTIVE, ELIGIBLE, DEFINITIONS)
+    writes = (ADD_ACTIVE, REMOVE_ACTIVE, CHANGE_ELIGIBLE)
     signals = Signals(
         event_types=tuple(
             f"Microsoft.Graph.{what}{change}"
@@ -274,7 +289,7 @@ class DirectoryRoleMembers(Kind):
             body: dict[str, Any]
             if key.startswith("active["):
                 body = {"@odata.type": "#microsoft.graph.unifiedRoleAssignment", **member}
-                adds.append(Step("POST", endpoints.graph_url(ACTIVE.path), body, _WRITE))
+                adds.append(ADD_ACTIVE.step(endpoints.graph_url(ACTIVE.path), body))
             else:
                 body = {
                     "action": "adminAssign",
@@ -282,18 +297,18 @@ class DirectoryRoleMembers(Kind):
                     **member,
                     "scheduleInfo": {"expiration": {"type": "noExpiration"}},
                 }
-                adds.append(Step("POST", endpoints.graph_url(ELIGIBILITY_REQUESTS), body, _WRITE))
+                adds.append(CHANGE_ELIGIBLE.step(endpoints.graph_url(ELIGIBILITY_REQUESTS), body))
         for key in sorted(actual.keys() - expected.keys()):
             if key.startswith("active["):
                 if not ids.get(key):
                     return CannotPlan(f"active member {item_key(key)[1]} has no assignment id")
                 url = endpoints.graph_url(f"{ACTIVE.path}/{segment('key', ids[key])}")
-                removes.append(Step("DELETE", url, None, _WRITE))
+                removes.append(REMOVE_ACTIVE.step(url, None))
             else:
                 member = _request_member(actual[key], role)
                 body = {"action": "adminRemove", "justification": why, **member}
                 removes.append(
-                    Step("POST", endpoints.graph_url(ELIGIBILITY_REQUESTS), body, _WRITE)
+                    CHANGE_ELIGIBLE.step(endpoints.graph_url(ELIGIBILITY_REQUESTS), body)
                 )
         return [*adds, *removes]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import network as net
 from .._model import Change
-from ..rollback._plan import CannotPlan, Drift, Step
+from ..rollback._plan import CannotPlan, Drift, Step, Write
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, json_type, shown, unreadable, why_unreadable
 from . import register
@@ -189,8 +189,21 @@ DEFAULT_RULES = frozenset(
     )
 )
 """The names of Azure's default rules (casefolded): a plan never writes or deletes one."""
-_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
-_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
+_RULE_PATH = "{networkSecurityGroup id}/securityRules/{name}"
+WRITE_RULE = Write(
+    "arm",
+    "PUT",
+    _RULE_PATH,
+    "Microsoft.Network/networkSecurityGroups/securityRules/write",
+    "recreate a removed rule, or put a changed rule back as the baseline has it",
+)
+DELETE_RULE = Write(
+    "arm",
+    "DELETE",
+    _RULE_PATH,
+    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
+    "remove a rule the baseline does not have",
+)
 
 
 def rule_words(rule: Mapping[str, Any]) -> str:
@@ -253,6 +266,7 @@ class NsgRules(Kind):
     responsibility = "network-controls"
     layer = "network"
     reads = (NSGS,)
+    writes = (WRITE_RULE, DELETE_RULE)
     signals = Signals(
         event_types=ARM_CHANGES,
         resource_types=(NSGS.resource_type, f"{NSGS.resource_type}/securityRules"),
@@ -341,11 +355,11 @@ class NsgRules(Kind):
         endpoints = drift.endpoints
         for key in deletes:
             url = endpoints.arm_url(base + segment("name", names[key]), NSGS.api_version)
-            steps.append(Step("DELETE", url, None, _DELETE))
+            steps.append(DELETE_RULE.step(url, None))
         for key in puts:
             url = endpoints.arm_url(base + segment("name", names[key]), NSGS.api_version)
             body = rule_body(drift.baseline.state[key], described.get(key, ""))
-            steps.append(Step("PUT", url, body, _WRITE))
+            steps.append(WRITE_RULE.step(url, body))
         return steps
 
     def slug(self, setting: Setting) -> str:

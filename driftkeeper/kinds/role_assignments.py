@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from .._errors import InputError
 from .._model import Change
-from ..rollback._plan import CannotPlan, Drift, Step
+from ..rollback._plan import CannotPlan, Drift, Step, Write
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, unreadable
 from . import register
@@ -97,6 +97,25 @@ def _assignment(props: Mapping[str, Any], default_scope: str) -> tuple[str, dict
     return keyed("assignments", f"{role}/{principal}@{scope}"), item
 
 
+_ASSIGNMENT_PATH = "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+WRITE_ASSIGNMENT = Write(
+    "arm",
+    "PUT",
+    _ASSIGNMENT_PATH,
+    "Microsoft.Authorization/roleAssignments/write",
+    "recreate a removed role assignment (never of Owner, User Access Administrator or Role "
+    "Based Access Control Administrator: the rollback role's condition forbids it)",
+)
+DELETE_ASSIGNMENT = Write(
+    "arm",
+    "DELETE",
+    _ASSIGNMENT_PATH,
+    "Microsoft.Authorization/roleAssignments/delete",
+    "remove a role assignment the baseline does not have (or one replaced by a PUT); "
+    "the same condition applies",
+)
+
+
 @register
 class RoleAssignments(Kind):
     name = "role-assignments"
@@ -104,6 +123,7 @@ class RoleAssignments(Kind):
     responsibility = "identity-and-access"
     layer = "identity"
     reads = (ASSIGNMENTS, DEFINITIONS)
+    writes = (WRITE_ASSIGNMENT, DELETE_ASSIGNMENT)
     signals = Signals(event_types=ARM_CHANGES, resource_types=(ASSIGNMENTS.resource_type,))
     default_severity = "high"
     expected_schema = {
@@ -328,7 +348,7 @@ class RoleAssignments(Kind):
                 target += "/" + drift.new_guid(key)
             body = _assignment_body(item, entry, types.get(key))
             url = drift.endpoints.arm_url(target, ASSIGNMENTS.api_version)
-            puts.append(Step("PUT", url, body, _WRITE))
+            puts.append(WRITE_ASSIGNMENT.step(url, body))
         for key in sorted(actual):
             if key not in expected:
                 if key not in ids:
@@ -337,8 +357,6 @@ class RoleAssignments(Kind):
         return [*replaced, *puts, *deletes]
 
 
-_WRITE = "Microsoft.Authorization/roleAssignments/write"
-_DELETE = "Microsoft.Authorization/roleAssignments/delete"
 _ASSIGNMENT_ID = re.compile(
     rf"(?P<scope>.*)/providers/Microsoft\.Authorization/roleAssignments/(?P<name>{SEGMENTS['id']})",
     re.IGNORECASE | re.ASCII,
@@ -368,7 +386,7 @@ def _delete(drift: Drift, assignment_id: str) -> Step:
         raise InputError(f"not a role assignment id: {assignment_id!r}")
     scope = _arm_scope(found["scope"] or "/").quoted().rstrip("/")
     path = f"{scope}{ASSIGNMENTS.provider_path}/{uuid.UUID(found['name'])}"
-    return Step("DELETE", drift.endpoints.arm_url(path, ASSIGNMENTS.api_version), None, _DELETE)
+    return DELETE_ASSIGNMENT.step(drift.endpoints.arm_url(path, ASSIGNMENTS.api_version), None)
 
 
 def _assignment_body(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._model import Change
-from ..rollback._plan import CannotPlan, Drift, Step
+from ..rollback._plan import CannotPlan, Drift, Step, Write
 from ..signals import Signal
 from ..snapshot import Snapshot, is_unreadable, shown, unreadable, why_unreadable
 from . import register
@@ -35,6 +35,20 @@ SECURITY_DEFAULTS = GraphSection(
 AUTHENTICATION_METHODS = GraphSection(
     "graph.authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy", shape="object"
 )
+PATCH_SECURITY_DEFAULTS = Write(
+    "graph",
+    "PATCH",
+    SECURITY_DEFAULTS.path,
+    "Policy.ReadWrite.SecurityDefaults",
+    "turn security defaults back on (or off) as the baseline has it",
+)
+PATCH_METHOD = Write(
+    "graph",
+    "PATCH",
+    AUTHENTICATION_METHODS.path + "/authenticationMethodConfigurations/{id}",
+    "Policy.ReadWrite.AuthenticationMethod",
+    "put an authentication method's state back as the baseline has it",
+)
 
 
 def _by_name(item: tuple[str, Any]) -> str:
@@ -49,6 +63,7 @@ class SecurityDefaults(Kind):
     responsibility = "account-and-access-management"
     layer = "identity"
     reads = (SECURITY_DEFAULTS,)
+    writes = (PATCH_SECURITY_DEFAULTS,)
     signals = Signals(audit_categories=("Policy",))
     default_severity = "high"
     SCOPE = SECURITY_DEFAULTS.path
@@ -103,7 +118,7 @@ class SecurityDefaults(Kind):
         """One PATCH of the policy's ``isEnabled``."""
         url = drift.endpoints.graph_url(SECURITY_DEFAULTS.path)
         body = {"isEnabled": drift.baseline.state["isEnabled"]}
-        return [Step("PATCH", url, body, "Policy.ReadWrite.SecurityDefaults")]
+        return [PATCH_SECURITY_DEFAULTS.step(url, body)]
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:
         if is_unreadable(change.actual):
@@ -128,6 +143,7 @@ class AuthenticationMethods(Kind):
     responsibility = "account-and-access-management"
     layer = "identity"
     reads = (AUTHENTICATION_METHODS,)
+    writes = (PATCH_METHOD,)
     signals = Signals(audit_categories=("Policy",), audit_activities=("authentication method",))
     default_severity = "medium"
     SCOPE = AUTHENTICATION_METHODS.path
@@ -213,7 +229,7 @@ class AuthenticationMethods(Kind):
             odata = types.get(key) or _odata_type(method)
             body = {"@odata.type": odata, "state": expected[key]}
             url = drift.endpoints.graph_url(path)
-            steps.append(Step("PATCH", url, body, "Policy.ReadWrite.AuthenticationMethod"))
+            steps.append(PATCH_METHOD.step(url, body))
         return steps
 
     def describe(self, change: Change, labels: Mapping[str, str]) -> str:

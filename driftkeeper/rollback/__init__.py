@@ -41,6 +41,7 @@ from ._plan import (
     NotPlanned,
     Plan,
     Step,
+    Write,
     default_guid,
     plan_hash,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "Principal",
     "Refused",
     "Step",
+    "Write",
     "check_form_value",
     "decide",
     "default_guid",

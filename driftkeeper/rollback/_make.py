@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from .._errors import InputError
+from .._errors import InputError, PluginError
 from .._model import Finding
 from ..snapshot import Snapshot
 from ._plan import CannotPlan, Drift, Endpoints, NotPlanned, Plan, default_guid, plan_hash
@@ -98,6 +98,13 @@ def make_plans(
             skip(finding, outcome.reason)
             continue
         steps = tuple(outcome)
+        declared = {w.permission for w in kind.writes}
+        for step in steps:
+            if step.permission not in declared:  # the permission tables would not grant it
+                raise PluginError(
+                    f"kind {kind.name} planned a step needing {step.permission!r}, which it "
+                    "does not declare in its writes"
+                )
         if not steps:
             skip(finding, "no request would change it (the drift is not in what can be written)")
             continue

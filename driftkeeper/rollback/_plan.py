@@ -40,6 +40,7 @@ __all__ = [
     "NotPlanned",
     "Plan",
     "Step",
+    "Write",
     "plan_hash",
 ]
 
@@ -82,6 +83,29 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "url": self.url, "body": self.body}
+
+
+@dataclass(frozen=True)
+class Write:
+    """A kind of mutating request a kind's plan may send, declared as data (``Kind.writes``):
+    the service, method and path, the permission it needs and what it is for. The
+    permission tables (:mod:`driftkeeper.permissions`, ``docs/permissions.md``, the Graph
+    grants of ``driftkeeper setup graph-permissions``, the rollback role's actions) are
+    derived from these declarations, and :func:`~driftkeeper.rollback.make_plans` refuses a
+    step whose permission its kind did not declare."""
+
+    api: Literal["arm", "graph"]
+    method: Method
+    path: str
+    """The path, for people (``{placeholders}`` for what varies)."""
+    permission: str
+    """An ARM action (``Microsoft.Network/.../write``) or a Graph application permission."""
+    purpose: str
+    """The step of the rollback it is (``recreate a removed rule``)."""
+
+    def step(self, url: str, body: Mapping[str, Any] | None, note: str = "") -> Step:
+        """The step sending this write to ``url`` with ``body``."""
+        return Step(self.method, url, body, self.permission, note)
 
 
 @dataclass(frozen=True)

@@ -448,8 +448,186 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# --- service principals and app role assignments (driftkeeper setup graph-permissions) ------
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+_SP_PATH = re.compile(
+    r"/serviceprincipals(?:/(?P<id>[^/]+)(?:/(?P<rel>approleassignments|approleassignedto))?)?",
+    re.IGNORECASE,
+)
+_SP_FILTER = re.compile(r"(?P<prop>appId|id) eq '(?P<value>[^']*)'", re.IGNORECASE)
+
+
+def app_role(
+    permission: str, *, member_types: tuple[str, ...] = ("Application",)
+) -> dict[str, Any]:
+    """An ``appRole`` of Microsoft Graph's service principal (its id a UUID 5 of the name)."""
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"graph-app-role:{permission}")),
+        "value": permission,
+        "displayName": permission,
+        "description": f"{permission} (stand-in)",
+        "allowedMemberTypes": list(member_types),
+        "isEnabled": True,
+        "origin": "Application",
+    }
+
+
+class _ServicePrincipals:
+    """Graph's ``/servicePrincipals`` (look-up by id or ``$filter=appId eq '...'``) and its
+    ``appRoleAssignments`` / ``appRoleAssignedTo`` (listed, paged, created), kept apart from
+    the kinds' sections. Creating an assignment that exists answers 400
+    ``Request_BadRequest`` "Permission being assigned already exists on the object", an
+    unknown app role 400, an unknown service principal 404, as Graph does."""
+
+    graph_endpoint: str
+    page_size: int
+
+    def _sp_store(self) -> dict[str, Any]:
+        store: dict[str, Any] = self.__dict__.setdefault(
+            "_sp_state", {"principals": [], "assignments": [], "lock": threading.Lock()}
+        )
+        return store
+
+    def add_service_principal(
+        self,
+        display_name: str,
+        *,
+        app_id: str | None = None,
+        object_id: str | None = None,
+        app_roles: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Add a service principal (a managed identity's, an app's, or Microsoft Graph's with
+        ``app_roles``); returns it."""
+        item = {
+            "id": object_id or str(uuid.uuid4()),
+            "appId": app_id or str(uuid.uuid4()),
+            "displayName": display_name,
+            "servicePrincipalType": "ManagedIdentity" if app_roles is None else "Application",
+            "appRoles": list(app_roles or []),
+        }
+        with self._sp_store()["lock"]:
+            self._sp_store()["principals"].append(item)
+        return item
+
+    def app_role_assignments(self, principal_id: str | None = None) -> list[dict[str, Any]]:
+        """The app role assignments held (by ``principal_id``, or all)."""
+        with self._sp_store()["lock"]:
+            found = list(self._sp_store()["assignments"])
+        return [a for a in found if principal_id in (None, a["principalId"])]
+
+    def _service_principal(self, ident: str) -> dict[str, Any] | None:
+        return next(
+            (p for p in self._sp_store()["principals"] if p["id"].lower() == ident.lower()), None
+        )
+
+    def _service_principals_answer(
+        self, method: str, path: str, query: dict[str, list[str]], document: Any
+    ) -> _Answer | None:
+        found = _SP_PATH.fullmatch(path.rstrip("/"))
+        if found is None:
+            return None
+        ident, rel = found["id"], (found["rel"] or "").lower()
+        store = self._sp_store()
+        with store["lock"]:
+            if ident is None:
+                if method != "GET":
+                    return _graph_error(405, None, None)
+                return self._sp_list(query)
+            owner = self._service_principal(ident)
+            if owner is None:
+                return _graph_error(
+                    404,
+                    "Request_ResourceNotFound",
+                    f"Resource '{ident}' does not exist or one of its queried reference-property "
+                    "objects are not present.",
+                )
+            if not rel:
+                if method != "GET":
+                    return _graph_error(405, None, None)
+                return _Answer(
+                    200, {"@odata.context": self._sp_context("servicePrincipals/$entity"), **owner}
+                )
+            key = "principalId" if rel == "approleassignments" else "resourceId"
+            if method == "GET":
+                items = [a for a in store["assignments"] if a[key] == owner["id"]]
+                return self._sp_page(path, query, items)
+            if method != "POST":
+                return _graph_error(405, None, None)
+            return self._sp_assign(owner, key, document)
+
+    def _sp_context(self, fragment: str) -> str:
+        return f"{self.graph_endpoint}/$metadata#{fragment}"
+
+    def _sp_list(self, query: dict[str, list[str]]) -> _Answer:
+        items = list(self._sp_store()["principals"])
+        for text in query.get("$filter", []):
+            clause = _SP_FILTER.fullmatch(text.strip())
+            if clause is None:
+                return _graph_error(400, "Request_UnsupportedQuery", "Unsupported query.")
+            prop = "appId" if clause["prop"].lower() == "appid" else "id"
+            items = [p for p in items if p[prop].lower() == clause["value"].lower()]
+        selected = [s for v in query.get("$select", []) for s in v.split(",") if s]
+        if selected:
+            items = [{k: v for k, v in p.items() if k in selected} for p in items]
+        return _Answer(
+            200, {"@odata.context": self._sp_context("servicePrincipals"), "value": items}
+        )
+
+    def _sp_page(
+        self, path: str, query: dict[str, list[str]], items: list[dict[str, Any]]
+    ) -> _Answer:
+        start = int((query.get("$skiptoken") or ["0"])[0] or 0)
+        body: dict[str, Any] = {
+            "@odata.context": self._sp_context("appRoleAssignments"),
+            "value": items[start : start + self.page_size],
+        }
+        if start + self.page_size < len(items):
+            skip = urlencode({"$skiptoken": start + self.page_size})
+            body["@odata.nextLink"] = f"{self.graph_endpoint}{path}?{skip}"
+        return _Answer(200, body)
+
+    def _sp_assign(self, owner: dict[str, Any], key: str, document: Any) -> _Answer:
+        body = document if isinstance(document, dict) else {}
+        wanted = {
+            k: str(body.get(k) or "").lower() for k in ("principalId", "resourceId", "appRoleId")
+        }
+        if wanted[key] != owner["id"].lower():
+            return _graph_error(400, "Request_BadRequest", f"{key} must be {owner['id']}.")
+        principal = self._service_principal(wanted["principalId"])
+        resource = self._service_principal(wanted["resourceId"])
+        if principal is None or resource is None:
+            return _graph_error(400, "Request_BadRequest", "Invalid principal or resource.")
+        if not any(r["id"].lower() == wanted["appRoleId"] for r in resource["appRoles"]):
+            return _graph_error(
+                400, "Request_BadRequest", "Permission being assigned was not found on application"
+            )
+        store = self._sp_store()
+        for held in store["assignments"]:
+            if all(held[k].lower() == wanted[k] for k in wanted):
+                return _graph_error(
+                    400,
+                    "Request_BadRequest",
+                    "Permission being assigned already exists on the object",
+                )
+        created = {
+            "id": uuid.uuid4().hex,
+            "deletedDateTime": None,
+            "appRoleId": wanted["appRoleId"],
+            "createdDateTime": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "principalDisplayName": principal["displayName"],
+            "principalId": principal["id"],
+            "principalType": "ServicePrincipal",
+            "resourceDisplayName": resource["displayName"],
+            "resourceId": resource["id"],
+        }
+        store["assignments"] = [*store["assignments"], created]
+        return _Answer(
+            201, {"@odata.context": self._sp_context("appRoleAssignments/$entity"), **created}
+        )
+
+
 # --- the server ------------------------------------------------------------------------------
-class AzureRestServer:
+class AzureRestServer(_ServicePrincipals):
     """ARM (TLS) and Graph (http) stand-ins on 127.0.0.1; use as a context manager."""
 
     def __init__(
@@ -691,6 +869,10 @@ class AzureRestServer:
             if failure.retry_after is not None:
                 answer.headers["Retry-After"] = str(failure.retry_after)
             return answer
+        if service == "graph":
+            principals = self._service_principals_answer(method, path, query, document)
+            if principals is not None:
+                return principals
         if method in _WRITES and write is not None:
             if document is _INVALID or (document is not None and not isinstance(document, dict)):
                 code = "InvalidRequestContent" if service == "arm" else "BadRequest"

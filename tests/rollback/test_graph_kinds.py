@@ -17,6 +17,7 @@ POLICY_ID = mfa_policy()["id"]
 POLICY = f"{GRAPH}/identity/conditionalAccess/policies/{POLICY_ID}"
 CA = "Policy.ReadWrite.ConditionalAccess"
 ROLES = "RoleManagement.ReadWrite.Directory"
+ELIGIBILITY = "RoleEligibilitySchedule.ReadWrite.Directory"
 ANN = "0a1b2c3d-0000-4000-8000-0000000000a1"
 BOB = "0a1b2c3d-0000-4000-8000-0000000000b2"
 EVE = "0a1b2c3d-0000-4000-8000-0000000000e5"
@@ -179,7 +180,9 @@ def test_directory_role_members_are_restored(
 ) -> None:
     plan = only_plan(before, after)
     assert [(s.method, s.url, s.body) for s in plan.steps] == steps
-    assert plan.permissions == (ROLES,)
+    # eligibility requests need only RoleEligibilitySchedule.ReadWrite.Directory
+    wanted = {ELIGIBILITY if "/roleEligibilitySchedule" in u else ROLES for _, u, _ in steps}
+    assert plan.permissions == tuple(sorted(wanted))
     assert drift_after(before, after, [plan]) == []
 
 
