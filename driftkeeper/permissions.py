@@ -101,7 +101,7 @@ narrower (a resource group)."""
 
 PROTECTED_ROLES: Mapping[str, str] = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "18d7d88d-d35e-4fb5-a5c3-7773c2a72d9a": "User Access Administrator",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 """Roles whose assignments the rollback role's condition forbids writing or deleting."""

@@ -27,7 +27,7 @@ param principalType string = 'ServicePrincipal'
 // every listed id"; ForAnyOfAnyValues would mean "differs from at least one", which every id
 // does, and would let Owner through.
 // Owner 8e3af657-a8ff-443c-a75c-2fe8c4bcb635, User Access Administrator
-// 18d7d88d-d35e-4fb5-a5c3-7773c2a72d9a, Role Based Access Control Administrator
+// 18d7d88d-d35e-4fb5-a5c3-7773c20a72d9, Role Based Access Control Administrator
 // f58310d9-a9f6-439a-9e8d-f62e7b41a168.
 var condition = '''
 (
@@ -36,7 +36,7 @@ var condition = '''
  )
  OR
  (
-  @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, 18d7d88d-d35e-4fb5-a5c3-7773c2a72d9a, f58310d9-a9f6-439a-9e8d-f62e7b41a168}
+  @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, 18d7d88d-d35e-4fb5-a5c3-7773c20a72d9, f58310d9-a9f6-439a-9e8d-f62e7b41a168}
  )
 )
 AND
@@ -46,7 +46,7 @@ AND
  )
  OR
  (
-  @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, 18d7d88d-d35e-4fb5-a5c3-7773c2a72d9a, f58310d9-a9f6-439a-9e8d-f62e7b41a168}
+  @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAllValues:GuidNotEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, 18d7d88d-d35e-4fb5-a5c3-7773c20a72d9, f58310d9-a9f6-439a-9e8d-f62e7b41a168}
  )
 )
 '''
