@@ -4,7 +4,7 @@
 // Flex Consumption sets the runtime in functionAppConfig; FUNCTIONS_WORKER_RUNTIME and
 // FUNCTIONS_EXTENSION_VERSION must not be set as app settings there.
 //
-// App Service Authentication (authsettingsV2) with the Microsoft identity provider guards the
+// App Service Authentication (authsettingsV2, function-auth.bicep) with the Microsoft identity provider guards the
 // HTTP routes: an unauthenticated browser is redirected to sign-in; the JSON APIs
 // (/api/events, /api/compliance) are excluded from the redirect, so a call without a token
 // reaches the app, which answers 401 (driftkeeper/access.py), and a call with a bearer token
@@ -189,57 +189,13 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   }
 }
 
-resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
-  // checkov:skip=CKV_AZURE_13: a false positive: the check reads the v1 authsettings shape (properties.enabled); this is authsettingsV2, on through platform.enabled below
-  // checkov:skip=CKV_AZURE_63: HTTP logging is a web-server setting of the site config, not of authsettingsV2; Flex Consumption apps log requests to Application Insights
-  // checkov:skip=CKV_AZURE_65: detailed error messages are a web-server setting of the site config, not of authsettingsV2
-  // checkov:skip=CKV_AZURE_66: failed request tracing is a web-server setting of the site config, not of authsettingsV2
-  // checkov:skip=CKV_AZURE_80: .NET Framework version does not apply: a Linux Python app
-  // checkov:skip=CKV_AZURE_88: Azure Files does not apply: Flex Consumption keeps the package in blob storage
-  // checkov:skip=CKV_AZURE_222: same reason as on the site: Event Grid and approvers reach the app publicly, behind authentication
-  parent: functionApp
-  name: 'authsettingsV2'
-  properties: {
-    platform: {
-      enabled: true
-      runtimeVersion: '~1'
-    }
-    globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: unauthenticatedClientAction
-      redirectToProvider: 'azureactivedirectory'
-      excludedPaths: authExcludedPaths
-    }
-    httpSettings: {
-      requireHttps: true
-      forwardProxy: {
-        convention: 'NoProxy'
-      }
-    }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          clientId: authClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-        }
-        validation: {
-          allowedAudiences: [
-            authClientId
-            'api://${authClientId}'
-          ]
-          defaultAuthorizationPolicy: {
-            allowedApplications: []
-          }
-        }
-      }
-    }
-    login: {
-      tokenStore: {
-        enabled: false
-      }
-      preserveUrlFragmentsForLogins: true
-    }
+module authSettings 'function-auth.bicep' = if (!empty(authClientId)) {
+  name: '${name}-auth'
+  params: {
+    functionAppName: functionApp.name
+    clientId: authClientId
+    unauthenticatedClientAction: unauthenticatedClientAction
+    excludedPaths: authExcludedPaths
   }
 }
 
