@@ -118,6 +118,8 @@ param maximumInstanceCount int = 40
 @description('Spread the plan and the Event Hubs namespace over availability zones (regions with zones only).')
 param zoneRedundant bool = false
 
+// 'none' (azd env set DRIFTKEEPER_AUTH_CLIENT_ID none): authentication declined, no app registration.
+var authApp = authClientId == 'none' ? '' : authClientId
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -338,7 +340,7 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     zoneRedundant: zoneRedundant
     appSettings: driftkeeperSettings
-    authClientId: authClientId
+    authClientId: authApp
     unauthenticatedClientAction: unauthenticatedClientAction
   }
   // The host and the Key Vault references need their roles before the app starts.
