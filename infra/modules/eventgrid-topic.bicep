@@ -27,13 +27,9 @@ resource newSystemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = if (crea
   }
 }
 
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
+resource existingSystemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = if (!createSystemTopic) {
   name: systemTopicName
-  dependsOn: [
-    newSystemTopic
-  ]
 }
 
-output name string = systemTopic.name
-output id string = systemTopic.id
-output principalId string = systemTopic.identity.principalId
+output name string = systemTopicName
+output principalId string = createSystemTopic ? newSystemTopic!.identity.principalId : existingSystemTopic!.identity.principalId
