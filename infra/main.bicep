@@ -303,7 +303,13 @@ var hubValues = {
   DRIFTKEEPER_EVENT_HUB__clientId: identity.outputs.clientId
   DRIFTKEEPER_EVENT_HUB_NAME: eventHubName
 }
-var hubSettings = enableEventHubs ? hubValues : {}
+// Without the Event Hubs path the hub trigger stays disabled (its %DRIFTKEEPER_EVENT_HUB_NAME%
+// binding still resolves), so the host starts no listener for a namespace that does not exist.
+var hubOff = {
+  'AzureWebJobs.hub_events.Disabled': 'true'
+  DRIFTKEEPER_EVENT_HUB_NAME: eventHubName
+}
+var hubSettings = enableEventHubs ? hubValues : hubOff
 var logsValues = {
   DRIFTKEEPER_LOGS_INGESTION_ENDPOINT: enableLogsIngestion ? logsIngestion!.outputs.endpoint : ''
   DRIFTKEEPER_LOGS_INGESTION_RULE_ID: enableLogsIngestion ? logsIngestion!.outputs.ruleImmutableId : ''
