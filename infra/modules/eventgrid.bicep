@@ -1,51 +1,41 @@
-// Event Grid system topic on the subscription (Microsoft.Resources.Subscriptions) and an
-// event subscription that delivers successful ARM writes/deletes/actions on NSGs and role
-// assignments to driftkeeper's Event Grid trigger. Deploy it only after the function code is
-// deployed: the AzureFunction destination is validated against an existing function.
-// The events carry no resource body; driftkeeper re-reads the resource before judging.
+// The event subscription on one watched subscription's system topic. Its filter is
+// infra/eventgrid-filter.json, generated from the kinds' declared signals
+// (`python -m driftkeeper.infra_files --write`; a test keeps it equal to the code): exactly the
+// ARM event types and operations driftkeeper's handlers evaluate. Delivery goes to the Event
+// Grid triggered function (default), or to the Event Hub of the large-estate path. Events it
+// cannot deliver within the retry policy are dead-lettered to a blob container, with the
+// topic's identity (the storage account takes no shared keys). The events carry no resource
+// body; driftkeeper re-reads the resource before judging.
+//
+// Deploy it after the function code: an AzureFunction destination is validated against the
+// deployed function (azure.yaml's postdeploy hook runs the second provision).
 
-@description('System topic name. A subscription can have only one system topic; to reuse an existing one, give its name and set createSystemTopic to false (and deploy this module into its resource group).')
+@description('Name of the system topic in this resource group.')
 param systemTopicName string
-
-@description('Create the system topic (false: reuse the existing one named systemTopicName in this resource group).')
-param createSystemTopic bool = true
 
 @description('Event subscription name.')
 param eventSubscriptionName string = 'driftkeeperArmChanges'
 
-@description('Subscription of the function app (defaults to this subscription).')
-param functionAppSubscriptionId string = subscription().subscriptionId
+@description('Where events go: function (the Event Grid trigger) or eventhub (the Event Hubs path).')
+@allowed([
+  'function'
+  'eventhub'
+])
+param delivery string = 'function'
 
-@description('Resource group of the function app.')
-param functionAppResourceGroupName string
+@description('Resource id of the function that takes the events (<app id>/functions/<name>); with delivery=function.')
+param functionResourceId string = ''
 
-@description('Function app name.')
-param functionAppName string
+@description('Resource id of the Event Hub; with delivery=eventhub.')
+param eventHubId string = ''
 
-@description('Name of the Event Grid triggered function inside the app.')
-param functionName string
+@description('Resource id of the storage account that holds the dead-letter container.')
+param deadLetterStorageAccountId string
 
-@description('Tags applied to the system topic.')
-param tags object = {}
+@description('Dead-letter blob container.')
+param deadLetterContainerName string
 
-@description('Event types delivered.')
-param includedEventTypes array = [
-  'Microsoft.Resources.ResourceWriteSuccess'
-  'Microsoft.Resources.ResourceDeleteSuccess'
-  'Microsoft.Resources.ResourceActionSuccess'
-]
-
-@description('ARM operation names delivered (data.operationName, compared case-insensitively; at most 25).')
-param operationNames array = [
-  'Microsoft.Network/networkSecurityGroups/write'
-  'Microsoft.Network/networkSecurityGroups/delete'
-  'Microsoft.Network/networkSecurityGroups/securityRules/write'
-  'Microsoft.Network/networkSecurityGroups/securityRules/delete'
-  'Microsoft.Authorization/roleAssignments/write'
-  'Microsoft.Authorization/roleAssignments/delete'
-]
-
-@description('Delivery attempts before an event is dropped (the reconcile timer is the backstop).')
+@description('Delivery attempts before an event is dead-lettered (the reconcile timer is the backstop).')
 @minValue(1)
 @maxValue(30)
 param maxDeliveryAttempts int = 30
@@ -55,13 +45,50 @@ param maxDeliveryAttempts int = 30
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
-resource newSystemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = if (createSystemTopic) {
-  name: systemTopicName
-  location: 'global'
-  tags: tags
+var filters = loadJsonContent('../eventgrid-filter.json')
+
+var functionDestination = {
+  endpointType: 'AzureFunction'
   properties: {
-    source: subscription().id
-    topicType: 'Microsoft.Resources.Subscriptions'
+    resourceId: functionResourceId
+    maxEventsPerBatch: 1
+    preferredBatchSizeInKilobytes: 64
+  }
+}
+
+var hubDelivery = {
+  identity: {
+    type: 'SystemAssigned'
+  }
+  destination: {
+    endpointType: 'EventHub'
+    properties: {
+      resourceId: eventHubId
+    }
+  }
+}
+
+var common = {
+  eventDeliverySchema: 'EventGridSchema'
+  filter: {
+    includedEventTypes: filters.arm.includedEventTypes
+    advancedFilters: filters.arm.advancedFilters
+  }
+  retryPolicy: {
+    maxDeliveryAttempts: maxDeliveryAttempts
+    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+  }
+  deadLetterWithResourceIdentity: {
+    identity: {
+      type: 'SystemAssigned'
+    }
+    deadLetterDestination: {
+      endpointType: 'StorageBlob'
+      properties: {
+        resourceId: deadLetterStorageAccountId
+        blobContainerName: deadLetterContainerName
+      }
+    }
   }
 }
 
@@ -69,43 +96,13 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
-  name: functionAppName
-  scope: resourceGroup(functionAppSubscriptionId, functionAppResourceGroupName)
-}
-
 resource eventSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: systemTopic
   name: eventSubscriptionName
-  properties: {
-    destination: {
-      endpointType: 'AzureFunction'
-      properties: {
-        resourceId: '${functionApp.id}/functions/${functionName}'
-        maxEventsPerBatch: 1
-        preferredBatchSizeInKilobytes: 64
-      }
-    }
-    eventDeliverySchema: 'EventGridSchema'
-    filter: {
-      includedEventTypes: includedEventTypes
-      advancedFilters: [
-        {
-          operatorType: 'StringIn'
-          key: 'data.operationName'
-          values: operationNames
-        }
-      ]
-    }
-    retryPolicy: {
-      maxDeliveryAttempts: maxDeliveryAttempts
-      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
-    }
-  }
-  dependsOn: [
-    newSystemTopic
-  ]
+  properties: union(
+    common,
+    delivery == 'function' ? { destination: functionDestination } : { deliveryWithResourceIdentity: hubDelivery }
+  )
 }
 
-output systemTopicId string = systemTopic.id
 output eventSubscriptionId string = eventSubscription.id

@@ -3,6 +3,13 @@
 // the deployment package is pulled with it, and Key Vault references resolve with it.
 // Flex Consumption sets the runtime in functionAppConfig; FUNCTIONS_WORKER_RUNTIME and
 // FUNCTIONS_EXTENSION_VERSION must not be set as app settings there.
+//
+// App Service Authentication (authsettingsV2, function-auth.bicep) with the Microsoft identity provider guards the
+// HTTP routes: an unauthenticated browser is redirected to sign-in; the JSON APIs
+// (/api/events, /api/compliance) are excluded from the redirect, so a call without a token
+// reaches the app, which answers 401 (driftkeeper/access.py), and a call with a bearer token
+// is still validated and named in X-MS-CLIENT-PRINCIPAL. Event Grid's delivery
+// (/runtime/webhooks/eventgrid, system key) and /api/health (function key) are excluded too.
 
 @description('Function app name (globally unique host name).')
 param name string
@@ -51,8 +58,29 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Spread the plan over availability zones (only in regions with zones; pair it with ZRS storage).')
+param zoneRedundant bool = false
+
 @description('Application settings of the app (DRIFTKEEPER_* and friends). Host settings below win on conflict.')
 param appSettings object = {}
+
+@description('Client id of the Entra app registration App Service Authentication signs users in with. Empty: authentication is not configured (the approval pages and APIs then refuse with 503).')
+param authClientId string = ''
+
+@description('What App Service Authentication does with an unauthenticated request outside the excluded paths: RedirectToLoginPage (browsers go to sign-in) or Return401.')
+@allowed([
+  'RedirectToLoginPage'
+  'Return401'
+])
+param unauthenticatedClientAction string = 'RedirectToLoginPage'
+
+@description('Paths App Service Authentication does not redirect: the JSON APIs (the app answers 401 without a principal), Event Grid delivery and the keyed health route.')
+param authExcludedPaths array = [
+  '/api/events'
+  '/api/compliance'
+  '/api/health'
+  '/runtime/webhooks/eventgrid'
+]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -71,8 +99,10 @@ var hostSettings = {
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity from this.
   AZURE_CLIENT_ID: identityClientId
 }
+var settings = union(appSettings, hostSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: zone redundancy is the zoneRedundant parameter: Flex Consumption offers it only in regions with availability zones, so it cannot be on by default
   name: planName
   location: location
   tags: tags
@@ -83,10 +113,15 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
   properties: {
     reserved: true
+    zoneRedundant: zoneRedundant
   }
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: the app must be reachable publicly: Event Grid delivers to it and approvers open its pages; every HTTP route is behind App Service Authentication or a function key
+  // checkov:skip=CKV_AZURE_17: client certificates would block Event Grid delivery and browsers; callers authenticate with Entra ID (App Service Authentication) instead
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero and has no minimum instance count for failover; Event Grid retries a failed delivery for 24 hours and the reconcile timer is the backstop
+  // checkov:skip=CKV_AZURE_213: the platform health check is not supported on Flex Consumption; /api/health (function key) serves external monitors instead
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': serviceName })
@@ -100,9 +135,19 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    clientCertEnabled: false
     keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        for setting in items(settings): {
+          name: setting.key
+          value: setting.value
+        }
+      ]
     }
     functionAppConfig: {
       deployment: {
@@ -127,10 +172,31 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+// Publishing with a user name and password (FTP, SCM basic auth) is off: azd deploys with Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: functionApp
-  name: 'appsettings'
-  properties: union(appSettings, hostSettings)
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+module authSettings 'function-auth.bicep' = if (!empty(authClientId)) {
+  name: '${name}-auth'
+  params: {
+    functionAppName: functionApp.name
+    clientId: authClientId
+    unauthenticatedClientAction: unauthenticatedClientAction
+    excludedPaths: authExcludedPaths
+  }
 }
 
 output id string = functionApp.id

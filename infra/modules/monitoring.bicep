@@ -62,3 +62,4 @@ resource publisherRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output logAnalyticsId string = logAnalytics.id
 output applicationInsightsId string = applicationInsights.id
 output applicationInsightsName string = applicationInsights.name
+output logAnalyticsName string = logAnalytics.name
