@@ -42,7 +42,7 @@ def test_the_module_is_subscription_scoped_with_its_parameters(bicep: dict[str, 
     params = bicep["parameters"]
     assert params["principalId"]["type"] == "string"
     assert params["principalId"]["default"] is None
-    assert params["principalType"]["default"] == "ServicePrincipal"
+    assert set(params) == {"principalId"}
 
 
 def test_the_role_holds_exactly_rollbacks_actions_beyond_reader(bicep: dict[str, Any]) -> None:
@@ -65,7 +65,7 @@ def test_the_assignment_carries_the_condition(bicep: dict[str, Any]) -> None:
     assert props["condition"] == "condition"  # the variable: the one place it is written
     assert props["conditionVersion"] == "2.0"
     assert props["principalId"] == "principalId"
-    assert props["principalType"] == "principalType"
+    assert props["principalType"] == "ServicePrincipal"  # the identity is a managed identity
     role_id = props["roleDefinitionId"]["operator"]["operands"]
     assert role_id == {"operand_1": "rollbackRole", "operand_2": "id"}
 

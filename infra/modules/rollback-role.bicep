@@ -11,14 +11,6 @@ targetScope = 'subscription'
 @description('Principal (object) id of driftkeeper\'s managed identity.')
 param principalId string
 
-@description('Type of the principal (a managed identity is a ServicePrincipal).')
-@allowed([
-  'ServicePrincipal'
-  'User'
-  'Group'
-])
-param principalType string = 'ServicePrincipal'
-
 // The role-assignment condition, the one place it is written. Azure evaluates it on every
 // action of the assignment: an action that is not a role-assignment write or delete passes
 // (!ActionMatches); a write passes only when the role of the assignment being written
@@ -88,7 +80,7 @@ resource rollbackAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01'
   properties: {
     roleDefinitionId: rollbackRole.id
     principalId: principalId
-    principalType: principalType
+    principalType: 'ServicePrincipal'
     description: 'driftkeeper rollback: never Owner, User Access Administrator or Role Based Access Control Administrator'
     condition: condition
     conditionVersion: '2.0'
