@@ -186,7 +186,8 @@ def test_reconcile_reads_through_resource_graph_above_the_threshold(
             runtime.install(rt)
             graph_rt.close()
     posts = [r for r in server.requests if "resourcegraph" in r.path.lower()]
-    assert posts and all(r.status == 200 for r in posts)
+    assert posts
+    assert all(r.status == 200 for r in posts)
     assert not [r for r in server.requests if r.path.lower().startswith("/subscriptions/")]
     rows = Ledger(rt.table(rt.settings.events_table)).query(since=datetime(2020, 1, 1, tzinfo=UTC))
     drift = {r.rule for r in rows if r.outcome == "drift"}

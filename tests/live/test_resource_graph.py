@@ -172,7 +172,8 @@ def test_paging_returns_every_row_once(azure_rest_server: AzureRestServer) -> No
     assert len(posts) == 5 + 8 + 1 + 2
     nsg_pages = [p for p in posts if "networksecuritygroups" in p.body["query"]]
     tokens = [p.body["options"].get("$skipToken") for p in nsg_pages]
-    assert tokens[0] is None and len(set(tokens[1:])) == 4
+    assert tokens[0] is None
+    assert len(set(tokens[1:])) == 4
     assert all(p.body["options"]["$top"] == 1000 for p in posts)
     assert all(p.body["options"]["resultFormat"] == "objectArray" for p in posts)
     assert sorted(nsg_pages[0].body["subscriptions"]) == sorted(subs)
@@ -190,10 +191,11 @@ def test_more_than_1000_subscriptions_are_sent_in_batches() -> None:
         dict(r.query)["subscriptions"].split(",") for r in requests if r.section == NSGS.name
     ]
     assert [len(b) for b in nsg_batches] == [1000, 1000, 5]
-    assert sum(nsg_batches, []) == subs
+    assert [s for batch in nsg_batches for s in batch] == subs
     # role assignments: the same batches, and one query for those above the subscriptions
     tenant_wide = [r for r in requests if r.section == ASSIGNMENTS.name and len(r.query) == 1]
-    assert len(tenant_wide) == 1 and "isempty(subscriptionId)" in tenant_wide[0].query[0][1]
+    assert len(tenant_wide) == 1
+    assert "isempty(subscriptionId)" in tenant_wide[0].query[0][1]
 
 
 def test_management_groups_are_one_scope() -> None:
@@ -264,7 +266,8 @@ def test_a_client_that_ignored_the_quota_is_told_429_and_waits(
     assert snapshot.read_errors == {}
     assert len(snapshot.sections[NSGS.name]) == 8
     assert 429 in [p.status for p in graph_posts(server)]
-    assert sleeper.waits and all(w == 5.0 for w in sleeper.waits)
+    assert sleeper.waits
+    assert all(w == 5.0 for w in sleeper.waits)
 
 
 def test_throttled_past_the_retries_is_a_transient_failure(
