@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def live_args(p: argparse.ArgumentParser) -> None:
+    def live_args(p: argparse.ArgumentParser, *, whole_tenant: bool = True) -> None:
         p.add_argument(
             "--subscription",
             action="append",
@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
             metavar="ID",
             help="subscription to read live (repeatable; default: $AZURE_SUBSCRIPTION_ID)",
         )
+        if not whole_tenant:  # per-resource reads (replay) are always ARM's
+            return
         p.add_argument(
             "--source",
             choices=("auto", "graph", "arm"),
@@ -139,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
     rp.add_argument("--guards", choices=GUARD_MODES, default="default")
     rp.add_argument("--format", choices=("table", "json"), default="table")
-    live_args(rp)
+    live_args(rp, whole_tenant=False)
 
     rb = commands.add_parser("rollback", help="undo drift: the requests that restore baselines")
     rb_cmds = rb.add_subparsers(dest="rollback_command", required=True)
