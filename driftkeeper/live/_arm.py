@@ -195,6 +195,7 @@ class ArmClient:
         """
         from azure.core.exceptions import (
             ClientAuthenticationError,
+            HttpResponseError,
             ServiceRequestError,
             ServiceResponseError,
         )
@@ -203,8 +204,8 @@ class ArmClient:
         request = HttpRequest(
             "POST", url, params=params, json=body, headers={"Accept": "application/json"}
         )
-        try:
-            response = self._client.send_request(request, retry_total=0)
+        try:  # streamed: the body is parsed once, here, not by the pipeline too
+            response = self._client.send_request(request, retry_total=0, stream=True)
         except ClientAuthenticationError as exc:
             first_line = (exc.message or "").strip().splitlines()[:1]
             raise ReadError(
@@ -215,7 +216,13 @@ class ArmClient:
             return Reply(0, sent=False, problem=type(exc).__name__)
         except ServiceResponseError as exc:
             return Reply(0, sent=True, problem=type(exc).__name__)
-        reply = Reply.of(response.status_code, response.headers, response.content)
+        try:
+            content = response.read()
+        except (ServiceResponseError, HttpResponseError) as exc:  # the body was cut off
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        finally:
+            response.close()
+        reply = Reply.of(response.status_code, response.headers, content)
         extra = {name: response.headers[name] for name in keep if response.headers.get(name)}
         return Reply(reply.status, {**reply.headers, **extra}, reply.body)
 
