@@ -70,10 +70,14 @@ class Progress:
     def page_read(self, section: str, rows: int, total: int) -> None:
         """A Resource Graph page of ``section`` read: ``rows`` of ``total`` rows so far."""
         if self.enabled:
-            self.update(rows, total or None, f"Resource Graph {section}: {rows}/{total} rows")
+            self._ensure("reading", None)
+            self._describe(f"read {section} (Resource Graph): {rows}/{total} rows")
 
     def _ensure(self, description: str, total: int | None) -> None:
         """Start a step unless one is running."""
+
+    def _describe(self, description: str) -> None:
+        """Say what the current step is doing (its count unchanged)."""
 
     def close(self) -> None:
         """Stop drawing (idempotent)."""
@@ -127,6 +131,10 @@ class RichProgress(Progress):
     def _ensure(self, description: str, total: int | None) -> None:
         if self._task is None:
             self.stage(description, total)
+
+    def _describe(self, description: str) -> None:
+        if self._task is not None:
+            self._bars.update(self._task, description=description)
 
     def advance(self, amount: int = 1) -> None:
         if self._task is not None:
