@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, get_args
 
 from ._errors import DriftkeeperError, InputError, TimeFormatError
 from ._model import Outcome
+from ._progress import NO_PROGRESS, Progress, progress_for
 from ._time import parse_time
 from .engine import GuardMode
 from .snapshot import Snapshot
@@ -54,19 +55,25 @@ def _settings() -> Settings:
     return Settings.from_env(os.environ, alerts=False)
 
 
-def read_live(subscriptions: Sequence[str]) -> Snapshot:
+def read_live(
+    subscriptions: Sequence[str], *, source: str = "auto", progress: Progress = NO_PROGRESS
+) -> Snapshot:
     """Read the tenant with DefaultAzureCredential; endpoints may be overridden by
     ``DRIFTKEEPER_ARM_ENDPOINT``, ``DRIFTKEEPER_GRAPH_ENDPOINT`` and ``DRIFTKEEPER_CA_BUNDLE``
-    (sovereign clouds, a TLS-inspecting proxy), as for the Function App."""
+    (sovereign clouds, a TLS-inspecting proxy), as for the Function App. ``source``:
+    ``arm``, ``graph`` (Azure Resource Graph) or ``auto`` (Resource Graph above
+    ``DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS`` subscriptions)."""
     from azure.identity import DefaultAzureCredential
     from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 
-    from .live import read_snapshot
+    from .live import choose_source, read_snapshot
 
     config = _settings()
     subs = list(subscriptions) or list(config.subscriptions)
     if not subs:
         log.warning("no --subscription given and AZURE_SUBSCRIPTION_ID unset: ARM not read")
+    chosen = choose_source(source, len(subs), config.resource_graph_min_subscriptions)
+    progress.stage(f"reading the tenant ({len(subs)} subscriptions, {chosen})")
     return read_snapshot(
         DefaultAzureCredential(),
         async_credential=AsyncDefaultAzureCredential(),
@@ -76,6 +83,9 @@ def read_live(subscriptions: Sequence[str]) -> Snapshot:
         graph_endpoint=config.graph_endpoint,
         connection_verify=config.connection_verify,
         include_arm=bool(subs),
+        source=chosen,
+        on_read=progress.request_read,
+        on_page=progress.page_read,
     )
 
 
@@ -87,13 +97,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def live_args(p: argparse.ArgumentParser) -> None:
+    def live_args(p: argparse.ArgumentParser, *, whole_tenant: bool = True) -> None:
         p.add_argument(
             "--subscription",
             action="append",
             default=[],
             metavar="ID",
             help="subscription to read live (repeatable; default: $AZURE_SUBSCRIPTION_ID)",
+        )
+        if not whole_tenant:  # per-resource reads (replay) are always ARM's
+            return
+        p.add_argument(
+            "--source",
+            choices=("auto", "graph", "arm"),
+            default="auto",
+            help="read ARM sections through Azure Resource Graph or per subscription (default "
+            "auto: Resource Graph above $DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS)",
         )
 
     snap = commands.add_parser("snapshot", help="read the tenant live into a snapshot file")
@@ -122,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
     rp.add_argument("--guards", choices=GUARD_MODES, default="default")
     rp.add_argument("--format", choices=("table", "json"), default="table")
-    live_args(rp)
+    live_args(rp, whole_tenant=False)
 
     rb = commands.add_parser("rollback", help="undo drift: the requests that restore baselines")
     rb_cmds = rb.add_subparsers(dest="rollback_command", required=True)
@@ -182,18 +201,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _state(args: argparse.Namespace, live: LiveReader) -> Snapshot:
+def _state(
+    args: argparse.Namespace, live: LiveReader, progress: Progress = NO_PROGRESS
+) -> Snapshot:
     if args.state:
-        return Snapshot.from_file(args.state)
-    return live(args.subscription)
+        progress.stage(f"reading the snapshot {args.state}")
+        snapshot = Snapshot.from_file(args.state)
+        progress.done()
+        return snapshot
+    return _read_live(args, live, progress)
+
+
+def _read_live(args: argparse.Namespace, live: LiveReader, progress: Progress) -> Snapshot:
+    """The live read: with ``--source`` and progress when it is the default reader."""
+    if live is read_live:
+        snapshot = read_live(args.subscription, source=args.source, progress=progress)
+    else:
+        snapshot = live(args.subscription)
+    progress.done()
+    return snapshot
+
+
+def _progress(args: argparse.Namespace, out: IO[str], console: Any) -> Progress:
+    """Progress on a terminal for the long commands (none for JSON output or off one)."""
+    long_work = args.command in ("snapshot", "scan") or (
+        args.command == "baseline" or getattr(args, "rollback_command", "") == "plan"
+    )
+    if not long_work:
+        return NO_PROGRESS
+    return progress_for(getattr(args, "format", "table"), console=console, stdout=out)
 
 
 def _run(
-    args: argparse.Namespace, live: LiveReader, credential: CredentialFactory, out: IO[str]
+    args: argparse.Namespace,
+    live: LiveReader,
+    credential: CredentialFactory,
+    out: IO[str],
+    progress: Progress = NO_PROGRESS,
 ) -> int:
     if args.command == "snapshot":
-        snapshot = live(args.subscription)
-        Path(args.out).write_text(json.dumps(snapshot.to_dict(), indent=1) + "\n", encoding="utf-8")
+        with progress:
+            snapshot = _read_live(args, live, progress)
+            progress.stage("writing the snapshot")
+            text = json.dumps(snapshot.to_dict(), indent=1) + "\n"
+        Path(args.out).write_text(text, encoding="utf-8")
         for section, reason in snapshot.read_errors.items():
             print(f"warning: {section} not read: {reason}", file=sys.stderr)
         print(f"wrote {args.out} ({len(snapshot.sections)} sections)", file=out)
@@ -201,7 +252,10 @@ def _run(
     if args.command == "baseline":
         from .capture import capture_baselines
 
-        result = capture_baselines(_state(args, live), args.out)
+        with progress:
+            state = _state(args, live, progress)
+            progress.stage("writing baselines")
+            result = capture_baselines(state, args.out)
         for notice in result.skipped:
             print(f"skipped: {notice}", file=sys.stderr)
         print(f"wrote {len(result.written)} baselines under {args.out}", file=out)
@@ -211,8 +265,12 @@ def _run(
         from .engine import scan
         from .report import render_json, render_table
 
-        baselines = load_baselines(args.baselines or _settings().baselines_dir)
-        report = scan(_state(args, live), baselines, guards=args.guards)
+        with progress:
+            state = _state(args, live, progress)
+            progress.stage("loading baselines")
+            baselines = load_baselines(args.baselines or _settings().baselines_dir)
+            progress.stage("judging")
+            report = scan(state, baselines, guards=args.guards)
         (render_json if args.format == "json" else render_table)(report, out)
         return report.exit_code
     if args.command == "replay":
@@ -222,7 +280,7 @@ def _run(
             return _rollback_resume(args, credential, out)
         if args.rollback_command in DECISION_HELP:
             return _rollback_decide(args, credential, out)
-        return _rollback_plan(args, live, out)
+        return _rollback_plan(args, live, out, progress)
     if args.command == "incidents":
         return _incidents(args, out)
     if args.command == "events":
@@ -316,18 +374,23 @@ def _replay(args: argparse.Namespace, out: IO[str]) -> int:
     return 1 if summary["drift"] else 0
 
 
-def _rollback_plan(args: argparse.Namespace, live: LiveReader, out: IO[str]) -> int:
+def _rollback_plan(
+    args: argparse.Namespace, live: LiveReader, out: IO[str], progress: Progress = NO_PROGRESS
+) -> int:
     """``rollback plan``: scan, then print each drift's plan and what is not planned.
     Offline with ``--state``; exit code 0 (a plan is not a verdict: ``scan`` gives that)."""
     from .baseline import load_baselines
     from .rollback import Endpoints, plan_scan, render_plans_json, render_plans_table
 
     settings = _settings()
-    plans, not_planned = plan_scan(
-        _state(args, live),
-        load_baselines(args.baselines or settings.baselines_dir),
-        endpoints=Endpoints(settings.arm_endpoint, settings.graph_endpoint),
-    )
+    with progress:
+        state = _state(args, live, progress)
+        progress.stage("loading baselines")
+        baselines = load_baselines(args.baselines or settings.baselines_dir)
+        progress.stage("planning")
+        plans, not_planned = plan_scan(
+            state, baselines, endpoints=Endpoints(settings.arm_endpoint, settings.graph_endpoint)
+        )
     (render_plans_json if args.format == "json" else render_plans_table)(plans, not_planned, out)
     return 0
 
@@ -646,17 +709,20 @@ def main(
     live: LiveReader = read_live,
     out: IO[str] | None = None,
     credential: CredentialFactory = default_credential,
+    console: Any = None,
 ) -> int:
     """Run the command line; return the exit code. The trigger boundary: errors end here.
     ``credential`` builds the operator's Azure credential (``rollback approve|reject|accept|
-    resume`` decide with it)."""
+    resume`` decide with it). ``console`` is the rich ``Console`` progress is drawn on
+    (default: stderr, when stdout and stderr are terminals)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return _run(args, live, credential, out or sys.stdout)
+        stdout = out or sys.stdout
+        return _run(args, live, credential, stdout, _progress(args, stdout, console))
     except DriftkeeperError as exc:
         print(f"driftkeeper: error: {exc}", file=sys.stderr)
         return 2

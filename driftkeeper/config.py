@@ -455,6 +455,10 @@ class Settings:
     auto_rollback_budget: int = 10
     """Automatic rollbacks allowed per hour, tenant-wide, before the breaker trips."""
     brakes_table: str = "brakes"
+    resource_graph_min_subscriptions: int = 10
+    """``DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS``: whole-tenant reads (``snapshot
+    --source auto``, reconcile) go through Azure Resource Graph when more subscriptions than
+    this are watched."""
     retention_days: int | None = None
     """``DRIFTKEEPER_RETENTION_DAYS``: event-table days older than this are deleted once
     sealed (None: kept forever)."""
@@ -507,6 +511,9 @@ class Settings:
             ),
             brakes_table=_table(env, "DRIFTKEEPER_BRAKES_TABLE", "brakes"),
             retention_days=_retention(env, "DRIFTKEEPER_RETENTION_DAYS"),
+            resource_graph_min_subscriptions=int(
+                _number(env, "DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS", 10, 0, 1_000_000)
+            ),
         )
 
     @property

@@ -365,12 +365,18 @@ class Runtime:
             return list(self._rules)
 
     def reconcile(self, run_id: str) -> list[Any]:
-        """Read the whole tenant and judge it (the timer's backstop)."""
-        from .live import read_snapshot
+        """Read the whole tenant and judge it (the timer's backstop). The ARM sections go
+        through Azure Resource Graph when more than
+        ``DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS`` subscriptions are watched."""
+        from .live import choose_source, read_snapshot
 
+        subscriptions = list(self.settings.subscriptions)
         snapshot = read_snapshot(
             self._credential(),
-            subscriptions=list(self.settings.subscriptions),
+            subscriptions=subscriptions,
+            source=choose_source(
+                "auto", len(subscriptions), self.settings.resource_graph_min_subscriptions
+            ),
             tenant_id=self.settings.tenant_id,
             arm_endpoint=self.settings.arm_endpoint,
             graph_endpoint=self.settings.graph_endpoint,

@@ -32,6 +32,9 @@ def audit_poll(timer: func.TimerRequest) -> None:
 @bp.function_name("reconcile")
 @bp.timer_trigger(arg_name="timer", schedule="0 0 */6 * * *", run_on_startup=False)
 def reconcile(timer: func.TimerRequest) -> None:
+    """Read the whole tenant and judge it: through Azure Resource Graph above
+    ``DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS`` watched subscriptions, else per
+    subscription (``Runtime.reconcile``); events keep their per-resource ARM reads."""
     from driftkeeper import runtime
 
     run_id = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from driftkeeper import Snapshot
+from driftkeeper._progress import NO_PROGRESS
 from driftkeeper.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,4 +143,51 @@ def test_live_reads_use_the_configured_endpoints(env: pytest.MonkeyPatch, tmp_pa
         "graph_endpoint": "https://graph.microsoft.us/v1.0",
         "connection_verify": str(GOOD),
         "include_arm": True,
+        "source": "arm",  # one subscription: not above DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS
+        "on_read": NO_PROGRESS.request_read,  # stdout is not a terminal: no progress
+        "on_page": NO_PROGRESS.page_read,
     }
+
+
+@pytest.mark.parametrize(
+    ("subscriptions", "minimum", "argv", "source"),
+    [
+        (11, "", (), "graph"),  # more than the default 10
+        (10, "", (), "arm"),
+        (3, "2", (), "graph"),
+        (3, "2", ("--source", "arm"), "arm"),
+        (1, "", ("--source", "graph"), "graph"),
+    ],
+)
+def test_live_reads_go_through_resource_graph_above_the_threshold(
+    env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    subscriptions: int,
+    minimum: str,
+    argv: tuple[str, ...],
+    source: str,
+) -> None:
+    import uuid
+
+    import azure.identity
+    import azure.identity.aio
+
+    import driftkeeper.live
+
+    calls: list[dict[str, Any]] = []
+
+    def read_snapshot(credential: Any, **kwargs: Any) -> Snapshot:
+        calls.append(kwargs)
+        return Snapshot.from_file(GOOD)
+
+    env.setattr(driftkeeper.live, "read_snapshot", read_snapshot)
+    env.setattr(azure.identity, "DefaultAzureCredential", lambda: "sync")
+    env.setattr(azure.identity.aio, "DefaultAzureCredential", lambda: "async")
+    subs = [str(uuid.UUID(int=i + 1)) for i in range(subscriptions)]
+    env.setenv("AZURE_SUBSCRIPTION_ID", ",".join(subs))
+    env.setenv("DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS", minimum)
+
+    code, _ = run("snapshot", "--out", str(tmp_path / "s.json"), *argv)
+
+    assert code == 0
+    assert [c["source"] for c in calls] == [source]

@@ -5,6 +5,11 @@ subscription, every Graph section read once. ARM goes through azure-mgmt-core's
 ``ARMPipelineClient`` (:mod:`._arm`), Graph through msgraph-sdk's client (:mod:`._graph_client`);
 both keep the JSON the service sent.
 
+With ``source="graph"`` the ARM sections are read through Azure Resource Graph instead: one
+paged query per section for up to 1,000 subscriptions (or for management groups), rows in
+ARM's shape (:mod:`._resource_graph`; docs/resource-graph.md). :func:`choose_source` picks
+the source for ``auto``.
+
 Also: :class:`ResourceReader` reads one setting (the pipeline's read stage),
 :class:`AuditLogReader` lists Entra audit records (the audit poll) and :class:`Writer` sends
 one change through the same clients (rollback; see :mod:`._write`).
@@ -25,10 +30,11 @@ Failures, section by section:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from .._errors import (
@@ -40,13 +46,16 @@ from .._errors import (
 )
 from ..snapshot import Snapshot, declared_sections
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
-from ._fetch import run_requests
+from ._fetch import Fetcher, run_requests
 from ._resource import CoalescingReader, LiveClients, ResourceReader, snapshot_reader
+from ._resource_graph import RESOURCE_GRAPH_PATH, PageListener, ResourceGraphFetcher, graph_requests
 from ._write import WRITE_METHODS, WriteBudget, Writer, WriteResult
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
+
+    from ..kinds import ArmSection, Request
 
 __all__ = [
     "AUDIT_CATEGORIES",
@@ -62,11 +71,26 @@ __all__ = [
     "WriteRefusedError",
     "WriteResult",
     "Writer",
+    "choose_source",
     "read_snapshot",
     "snapshot_reader",
 ]
 
 _log = logging.getLogger(__name__)
+
+Source = Literal["arm", "graph"]
+ReadListener = Callable[[str, str, int, int], None]
+"""Called after each request of a read: (section, where, requests done, requests planned)."""
+
+
+def choose_source(source: str, subscriptions: int, minimum: int) -> Source:
+    """``graph`` or ``arm`` as asked; for ``auto``, Resource Graph when more than
+    ``minimum`` subscriptions are watched (``DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS``)."""
+    if source in ("arm", "graph"):
+        return "graph" if source == "graph" else "arm"
+    if source != "auto":
+        raise InputError(f"not a source (auto, graph or arm): {source!r}")
+    return "graph" if subscriptions > minimum else "arm"
 
 
 def read_snapshot(
@@ -82,6 +106,11 @@ def read_snapshot(
     include_graph: bool = True,
     max_retries: int | None = None,
     retry_delay: float | None = None,
+    source: Source = "arm",
+    management_groups: Sequence[str] = (),
+    on_read: ReadListener | None = None,
+    on_page: PageListener | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Snapshot:
     """Capture the watched ARM and Graph state of a tenant.
 
@@ -91,20 +120,35 @@ def read_snapshot(
     ``max_retries`` and ``retry_delay`` (seconds; the base delay when the service sends no
     ``Retry-After``) override the SDKs' retry settings; ``None`` keeps their defaults.
 
-    ARM sections are read only when ``subscriptions`` is not empty. Call this from
-    synchronous code (Graph runs on a loop thread of its own).
+    ARM sections are read only when ``subscriptions`` (or, through Resource Graph,
+    ``management_groups``) is not empty. Call this from synchronous code (Graph runs on a
+    loop thread of its own).
+
+    ``source="graph"`` reads the ARM sections through Azure Resource Graph (for
+    ``subscriptions``, or for ``management_groups`` when given); ``sleep`` is how it waits
+    when throttled. ``on_read`` is told after each request, ``on_page`` after each Resource
+    Graph page (progress on a terminal).
     """
     _check_subscription_ids(subscriptions)
+    if management_groups and source != "graph":
+        raise InputError("management groups are read through Resource Graph only (source=graph)")
     captured_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    read_arm = include_arm and bool(subscriptions)
-    if include_arm and not subscriptions:
+    read_arm = include_arm and bool(subscriptions or management_groups)
+    if include_arm and not read_arm:
         _log.warning("no subscriptions given: the ARM sections are not captured")
-    requests = [
-        request
-        for section in declared_sections().values()
-        if (read_arm if section.api == "arm" else include_graph)
-        for request in section.tenant_requests(s.casefold() for s in subscriptions)
-    ]
+    sections = declared_sections().values()
+    arm_sections: list[ArmSection] = [s for s in sections if s.api == "arm"]
+    if read_arm and source == "graph":
+        requests = graph_requests(arm_sections, subscriptions, management_groups)
+    else:
+        requests = [
+            request
+            for section in arm_sections
+            if read_arm
+            for request in section.tenant_requests(s.casefold() for s in subscriptions)
+        ]
+    if include_graph:
+        requests += [r for s in sections if s.api == "graph" for r in s.tenant_requests(())]
     clients = LiveClients(
         credential,
         async_credential=async_credential,
@@ -115,21 +159,65 @@ def read_snapshot(
         retry_delay=retry_delay,
         owner="snapshot reader",
     )
+    graph: list[ResourceGraphFetcher] = []
+
+    def fetcher(request: Request) -> Fetcher:
+        if request.path != RESOURCE_GRAPH_PATH:
+            return clients(request)
+        if not graph:
+            types = {s.name: s.resource_type for s in arm_sections}
+            retry: dict[str, Any] = {"sleep": sleep, "on_page": on_page}
+            if max_retries is not None:
+                retry["max_retries"] = max_retries
+            if retry_delay is not None:
+                retry["retry_delay"] = retry_delay
+            graph.append(ResourceGraphFetcher(clients.arm(), types, **retry))
+        return graph[0]
+
     try:
-        reads = run_requests(requests, clients, scope="tenant")
+        reads = run_requests(requests, _told(fetcher, len(requests), on_read), scope="tenant")
     finally:
         clients.close()
+    if graph:
+        _log.info(
+            "Resource Graph: %d requests, %d pages",
+            graph[0].requests_sent,
+            graph[0].pages_read,
+            extra={"tenant_id": tenant_id},
+        )
     _log.info(
         "live snapshot read: %d sections captured, %d failed",
         len(reads.sections),
         len(reads.errors),
         extra={"tenant_id": tenant_id},
     )
-    read = tuple(s.casefold() for s in subscriptions) if read_arm else None
+    read = tuple(s.casefold() for s in subscriptions) if read_arm and subscriptions else None
     ordered = {name: reads.sections[name] for name in declared_sections() if name in reads.sections}
     return Snapshot(
         tenant_id, captured_at, ordered, reads.errors, source="live", subscriptions=read
     )
+
+
+def _told(
+    fetcher: Callable[[Request], Fetcher], total: int, on_read: ReadListener | None
+) -> Callable[[Request], Fetcher]:
+    """``fetcher``, telling ``on_read`` after each request it answered."""
+    if on_read is None:
+        return fetcher
+    done = [0]
+
+    class Told:
+        def __init__(self, inner: Fetcher) -> None:
+            self._inner = inner
+
+        def fetch(self, request: Request) -> Any:
+            answer = self._inner.fetch(request)
+            done[0] += 1
+            assert on_read is not None
+            on_read(request.section, request.where, done[0], total)
+            return answer
+
+    return lambda request: Told(fetcher(request))
 
 
 def _check_subscription_ids(subscriptions: Sequence[str]) -> None:

@@ -183,6 +183,49 @@ class ArmClient:
             return Reply(0, sent=True, problem=type(exc).__name__)
         return Reply.of(response.status_code, response.headers, response.content)
 
+    def post(
+        self, url: str, body: Any, *, params: dict[str, str], keep: tuple[str, ...] = ()
+    ) -> Reply:
+        """POST a read that carries a body (a Resource Graph query) once, through the same
+        pipeline (credential, policies, no redirects), the pipeline's own retries off: the
+        caller (:mod:`._resource_graph`) waits as the service's throttling headers say.
+        ``keep`` names the response headers (lower-case) kept besides :data:`KEPT_HEADERS`.
+        Never raises for a status or a lost connection (see :class:`Reply`); a credential
+        that cannot produce a token raises :class:`ReadError`.
+        """
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+        from azure.core.rest import HttpRequest
+
+        request = HttpRequest(
+            "POST", url, params=params, json=body, headers={"Accept": "application/json"}
+        )
+        try:  # streamed: the body is parsed once, here, not by the pipeline too
+            response = self._client.send_request(request, retry_total=0, stream=True)
+        except ClientAuthenticationError as exc:
+            first_line = (exc.message or "").strip().splitlines()[:1]
+            raise ReadError(
+                f"{url}: could not get an access token for ARM: "
+                f"{type(exc).__name__}: {' '.join(first_line)}"
+            ) from exc
+        except ServiceRequestError as exc:
+            return Reply(0, sent=False, problem=type(exc).__name__)
+        except ServiceResponseError as exc:
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        try:
+            content = response.read()
+        except (ServiceResponseError, HttpResponseError) as exc:  # the body was cut off
+            return Reply(0, sent=True, problem=type(exc).__name__)
+        finally:
+            response.close()
+        reply = Reply.of(response.status_code, response.headers, content)
+        extra = {name: response.headers[name] for name in keep if response.headers.get(name)}
+        return Reply(reply.status, {**reply.headers, **extra}, reply.body)
+
     def close(self) -> None:
         self._client.close()
 

@@ -50,6 +50,25 @@ What it follows of the REST contracts:
 - :meth:`AzureRestServer.fail` answers the next N requests of a path (any method, or one;
   a path ending in ``*`` is a prefix) with a chosen status (429 with ``Retry-After: 1`` by
   default, or 503, 403, 404 ...), before the request is acted on.
+- **Azure Resource Graph** (on the ARM server): ``POST
+  /providers/Microsoft.ResourceGraph/resources?api-version=...`` with ``{"subscriptions" |
+  "managementGroups": [...], "query", "options": {"$top", "$skipToken", "resultFormat"}}``.
+  The query is the form driftkeeper sends (``<resources|authorizationresources> | where type
+  =~ '<type>' [| where isempty(subscriptionId)] | project <columns> [| order by id asc]``);
+  another answers 400 ``InvalidQuery``, the wrong table for a type too. Rows are the ARM
+  items of the section whose resource type it is, as Resource Graph shows them: ``type``
+  lower-case, every projected column present (``null`` when the item has none). Scope: with
+  ``subscriptions`` (at most 1,000, else 400) the items under those subscriptions; with
+  ``managementGroups`` or neither (the tenant) every item (no hierarchy is modelled).
+  Answer: ``{"totalRecords", "count", "data", "facets", "resultTruncated": "false"}`` plus
+  an opaque ``$skipToken`` while rows remain; ``$top`` 1-1000 (else 400), pages of at most
+  :attr:`AzureRestServer.graph_page_size`. Every answer carries
+  ``x-ms-user-quota-remaining`` / ``x-ms-user-quota-resets-after`` from a budget of
+  :attr:`AzureRestServer.graph_quota` requests per :attr:`AzureRestServer.graph_quota_window`
+  seconds; a request made when it shows 0 starts a new window (the stand-in trusts the
+  client waited) unless :attr:`AzureRestServer.graph_enforce_quota`, when it answers 429 with
+  ``Retry-After``. :meth:`AzureRestServer.fail` works on ``/providers/Microsoft.ResourceGraph/
+  resources`` like on any path (a scripted 429).
 - Every request is recorded (:class:`RecordedRequest`): method, path, query, whether a
   bearer token was present, the client request id and the JSON body. The token itself is
   neither recorded nor logged.
@@ -657,6 +676,13 @@ class AzureRestServer(_ServicePrincipals):
         self._lock = threading.Lock()
         self._tenant = threading.RLock()
         self._servers: list[_Server] = []
+        self.graph_page_size = 1000
+        """Resource Graph rows per page at most (the client's ``$top`` may ask fewer)."""
+        self.graph_quota = 15
+        """Resource Graph requests per window (Azure's default: 15 per 5 seconds)."""
+        self.graph_quota_window = 5
+        self.graph_enforce_quota = False
+        self._graph_used = 0
         self.arm_endpoint = ""
         self.graph_endpoint = ""
 
@@ -873,6 +899,8 @@ class AzureRestServer(_ServicePrincipals):
             principals = self._service_principals_answer(method, path, query, document)
             if principals is not None:
                 return principals
+        if service == "arm" and path.lower().rstrip("/") == RESOURCE_GRAPH_PATH:
+            return self._resource_graph(method, document)
         if method in _WRITES and write is not None:
             if document is _INVALID or (document is not None and not isinstance(document, dict)):
                 code = "InvalidRequestContent" if service == "arm" else "BadRequest"
@@ -1577,6 +1605,116 @@ class AzureRestServer(_ServicePrincipals):
             root = self.arm_endpoint if service == "arm" else self.graph_endpoint
             body[next_key] = f"{root}{path}?{urlencode(rest, safe='$,')}"
         return _Answer(200, body)
+
+    # Azure Resource Graph (see the module notes)
+    def _resource_graph(self, method: str, document: Any) -> _Answer:
+        answer = self._resource_graph_answer(method, document)
+        for name, value in self._graph_quota_headers(answer.status == 429).items():
+            answer.headers.setdefault(name, value)
+        return answer
+
+    def _graph_quota_headers(self, refused: bool) -> dict[str, str]:
+        with self._lock:
+            if not refused:
+                self._graph_used += 1
+            remaining = max(0, self.graph_quota - self._graph_used)
+            if remaining == 0 and not refused:
+                self._graph_used = 0 if not self.graph_enforce_quota else self._graph_used
+            window = self.graph_quota_window
+        resets = f"{window // 3600:02d}:{window % 3600 // 60:02d}:{window % 60:02d}"
+        return {"x-ms-user-quota-remaining": str(remaining), "x-ms-user-quota-resets-after": resets}
+
+    def _resource_graph_answer(self, method: str, document: Any) -> _Answer:
+        if method != "POST":
+            return _arm_error(405, None, None)
+        if self.graph_enforce_quota:
+            with self._lock:
+                spent = self._graph_used >= self.graph_quota
+                if spent:
+                    self._graph_used = 0  # the next request, after Retry-After, is allowed
+            if spent:
+                answer = _arm_error(429, "RateLimiting", "Please provide below info when asking "
+                                    "for support: the user quota is used up.")  # fmt: skip
+                answer.headers["Retry-After"] = str(self.graph_quota_window)
+                return answer
+        if not isinstance(document, dict) or not isinstance(document.get("query"), str):
+            return _arm_error(400, "BadRequest", "The request content has no query.")
+        options = document.get("options") or {}
+        top = options.get("$top", 100)
+        if not isinstance(top, int) or not 1 <= top <= 1000:
+            return _arm_error(400, "BadRequest", "$top must be between 1 and 1000.")
+        subscriptions = document.get("subscriptions")
+        if subscriptions is not None and (
+            not isinstance(subscriptions, list) or len(subscriptions) > 1000
+        ):
+            return _arm_error(400, "BadRequest", "At most 1000 subscriptions per request.")
+        match = _GRAPH_QUERY.fullmatch(document["query"].strip())
+        section = _GRAPH_TYPES.get(match.group(2)) if match else None
+        if match is None or section is None or _graph_table(match.group(2)) != match.group(1):
+            return _arm_error(400, "InvalidQuery", "The query is not one this stand-in knows.")
+        columns = [c.strip() for c in match.group(4).split(",")]
+        wanted = {str(s).lower() for s in subscriptions} if subscriptions is not None else None
+        rows = []
+        for item in self._items(section):
+            item_id = str(item.get("id", ""))
+            parts = item_id.lower().split("/")
+            sub = parts[2] if len(parts) > 2 and parts[1] == "subscriptions" else ""
+            if (wanted is not None and sub not in wanted) or (match.group(3) and sub):
+                continue
+            row = {c: item.get(c) for c in columns}
+            if "type" in row and isinstance(row["type"], str):
+                row["type"] = row["type"].lower()
+            rows.append(row)
+        if match.group(5):
+            rows.sort(key=lambda r: str(r.get("id", "")))
+        token = options.get("$skipToken")
+        try:
+            start = int(_unskip(token)) if token else 0
+        except ValueError:
+            return _arm_error(400, "BadRequest", "The $skipToken is not valid.")
+        size = min(top, max(1, self.graph_page_size))
+        page = rows[start : start + size]
+        body: dict[str, Any] = {
+            "totalRecords": len(rows),
+            "count": len(page),
+            "data": page,
+            "facets": [],
+            "resultTruncated": "false",
+        }
+        if start + size < len(rows):
+            body["$skipToken"] = _skip(start + size)
+        return _Answer(200, body)
+
+
+RESOURCE_GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+_GRAPH_QUERY = re.compile(
+    r"(resources|authorizationresources) \| where type =~ '([a-z0-9./]+)'"
+    r"( \| where isempty\(subscriptionId\))? \| project ([\w, ]+?)( \| order by id asc)?"
+)
+_GRAPH_TYPES: Mapping[str, str] = {t.lower(): name for name, t in _RESOURCE_TYPES.items()}
+"""Resource type (lower-case) -> the ARM section Resource Graph rows are made of."""
+
+
+def _graph_table(resource_type: str) -> str:
+    return (
+        "authorizationresources" if resource_type.startswith("microsoft.authorization/")
+        else "resources"
+    )  # fmt: skip
+
+
+def _skip(offset: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps({"$o": offset}).encode()).decode()
+
+
+def _unskip(token: Any) -> int:
+    import base64
+
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(str(token).encode()))["$o"])
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("bad token") from None
 
 
 _WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})

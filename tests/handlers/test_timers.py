@@ -158,3 +158,42 @@ def test_graph_throttling_then_outage_fails_the_poll_and_keeps_the_cursor(
     with pytest.raises(TransientReadError):
         functions["audit_poll"].get_user_function()(timer())
     assert Cursors(rt.table(rt.settings.cursors_table)).get("directoryAudits") is None
+
+
+def test_reconcile_reads_through_resource_graph_above_the_threshold(
+    functions: dict[str, Any],
+    timer_app: tuple[Runtime, AzureRestServer, RecordingAlerts],
+    azurite: str,
+    token_credential: Any,
+) -> None:
+    from dataclasses import replace
+
+    rt, server, _ = timer_app
+    # more subscriptions watched than DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS (0)
+    settings = replace(rt.settings, resource_graph_min_subscriptions=0)
+    with TableServiceClient.from_connection_string(azurite) as service:
+        graph_rt = Runtime(
+            settings,
+            table_service=service,
+            reader=CoalescingReader(snapshot_reader(_snapshot())),
+            alerts=RecordingAlerts(),
+            credential=token_credential,
+            summaries_table=rt.summaries_table,
+        )
+        runtime.install(graph_rt)
+        try:
+            functions["reconcile"].get_user_function()(timer())
+        finally:
+            runtime.install(rt)
+            graph_rt.close()
+    posts = [r for r in server.requests if "resourcegraph" in r.path.lower()]
+    assert posts
+    assert all(r.status == 200 for r in posts)
+    assert not [r for r in server.requests if r.path.lower().startswith("/subscriptions/")]
+    rows = Ledger(rt.table(rt.settings.events_table)).query(since=datetime(2020, 1, 1, tzinfo=UTC))
+    drift = {r.rule for r in rows if r.outcome == "drift"}
+    assert drift >= {
+        "6f1c2a3b-rg-web-prod-nsg-web-prod",
+        "guard:nsg-internet-management-ports",
+        "subscription-6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607",
+    }

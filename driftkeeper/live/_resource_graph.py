@@ -1,0 +1,279 @@
+"""Whole ARM sections across many subscriptions through Azure Resource Graph.
+
+Listing NSGs and role assignments one subscription at a time costs a request per
+subscription and section (more with paging); Resource Graph answers one Kusto query for up
+to 1,000 subscriptions, 1,000 rows a page. :func:`graph_requests` plans one query per ARM
+section (a :class:`~driftkeeper.kinds.Request` to :data:`RESOURCE_GRAPH_PATH`, so the answer
+goes through :func:`~._fetch.run_requests` like any listing: de-duplicated by id, a strange
+row fails the section) and :class:`ResourceGraphFetcher` runs it:
+
+- ``POST /providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01`` with
+  ``{"subscriptions"|"managementGroups": [...], "query": ..., "options": {"$top": 1000,
+  "$skipToken": ..., "resultFormat": "objectArray"}}``, through the ARM client
+  (:meth:`~._arm.ArmClient.post`: same credential, policies and TLS settings). The answer is
+  ``{"totalRecords", "count", "data": [rows], "$skipToken", "resultTruncated"}``; every
+  ``$skipToken`` is followed (never the same one twice), a page that says it is truncated
+  without a token fails the section: a partial listing is never used.
+- The table and the type come from the section's declaration: ``authorizationresources``
+  for ``Microsoft.Authorization/*`` types (role assignments, role definitions), ``resources``
+  otherwise (NSGs). The query projects the columns ARM's own answer has (``id``, ``name``,
+  ``type``, ``properties``, plus ``location``, ``tags`` for tracked resources), so the
+  kinds' normalization applies unchanged; :func:`arm_shape` puts each row in ARM's shape
+  (the ``type`` column is lower-case in Resource Graph; null columns are left out).
+- Throttling: when ``x-ms-user-quota-remaining`` is 0 the next request waits
+  ``x-ms-user-quota-resets-after`` (``hh:mm:ss``); a 429 (or 5xx, or no answer) waits
+  ``Retry-After`` (else the quota reset, else a growing backoff) and is retried up to
+  ``max_retries`` times, then raises :class:`~driftkeeper.TransientReadError`. ``sleep`` is
+  injected (tests never wait).
+
+Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
+use it; the event path's per-resource reads stay on ARM.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from .._errors import TransientReadError
+from ._failures import Refused, describe_failure, is_transient
+
+if TYPE_CHECKING:
+    from ..kinds import ArmSection, Request
+    from ._arm import ArmClient
+
+__all__ = [
+    "API_VERSION",
+    "MAX_SUBSCRIPTIONS",
+    "MAX_TOP",
+    "RESOURCE_GRAPH_PATH",
+    "PageListener",
+    "ResourceGraphFetcher",
+    "arm_shape",
+    "graph_query",
+    "graph_requests",
+    "parse_timespan",
+]
+
+_log = logging.getLogger(__name__)
+
+RESOURCE_GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
+API_VERSION = "2022-10-01"
+MAX_TOP = 1000
+"""Rows per page: Resource Graph's largest ``$top``."""
+MAX_SUBSCRIPTIONS = 1000
+"""Subscriptions per request Resource Graph accepts; more are sent in batches."""
+QUOTA_REMAINING = "x-ms-user-quota-remaining"
+QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
+_KEPT = (QUOTA_REMAINING, QUOTA_RESETS_AFTER)
+_TYPE = re.compile(r"^[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)+$")
+_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
+_MAX_WAIT = 300.0
+"""The longest single wait a header may ask for (seconds); a longer one is cut to this."""
+
+Scope = Literal["subscriptions", "managementGroups"]
+PageListener = Callable[[str, int, int], None]
+"""Called after each page: (section, rows read so far, the query's total rows)."""
+
+
+def graph_query(section: ArmSection, *, outside_subscriptions: bool = False) -> str:
+    """The Kusto query that lists ``section``'s resource type, in ARM's columns
+    (``outside_subscriptions``: only those at a management group or the root)."""
+    if _TYPE.fullmatch(section.resource_type) is None:  # never put odd text into a query
+        raise ValueError(f"not a resource type: {section.resource_type!r}")
+    wanted = section.resource_type.casefold()
+    if wanted.startswith("microsoft.authorization/"):
+        table, columns = "authorizationresources", "id, name, type, properties"
+    else:
+        table, columns = "resources", "id, name, type, location, tags, properties"
+    where = " | where isempty(subscriptionId)" if outside_subscriptions else ""
+    return f"{table} | where type =~ '{wanted}'{where} | project {columns} | order by id asc"
+
+
+def graph_requests(
+    sections: Iterable[ArmSection],
+    subscriptions: Sequence[str] = (),
+    management_groups: Sequence[str] = (),
+) -> list[Request]:
+    """One Resource Graph query per section and batch of at most
+    :data:`MAX_SUBSCRIPTIONS` subscriptions (or per management group list).
+
+    A subscription-scoped query does not reach what lives above the subscriptions, which
+    ARM's listing of a subscription includes: role assignments made at a management group
+    or the root, built-in role definitions. For the sections that have such items (an
+    extension type listed at any scope, any ``Microsoft.Authorization`` type) one more query
+    asks the tenant for the items outside any subscription, so a management group's
+    assignments are not read as removed.
+    """
+    from ..kinds import Request
+
+    scope: Scope = "managementGroups" if management_groups else "subscriptions"
+    ids = list(dict.fromkeys(management_groups or [s.casefold() for s in subscriptions]))
+    batches = [ids[i : i + MAX_SUBSCRIPTIONS] for i in range(0, len(ids), MAX_SUBSCRIPTIONS)]
+    requests: list[Request] = []
+    for section in sections:
+        requests += [
+            Request(
+                section.name,
+                "arm",
+                RESOURCE_GRAPH_PATH,
+                query=(("query", graph_query(section)), (scope, ",".join(batch))),
+                api_version=API_VERSION,
+                where=f"Resource Graph ({len(batch)} {scope})",
+            )
+            for batch in batches
+        ]
+        if _above_subscriptions(section) and scope == "subscriptions" and batches:
+            query = graph_query(section, outside_subscriptions=True)
+            requests.append(
+                Request(
+                    section.name,
+                    "arm",
+                    RESOURCE_GRAPH_PATH,
+                    query=(("query", query),),
+                    api_version=API_VERSION,
+                    where="Resource Graph (the tenant, above the subscriptions)",
+                )
+            )
+    return requests
+
+
+def _above_subscriptions(section: ArmSection) -> bool:
+    return section.scoped or section.resource_type.casefold().startswith("microsoft.authorization/")
+
+
+def arm_shape(row: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """A Resource Graph row as ARM lists the resource: the type as ARM spells it, and no
+    column that is null (Resource Graph has a value for every projected column, null when
+    the resource has none; ARM leaves out what a resource does not have)."""
+    out = {k: v for k, v in row.items() if v is not None}
+    if str(out.get("type", "")).casefold() == resource_type.casefold():
+        out["type"] = resource_type
+    return out
+
+
+def parse_timespan(text: str | None) -> float | None:
+    """``"00:00:03"`` / ``"1.02:03:04.5"`` (a .NET TimeSpan) or plain seconds -> seconds."""
+    if not text:
+        return None
+    text = text.strip()
+    match = _TIMESPAN.fullmatch(text)
+    if match:
+        days, hours, minutes, seconds, fraction = match.groups()
+        total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+        return total + (float("0." + fraction) if fraction else 0.0)
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+class ResourceGraphFetcher:
+    """Runs the requests of :func:`graph_requests` (see the module notes); a
+    :class:`~._fetch.Fetcher`."""
+
+    def __init__(
+        self,
+        arm: ArmClient,
+        resource_types: dict[str, str],
+        *,
+        max_retries: int = 5,
+        retry_delay: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        on_page: PageListener | None = None,
+    ) -> None:
+        self._arm = arm
+        self._types = resource_types
+        self._max_retries = max_retries
+        self._retry_delay = retry_delay
+        self._sleep = sleep
+        self._on_page = on_page
+        self._wait_before_next = 0.0
+        self.requests_sent = 0
+        self.pages_read = 0
+
+    def fetch(self, request: Request) -> Any:
+        """Every row of the query, in ARM's shape, or :class:`Refused`."""
+        options = dict(request.query)
+        body: dict[str, Any] = {
+            "query": options["query"],
+            "options": {"$top": MAX_TOP, "resultFormat": "objectArray"},
+        }
+        for scope in ("subscriptions", "managementGroups"):
+            if scope in options:
+                body[scope] = [s for s in options[scope].split(",") if s]
+        resource_type = self._types.get(request.section, "")
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        while True:
+            page = self._page(request, body)
+            if isinstance(page, Refused):
+                return page
+            data = page.get("data")
+            if not isinstance(data, list):
+                return Refused(0, "InvalidBody", "Resource Graph answered without a data list")
+            rows.extend(arm_shape(r, resource_type) if isinstance(r, dict) else r for r in data)
+            self.pages_read += 1
+            total = page.get("totalRecords")
+            if self._on_page is not None:
+                self._on_page(request.section, len(rows), total if isinstance(total, int) else 0)
+            token = page.get("$skipToken")
+            if not token:
+                if str(page.get("resultTruncated", "false")).casefold() == "true":
+                    return Refused(
+                        0, "ResultTruncated", "Resource Graph truncated the answer (no $skipToken)"
+                    )
+                return rows
+            if not isinstance(token, str) or token in seen:
+                return Refused(0, "BadSkipToken", "Resource Graph repeated a $skipToken")
+            seen.add(token)
+            body = {**body, "options": {**body["options"], "$skipToken": token}}
+
+    def _page(self, request: Request, body: dict[str, Any]) -> Any:
+        url = self._arm.endpoint + RESOURCE_GRAPH_PATH
+        where = f"{request.section} {request.where}".strip()
+        for attempt in range(self._max_retries + 1):
+            if self._wait_before_next > 0:
+                _log.info("Resource Graph quota used up: waiting %.1f s", self._wait_before_next)
+                self._sleep(self._wait_before_next)
+            self._wait_before_next = 0.0
+            reply = self._arm.post(url, body, params={"api-version": API_VERSION}, keep=_KEPT)
+            self.requests_sent += 1
+            resets = parse_timespan(reply.headers.get(QUOTA_RESETS_AFTER))
+            if reply.headers.get(QUOTA_REMAINING, "").strip() == "0":
+                self._wait_before_next = min(resets if resets is not None else 5.0, _MAX_WAIT)
+            if reply.status == 200:
+                if isinstance(reply.body, dict):
+                    return reply.body
+                return Refused(0, "InvalidBody", "Resource Graph answered 200 without an object")
+            if reply.status and not is_transient(reply.status):
+                return _refused(reply.status, reply.body)
+            wait = parse_timespan(reply.headers.get("retry-after"))
+            if wait is None:
+                wait = resets if resets is not None else self._retry_delay * 2**attempt
+            self._wait_before_next = max(self._wait_before_next, min(wait, _MAX_WAIT))
+            why = f"{reply.status}" if reply.status else reply.problem
+            _log.warning("Resource Graph: %s (%s), attempt %d", where, why, attempt + 1)
+        text = (
+            describe_failure(reply.status, *_error(reply.body))
+            if reply.status
+            else f"no response from ARM ({reply.problem})"
+        )
+        raise TransientReadError(f"{where}: {text} (after {self._max_retries} retries)")
+
+
+def _error(body: Any) -> tuple[str | None, str | None]:
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    code, message = error.get("code"), error.get("message")
+    return (code if isinstance(code, str) else None, message if isinstance(message, str) else None)
+
+
+def _refused(status: int, body: Any) -> Refused:
+    code, message = _error(body)
+    return Refused(status, code, describe_failure(status, code, message))
