@@ -19,8 +19,11 @@ from driftkeeper import Snapshot, runtime
 from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.runtime import Runtime
 from tests.builders import corpus
+from tests.fakes.alerts import RecordingAlerts
 from tests.fakes.azurite import TcpProxy
+from tests.fakes.counting import CountingTable
 from tests.fakes.receivers import HttpReceiver
+from tests.handlers.test_concurrent_alerts import assert_alerted_once, at_once, first_drifts
 from tests.handlers.test_resource_events import ROOT, burst, deliver, install_runtime, rows
 
 ENQUEUED = datetime(2026, 11, 22, 3, 5, tzinfo=UTC)
@@ -196,3 +199,70 @@ def test_store_outage_fails_the_batch_and_the_retry_records_and_alerts_once(
     assert len(keys) == len(set(keys))
     assert {r.signal_id for r in rows(rt)} >= {e["id"] for e in burst()}
     assert len(http_receiver.requests_to("/out")) == 2
+
+
+class CountedRuntime(Runtime):
+    """A runtime whose tables count their operations (``tests/fakes/counting.py``)."""
+
+    def _table(self, name: str) -> Any:
+        if name not in self._tables:
+            self._tables[name] = CountingTable(super()._table(name))
+        return self._tables[name]
+
+
+def test_a_batch_reads_each_incident_once_and_writes_each_row_once(
+    functions: dict[str, Any], azurite_proxy: TcpProxy, store: TableServiceClient
+) -> None:
+    docs = burst()
+    probe = install_runtime(
+        azurite_proxy.connection_string, drifted(), "https://example.invalid/x", table_service=store
+    )
+    rt = CountedRuntime(
+        probe.settings, table_service=store, reader=drifted(), alerts=RecordingAlerts()
+    )
+    runtime.install(rt)
+    rt.pipeline()
+    incidents = rt.table(rt.settings.incidents_table)
+    events = rt.table(rt.settings.events_table)
+    incidents.reset()
+    events.reset()
+    # when the whole burst arrives as one batch
+    hub(functions, [hub_message(doc, n) for n, doc in enumerate(docs)])
+    # then one incident read per (setting, rule) judged, one write per row, one transaction
+    judged = {
+        (r.resource, r.rule)
+        for r in rows(rt)
+        if r.rule and r.outcome in ("drift", "compliant", "error")
+    }
+    assert incidents.ops["get"] == len(judged)
+    assert events.ops["txn"] == 1
+    writes = sum(n for op, n in events.ops.items() if op in ("create", "update", "upsert"))
+    assert writes == len(events.rows) == len(rows(rt))
+
+
+def test_simultaneous_batches_of_one_drift_alert_each_incident_once(
+    functions: dict[str, Any],
+    azurite_proxy: TcpProxy,
+    store: TableServiceClient,
+    http_receiver: HttpReceiver,
+) -> None:
+    for trial in range(4):
+        # given fresh tables, when four batches, each of three distinct events of the same
+        # first drift, arrive together (the incident rows are written concurrently)
+        path = f"/hub-race{trial}"
+        rt = install_runtime(
+            azurite_proxy.connection_string,
+            drifted(),
+            http_receiver.url + path,
+            table_service=store,
+        )
+        docs = first_drifts(trial, 12)
+        calls = [
+            lambda group=docs[n : n + 3]: hub(
+                functions, [hub_message(d, i) for i, d in enumerate(group)]
+            )
+            for n in range(0, 12, 3)
+        ]
+        assert at_once(calls) == []
+        # then each incident was posted once, and every event left its rows once
+        assert_alerted_once(rt, http_receiver, path, docs)
