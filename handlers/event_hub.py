@@ -3,11 +3,15 @@ Entra audit logs streamed by a diagnostic setting, judged a batch at a time. Thi
 the messages → :func:`driftkeeper._hub.process_messages` → log the outcome.
 
 The connection is identity-based: ``DRIFTKEEPER_EVENT_HUB__fullyQualifiedNamespace`` names the
-namespace (``<ns>.servicebus.windows.net``) and ``DRIFTKEEPER_EVENT_HUB_NAME`` the hub; the
-managed identity needs *Azure Event Hubs Data Receiver* on it. A message that cannot succeed is
-recorded ``invalid`` and acknowledged; a transient failure (the store, ARM or Graph
-unavailable) fails the invocation, and the retry policy below runs the same batch again until
-it succeeds (the Event Hubs trigger would otherwise checkpoint past a failed batch)."""
+namespace (``<ns>.servicebus.windows.net``), ``DRIFTKEEPER_EVENT_HUB__credential`` =
+``managedidentity`` and ``DRIFTKEEPER_EVENT_HUB__clientId`` pick the user-assigned identity,
+and ``DRIFTKEEPER_EVENT_HUB_NAME`` names the hub; the identity needs *Azure Event Hubs Data
+Receiver* on it. Without an Event Hub, the function is disabled
+(``AzureWebJobs.hub_events.Disabled`` = ``true``) and the audit poll alone reads the audit
+logs. A message that cannot succeed is recorded ``invalid`` and acknowledged; a transient
+failure (the store, ARM or Graph unavailable) fails the invocation, and the retry policy below
+runs the same batch again until it succeeds (the Event Hubs trigger would otherwise
+checkpoint past a failed batch)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,13 @@ log = logging.getLogger(__name__)
 CONNECTION = "DRIFTKEEPER_EVENT_HUB"
 """The connection's setting prefix (``<prefix>__fullyQualifiedNamespace``)."""
 HUB_NAME = "%DRIFTKEEPER_EVENT_HUB_NAME%"
+HOST_SETTINGS = (
+    f"{CONNECTION}__fullyQualifiedNamespace",
+    f"{CONNECTION}__credential",
+    f"{CONNECTION}__clientId",
+    HUB_NAME.strip("%"),
+)
+"""The app settings the Functions host reads for this trigger (driftkeeper's code does not)."""
 
 
 def handle(events: list[func.EventHubEvent]) -> None:
