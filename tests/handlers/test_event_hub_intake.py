@@ -13,7 +13,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftkeeper import Snapshot, TransientReadError
@@ -99,6 +99,7 @@ bodies = (
 )
 
 
+@settings(derandomize=True, database=None)
 @given(bodies)
 def test_any_body_is_read_without_raising_and_keyed_the_same_each_time(body: bytes) -> None:
     parsed, skipped = parse_message(body, enqueued=NOW)
@@ -110,6 +111,7 @@ def test_any_body_is_read_without_raising_and_keyed_the_same_each_time(body: byt
         assert json.loads(body)["records"] == []
 
 
+@settings(derandomize=True, database=None)
 @given(st.lists(bodies, min_size=1, max_size=5))
 def test_any_batch_is_judged_and_every_message_leaves_a_row(batch: list[bytes]) -> None:
     pipeline = memory_pipeline()
