@@ -32,12 +32,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .intake import Invalid, Parsed, _audit_record, _digest, _iso, _text, parse_events
+from .intake import (
+    MAX_LENGTHS,
+    Invalid,
+    Parsed,
+    _audit_record,
+    _digest,
+    _iso,
+    _text,
+    parse_events,
+)
 from .live import AUDIT_CATEGORIES
 from .pipeline import SignalResult, is_transient, poison_reason
 
 __all__ = [
     "AUDIT_LOGS",
+    "BatchProcessor",
     "HubBatch",
     "Message",
     "audit_record",
@@ -223,7 +233,8 @@ def _bad(record: Mapping[str, Any], reason: str) -> Invalid:
     """An unusable record, keyed by its audit id when it has a usable one."""
     properties = record.get("properties")
     ident = properties.get("id") if isinstance(properties, Mapping) else None
-    key = _text(ident) if isinstance(ident, str) and 0 < len(ident) <= 1024 else ""
+    usable = isinstance(ident, str) and 0 < len(ident) <= MAX_LENGTHS["id"]
+    key = _text(ident) if usable else ""
     when = record.get("time")
     return Invalid(
         key or _digest(record), reason, SOURCE, when[:64] if isinstance(when, str) else ""
