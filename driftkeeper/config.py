@@ -12,6 +12,11 @@ string, the approval key) are never shown: not in an error, not in ``repr(settin
 a log line. An endpoint is shown without its user info and query (:func:`_shown_url`), and an
 endpoint with user info (``https://user:password@host``) is refused.
 
+The optional Event Hubs trigger's connection (``DRIFTKEEPER_EVENT_HUB__fullyQualifiedNamespace``,
+``__credential``, ``__clientId``) and hub name (``DRIFTKEEPER_EVENT_HUB_NAME``) are the
+exception: the Functions host reads them for the binding (``handlers/event_hub.py``,
+``HOST_SETTINGS``), and they are documented in the same table.
+
 ``WEBSITE_AUTH_ENABLED`` is read here too: App Service sets it when its authentication is
 on, and the approval pages trust ``X-MS-CLIENT-PRINCIPAL`` only then.
 

@@ -13,7 +13,8 @@ One direction, no back and forth:
   failure to alert never loses the row; a touched setting no baseline covers is an
   ``unbaselined`` row (its guards' findings are rows of their own), so every change to a
   watched kind leaves one;
-- **respond**: one incident read (and at most one conditional write) per row decides, by
+- **respond**: one incident read (and at most one conditional write) per row, or per
+  (resource, rule) for the rows a batch holds several of, decides, by
   :mod:`driftkeeper.incident_policy`, whether to alert; the alert stage gets the
   :class:`Finding` and :class:`Signal` it is about, and the deliveries are recorded once, on
   the incident.
@@ -530,7 +531,12 @@ class Pipeline:
         self._respond(judged)
 
     def _respond(self, judged: Sequence[Judged]) -> None:
-        follow_ups = [f for f in (self._respond_to(item) for item in judged) if f is not None]
+        observed = self._observe_groups(judged)
+        follow_ups = [
+            f
+            for f in (self._respond_to(item, observed.get(n)) for n, item in enumerate(judged))
+            if f is not None
+        ]
         if self.alerts is not None:
             self.alerts.publish([(j.finding, j.signal) for j in judged])
         # rollbacks run once every judgement of the batch is applied (a guard's incident
@@ -538,14 +544,37 @@ class Pipeline:
         for item, prepared in follow_ups:
             self._follow_up(item, prepared)
 
-    def _respond_to(self, judged: Judged) -> tuple[Judged, Prepared] | None:
-        """One incident read (and at most one conditional write); if the policy says so, an
-        alert, whose deliveries are recorded on the incident in one more write. Returns the
-        rollback work left for after the batch, if any."""
+    def _observe_groups(self, judged: Sequence[Judged]) -> dict[int, Observation]:
+        """The observations of the rows a batch holds several of for one (resource, rule),
+        each group applied with one incident read and one write (an incident book with
+        ``observe_many``, as the Table one); by position in ``judged``."""
+        observe_many = getattr(self.incidents, "observe_many", None)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for n, item in enumerate(judged):
+            record = item.record
+            if record.outcome in ("drift", "compliant", "error") and record.rule:
+                groups.setdefault((record.resource, record.rule), []).append(n)
+        observed: dict[int, Observation] = {}
+        for indexes in groups.values():
+            if observe_many is not None and len(indexes) > 1:
+                made = observe_many(
+                    [judged[n].record for n in indexes], alerting=self.alerts is not None
+                )
+                observed.update(zip(indexes, made, strict=True))
+        return observed
+
+    def _respond_to(
+        self, judged: Judged, observation: Observation | None = None
+    ) -> tuple[Judged, Prepared] | None:
+        """One incident read (and at most one conditional write) unless ``observation``
+        (a batch's) is given; if the policy says so, an alert, whose deliveries are recorded
+        on the incident in one more write. Returns the rollback work left for after the
+        batch, if any."""
         record = judged.record
         if record.outcome not in ("drift", "compliant", "error") or not record.rule:
             return None
-        observation = self.incidents.observe(record, alerting=self.alerts is not None)
+        if observation is None:
+            observation = self.incidents.observe(record, alerting=self.alerts is not None)
         prepared = None
         if self.rollback is not None and record.outcome == "drift":
             prepared = self.rollback.prepare(

@@ -128,6 +128,52 @@ class Incidents(TableRows):
 
         raise ResourceModifiedError(f"incident row kept changing: {partition}/{row_key}")
 
+    def observe_many(
+        self, records: Sequence[EventRecord], *, alerting: bool = True
+    ) -> builtins.list[Observation]:
+        """Apply judged events of one (resource, rule), in order, as :meth:`observe` would one
+        after the other, with one read and at most one conditional write (a batch of events
+        on one setting). Every observation carries the row after the last event and its
+        ETag; the write is the claim of every alert the observations carry."""
+        judged = [r for r in records if r.outcome in ("drift", "compliant", "error")]
+        if len(judged) < 2:
+            return [self.observe(r, alerting=alerting) for r in records]
+        if len({(r.resource, r.rule) for r in judged}) != 1:
+            raise ValueError("observe_many takes the events of one (resource, rule)")
+        partition, row_key = incident_keys(judged[0].resource, judged[0].rule)
+        for _ in range(MAX_ATTEMPTS):
+            entity = self._read(partition, row_key)
+            row = None if entity is None else row_from_entity(entity)
+            changed = False
+            observations: builtins.list[Observation] = []
+            now = self._clock()
+            for record in records:
+                if record.outcome not in ("drift", "compliant", "error"):
+                    observations.append(observe(None, record, now=now, alerting=alerting)[1])
+                    continue
+                after, observation = observe(row, record, now=now, alerting=alerting)
+                if after is not None:
+                    row, changed = after, True
+                observations.append(observation)
+            etag = None if entity is None else entity.metadata["etag"]
+            if changed and row is not None:
+                etag = (
+                    self._create(to_entity(row))
+                    if entity is None
+                    else (self._replace(to_entity(row), entity.metadata["etag"]))
+                )
+                if etag is None:
+                    continue  # written meanwhile: apply them all again on what is there
+                for observation in observations:
+                    self._log(observation)
+            return [
+                replace(o, row=row, version=etag or None) if o.row is not None else o
+                for o in observations
+            ]
+        from azure.core.exceptions import ResourceModifiedError
+
+        raise ResourceModifiedError(f"incident row kept changing: {partition}/{row_key}")
+
     def accept(self, record: EventRecord) -> Incident | None:
         """Close the open drift incident of ``record``'s (resource, rule) as accepted, the
         drift ``record`` describes being the accepted one; None when there is no open one.

@@ -11,7 +11,8 @@ from typing import Any
 __all__ = ["SAMPLES", "sample"]
 
 SAMPLES = Path(__file__).resolve().parent
-"""The folder holding the samples, in ``arm/``, ``eventgrid/``, ``graph/`` and ``custodian/``."""
+"""The folder holding the samples, in ``arm/``, ``eventgrid/``, ``graph/``, ``monitor/`` and
+``custodian/``."""
 
 
 def sample(path: str) -> Any:

@@ -124,6 +124,7 @@ def test_the_app_lists_every_trigger(functions: dict[str, Any]) -> None:
         "events",
         "graph_events",
         "health",
+        "hub_events",
         "reconcile",
     ]
 
