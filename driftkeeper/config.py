@@ -307,6 +307,39 @@ def _public_url(env: Mapping[str, str], name: str) -> str:
     return value.rstrip("/")
 
 
+_RULE_ID = re.compile(r"dcr-[0-9a-fA-F]{32}")
+_STREAM = re.compile(r"Custom-[A-Za-z0-9_]{1,200}")
+_LOGS_INGESTION = (
+    "DRIFTKEEPER_LOGS_INGESTION_ENDPOINT",
+    "DRIFTKEEPER_LOGS_INGESTION_RULE_ID",
+    "DRIFTKEEPER_LOGS_INGESTION_STREAM",
+)
+
+
+def _logs_ingestion(env: Mapping[str, str]) -> dict[str, str]:
+    """The Log Analytics sink's three settings: all given (on) or none (off)."""
+    endpoint_name, rule_name, stream_name = _LOGS_INGESTION
+    endpoint = _url(env, endpoint_name)
+    rule, stream = _text(env, rule_name), _text(env, stream_name)
+    given = [n for n, v in zip(_LOGS_INGESTION, (endpoint, rule, stream), strict=True) if v]
+    if given and len(given) < 3:
+        missing = next(n for n in _LOGS_INGESTION if n not in given)
+        raise SettingsError(missing, f"not set, while {given[0]} is: set all three or none")
+    if rule and not _RULE_ID.fullmatch(rule):
+        raise SettingsError(
+            rule_name, f"expected the rule's immutable id (dcr- and 32 hex), got {rule[:60]!r}"
+        )
+    if stream and not _STREAM.fullmatch(stream):
+        raise SettingsError(
+            stream_name, f"expected a custom stream (Custom-<Name>_CL), got {stream[:60]!r}"
+        )
+    return {
+        "logs_ingestion_endpoint": endpoint,
+        "logs_ingestion_rule_id": rule,
+        "logs_ingestion_stream": stream,
+    }
+
+
 @dataclass(frozen=True, repr=False)
 class AlertSettings:
     """Where alerts go. No channel configured (the default): nobody is alerted."""
@@ -467,6 +500,13 @@ class Settings:
     retention_days: int | None = None
     """``DRIFTKEEPER_RETENTION_DAYS``: event-table days older than this are deleted once
     sealed (None: kept forever)."""
+    logs_ingestion_endpoint: str = _endpoint()
+    """``DRIFTKEEPER_LOGS_INGESTION_ENDPOINT``: the data collection rule's logs ingestion
+    endpoint (or its DCE); empty: rows go to the event table only."""
+    logs_ingestion_rule_id: str = ""
+    """``DRIFTKEEPER_LOGS_INGESTION_RULE_ID``: the rule's immutable id (``dcr-`` + 32 hex)."""
+    logs_ingestion_stream: str = ""
+    """``DRIFTKEEPER_LOGS_INGESTION_STREAM``: the stream (``Custom-DriftkeeperEvents_CL``)."""
 
     __repr__ = _repr
 
@@ -511,15 +551,19 @@ class Settings:
             auth_enabled=_platform_flag(env, "WEBSITE_AUTH_ENABLED"),
             local_auth=_choice(env, "DRIFTKEEPER_LOCAL_AUTH", LOCAL_AUTH_MODES),
             rollback=_rollback_mode(env, "DRIFTKEEPER_ROLLBACK"),
-            auto_rollback_budget=int(
-                _number(env, "DRIFTKEEPER_AUTO_ROLLBACK_BUDGET", 10, 1, 100)
-            ),
+            auto_rollback_budget=int(_number(env, "DRIFTKEEPER_AUTO_ROLLBACK_BUDGET", 10, 1, 100)),
             brakes_table=_table(env, "DRIFTKEEPER_BRAKES_TABLE", "brakes"),
             retention_days=_retention(env, "DRIFTKEEPER_RETENTION_DAYS"),
             resource_graph_min_subscriptions=int(
                 _number(env, "DRIFTKEEPER_RESOURCE_GRAPH_MIN_SUBSCRIPTIONS", 10, 0, 1_000_000)
             ),
+            **_logs_ingestion(env),
         )
+
+    @property
+    def logs_ingestion(self) -> bool:
+        """Whether event rows also go to Log Analytics (all three settings given)."""
+        return bool(self.logs_ingestion_endpoint)
 
     @property
     def approval_pages_problem(self) -> str | None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .compliance import DayResult, Summaries
     from .evidence import Seals, Upkeep
     from .live import LiveClients, ResourceReader
+    from .loganalytics import LogsSink, Sent
     from .pipeline import AlertSink, Pipeline, StateReader
     from .rollback._approval import ApprovalRequest
     from .rollback._stage import RollbackStage
@@ -112,6 +113,7 @@ class Runtime:
     _live: Any = field(default=None, init=False, repr=False)
     _reader_built: bool = field(default=False, init=False, repr=False)
     _rules: list[tuple[str, str]] | None = field(default=None, init=False, repr=False)
+    _logs_client: Any = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -215,10 +217,16 @@ class Runtime:
             baselines = load_baselines(s.baselines_dir)
             for notice in rollback_warnings(s, baselines):
                 log.warning("%s", notice, extra={"baselines_dir": s.baselines_dir})
+            ledger: Any = Ledger(self.table(s.events_table))
+            sink = self.logs_sink()
+            if sink is not None:
+                from .loganalytics import MirroredLedger
+
+                ledger = MirroredLedger(ledger, sink)
             self._pipeline = Pipeline(
                 baselines,
                 self._reader(),
-                Ledger(self.table(s.events_table)),
+                ledger,
                 Incidents(self.table(s.incidents_table)),
                 self._alerts(),
                 self_ids=s.self_ids,
@@ -406,6 +414,34 @@ class Runtime:
             retention_days=self.settings.retention_days,
             forget=self.summaries().forget,
         )
+
+    def logs_sink(self) -> LogsSink | None:
+        """The Log Analytics sink (None: ``DRIFTKEEPER_LOGS_INGESTION_*`` not set)."""
+        s = self.settings
+        if not s.logs_ingestion:
+            return None
+        from .loganalytics import LogsSink, Outbox, logs_client, outbox_table_name
+
+        with self._build_lock:
+            if self._logs_client is None:
+                self._logs_client = logs_client(
+                    s.logs_ingestion_endpoint,
+                    self._credential(),
+                    connection_verify=s.connection_verify,
+                )
+            return LogsSink(
+                self._logs_client,
+                Outbox(self.table(outbox_table_name(s.events_table))),
+                rule_id=s.logs_ingestion_rule_id,
+                stream=s.logs_ingestion_stream,
+                events=self.table(s.events_table),
+            )
+
+    def resend_logs(self) -> Sent | None:
+        """Send the rows an earlier ingestion failure left in the outbox (the reconcile
+        timer); None when the sink is off."""
+        sink = self.logs_sink()
+        return None if sink is None else sink.resend()
 
     def poll_audit(self) -> Any:
         """One Entra audit poll (the timer): new RoleManagement and Policy records."""

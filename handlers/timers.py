@@ -50,6 +50,7 @@ def reconcile(timer: func.TimerRequest) -> None:
         raise
     log.info("reconcile %s: %d drift or error findings", run_id, len(findings))
     _summarize()
+    _resend_logs()
 
 
 def _summarize() -> None:
@@ -62,3 +63,22 @@ def _summarize() -> None:
         summarize_recent(runtime.current(), datetime.now(UTC))
     except Exception:
         log.exception("compliance summaries not updated; the next reconcile recomputes them")
+
+
+def _resend_logs() -> None:
+    """Send Log Analytics the rows an ingestion failure left in the outbox. A failure is
+    logged, not raised: the rows are in the event table and their markers stay."""
+    from driftkeeper import runtime
+
+    try:
+        sent = runtime.current().resend_logs()
+    except Exception:
+        log.exception("Log Analytics resend failed; the markers stay for the next run")
+        return
+    if sent is not None and sent.markers:
+        log.info(
+            "Log Analytics resend: %d row(s) sent, %d still pending, %d gone from the table",
+            sent.rows,
+            sent.pending,
+            sent.gone,
+        )

@@ -13,6 +13,11 @@ The rows of one day partition, in RowKey (time) order, become one :class:`Tally`
 - **Rollbacks**: ``rolled-back`` / ``rollback-failed`` rows decided ``approved by ...`` or
   ``automatic ...`` (their ``ActorUpn``), ``rollback-skipped`` rows that say
   ``rollback rejected by``, and ``accepted`` rows.
+
+A row whose ``Time`` cannot be read (a row changed behind driftkeeper's back: driftkeeper
+writes ISO 8601 only) is left out of the day and counted in ``skipped``, so one bad row never
+stops a day's summary; a carried opening time that cannot be read closes its incident
+without a restore time.
 """
 
 from __future__ import annotations
@@ -105,6 +110,8 @@ class DayFigures:
     automatic: int = 0
     failed: int = 0
     accepted: int = 0
+    skipped: int = 0
+    """Rows left out: their ``Time`` could not be read."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,17 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return max(0.0, (later - earlier).total_seconds())
 
 
+_RESTORING = ("compliant", "rolled-back")
+
+
+def _time(text: str) -> datetime | None:
+    """``text`` as a time, or None when it cannot be read (a hand-edited row)."""
+    try:
+        return parse_time(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 def _decided(row: EventRow) -> str:
     who = row.actor.casefold()
     if who.startswith("approved by"):
@@ -140,10 +158,13 @@ def aggregate(rows: Iterable[EventRow], carry_in: Mapping[str, str] | None = Non
     figures = DayFigures()
     opened: dict[str, str] = dict(carry_in or {})
     for row in sorted(rows, key=lambda r: r.row_key):
+        when = _time(row.time)
+        if when is None:
+            figures.skipped += 1
+            continue
         tally = tallies.setdefault((row.kind, row.rule, row.outcome, row.severity), Tally())
         tally.count += 1
         figures.events += 1
-        when = parse_time(row.time)
         key = open_key(row.resource, row.rule) if row.rule else ""
         if row.outcome == "compliant":
             figures.compliant += 1
@@ -159,8 +180,9 @@ def aggregate(rows: Iterable[EventRow], carry_in: Mapping[str, str] | None = Non
                 opened[key] = row.time
         elif row.outcome == "error":
             figures.errors += 1
-        if row.outcome in ("compliant", "rolled-back") and key in opened:
-            took = _seconds(when, parse_time(opened.pop(key)))
+        since = _time(opened.pop(key)) if key in opened and row.outcome in _RESTORING else None
+        if since is not None:
+            took = _seconds(when, since)
             tally.restore_seconds += took
             tally.restore_count += 1
             if row.outcome == "rolled-back":

@@ -173,7 +173,11 @@ def dashboard_page(
     open_by_severity = summary["openIncidents"]
     rollbacks = summary["rollbacks"]
     days = _period_days(report)
-    severity_bars = [(s, int(open_by_severity.get(s, 0)), s) for s in reversed(SEVERITIES)]
+    severity_bars: list[tuple[str, int, str]] = [
+        (s, int(open_by_severity.get(s, 0)), s) for s in reversed(SEVERITIES)
+    ]
+    if int(open_by_severity.get("unknown", 0)):  # a stored severity we do not know
+        severity_bars.append(("unknown", int(open_by_severity["unknown"]), "neutral"))
     rollback_bars = [
         ("approved", int(rollbacks["approved"]), "ok"),
         ("automatic", int(rollbacks["automatic"]), "neutral"),

@@ -30,11 +30,15 @@ def _mean(seconds: float, count: int) -> float | None:
     return round(seconds / count, 3) if count else None
 
 
+UNKNOWN_SEVERITY = "unknown"
+"""Where an open incident whose stored severity is none of :data:`SEVERITIES` is counted."""
+
+
 def _severities(incidents: Iterable[OpenIncident]) -> dict[str, int]:
-    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    counts: dict[str, int] = dict.fromkeys((*SEVERITIES, UNKNOWN_SEVERITY), 0)
     for incident in incidents:
-        if incident.severity in counts:
-            counts[incident.severity] += 1
+        severity = incident.severity if incident.severity in SEVERITIES else UNKNOWN_SEVERITY
+        counts[severity] += 1
     return counts
 
 
@@ -83,6 +87,7 @@ def _day(summary: DaySummary) -> dict[str, Any]:
         "compliant": f.compliant,
         "drift": f.drift,
         "errors": f.errors,
+        "skipped": f.skipped,
         "complianceShare": round(f.compliant / judged, 4) if judged else None,
         "mttdSeconds": _mean(f.detect_seconds, f.detect_count),
         "mttrSeconds": _mean(

@@ -30,12 +30,19 @@ The day row carries the drift incidents still open at the end of the day (``Open
 ``{hash of (resource, rule): opened at}``, split like long event columns), which the next
 day's run starts from, so a drift opened yesterday and restored today counts today. Days are
 therefore summarized oldest first (:func:`summarize_days`).
+
+**Reading what may have been changed.** The table can be written by anyone holding a key, so
+:meth:`Summaries.read` trusts no value: a day figure that is not a finite number at least 0
+(a string, a negative, NaN, a bool) reads as 0, and a rule entry with such a value, or with
+more compliant or drifted judgements than judgements, is skipped; both are logged. A report
+never fails on them, and no share can leave 0..1.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
@@ -195,13 +202,17 @@ class Summaries:
             day = str(entity["PartitionKey"])
             summary = days.setdefault(day, DaySummary(day, DayFigures()))
             if entity["RowKey"] == DAY_ROW:
-                summary.figures = DayFigures(
-                    **{name: entity.get(column, 0) for name, column in _FIGURES.items()}
-                )
+                summary.figures = _day_figures(day, entity)
             elif str(entity["RowKey"]).startswith(_RULES):
+                bad = 0
                 for kind, rule, *values in _joined_list(entity, "Rules"):
-                    if len(values) == len(RULE_FIELDS):
-                        summary.rules[str(kind), str(rule)] = values
+                    clean = _rule_values(values)
+                    if clean is None:
+                        bad += 1
+                    else:
+                        summary.rules[str(kind), str(rule)] = clean
+                if bad:
+                    log.warning("summaries %s: %d unreadable rule entries skipped", day, bad)
         return [days[d] for d in sorted(days)]
 
     def forget(self, day: str) -> None:
@@ -228,8 +239,19 @@ class Summaries:
             "PartitionKey eq @day and RowKey ge @c and RowKey lt @d",
             parameters={"day": day, "c": _COUNT, "d": "c}"},
         ):
-            key = (entity["Kind"], entity["Rule"], entity["Outcome"], entity["Severity"])
-            out[key] = Tally(**{name: entity.get(column, 0) for name, column in _TALLY.items()})
+            key = (
+                str(entity.get("Kind") or ""),
+                str(entity.get("Rule") or ""),
+                str(entity.get("Outcome") or ""),
+                str(entity.get("Severity") or ""),
+            )
+            values: list[Any] = [
+                _count(entity.get(column, 0), name) for name, column in _TALLY.items()
+            ]
+            if any(v is None for v in values):
+                log.warning("summaries %s: an unreadable count row skipped", day)
+                continue
+            out[key] = Tally(**dict(zip(_TALLY, values, strict=True)))
         return out
 
 
@@ -240,6 +262,51 @@ def _upsert(table: TableClient, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
         table.submit_transaction([(TransactionOperation.UPSERT, row, replace) for row in batch])
+
+
+_FLOAT_FIELDS = frozenset(
+    name for name in (*_FIGURES, *_TALLY, *RULE_FIELDS) if name.endswith("seconds")
+)
+
+
+def _count(value: Any, name: str) -> int | float | None:
+    """A stored figure as a number at least 0 (a float for ``*_seconds``, else a whole
+    number); None for anything else (a string, a bool, a negative, NaN, 1.5 events)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    if name in _FLOAT_FIELDS:
+        return float(value)
+    return int(value) if float(value).is_integer() else None
+
+
+def _day_figures(day: str, entity: Mapping[str, Any]) -> DayFigures:
+    values: dict[str, Any] = {}
+    bad = []
+    for name, column in _FIGURES.items():
+        value = _count(entity.get(column, 0), name)
+        if value is None:
+            bad.append(column)
+        values[name] = value or 0
+    if bad:
+        log.warning("summaries %s: unreadable day figures read as 0: %s", day, ", ".join(bad))
+    return DayFigures(**values)
+
+
+def _rule_values(values: Sequence[Any]) -> list[Any] | None:
+    """A rule entry's values, clean, or None when one is unreadable or they contradict
+    each other (more compliant or drifted judgements than judgements)."""
+    if len(values) != len(RULE_FIELDS):
+        return None
+    clean = [_count(v, name) for v, name in zip(values, RULE_FIELDS, strict=True)]
+    if any(v is None for v in clean):
+        return None
+    figures = dict(zip(RULE_FIELDS, clean, strict=True))
+    judged = figures["judged"] or 0
+    if (figures["compliant"] or 0) > judged or (figures["drift"] or 0) > judged:
+        return None
+    return clean
 
 
 def _count_entity(day: str, key: CountKey, tally: Tally) -> dict[str, Any]:

@@ -90,9 +90,7 @@ def _report(rt: Runtime, period: Period) -> tuple[dict[str, Any], list[Any]]:
 def _json(status: int, body: Any) -> JsonAnswer:
     """JSON as strict parsers read it: ASCII (a stored lone surrogate stays ``\\udXXX``),
     and a non-finite number from a tampered summary is null, never a bare ``NaN``."""
-    return JsonAnswer(
-        status, json.dumps(_finite(body), ensure_ascii=True, separators=(",", ":"))
-    )
+    return JsonAnswer(status, json.dumps(_finite(body), ensure_ascii=True, separators=(",", ":")))
 
 
 def _finite(value: Any) -> Any:

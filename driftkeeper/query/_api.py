@@ -94,12 +94,12 @@ def respond(runtime: Runtime, request: ApiRequest, *, now: datetime | None = Non
         pairs = _pairs(request.params)
         parsed = parse_request(pairs, accept=request.headers.get("accept", ""), now=now)
         key = _signing_key(runtime) if parsed.next is not None else b""
-        query, start = parsed.query, None
+        query, start, resume = parsed.query, None, None
         if parsed.next is not None:
-            cursor = read_token(key, parsed.next)
+            cursor = read_token(key, parsed.next, now=now)
             if not same_filters(parsed, cursor.query):
                 raise ParameterError("next", "the same query as the page it came from")
-            query, start = cursor.query, cursor.continuation()
+            query, start, resume = cursor.query, cursor.continuation(), cursor.resume
     except ParameterError as exc:
         return _error(400, str(exc), parameter=exc.parameter, expected=exc.expected)
     page = read_page(
@@ -107,12 +107,16 @@ def respond(runtime: Runtime, request: ApiRequest, *, now: datetime | None = Non
         query,
         page_size=parsed.page_size,
         continuation=start,
+        resume=resume,
     )
     token = None
-    if page.continuation is not None:
+    if page.resume is not None:
+        key = key or _signing_key(runtime)
+        token = write_token(key, Cursor(query, "", None, resume=page.resume), now=now)
+    elif page.continuation is not None:
         key = key or _signing_key(runtime)
         pk, rk = page.continuation.get("PartitionKey"), page.continuation.get("RowKey")
-        token = write_token(key, Cursor(query, str(pk or ""), rk))
+        token = write_token(key, Cursor(query, str(pk or ""), rk), now=now)
     log.info(
         "events: %d rows in %d requests for %s",
         len(page.events),

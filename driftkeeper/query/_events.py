@@ -12,6 +12,7 @@ the continuation rows of a large event are read by key and joined into it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -24,10 +25,13 @@ from ._rows import event_row
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
 
-__all__ = ["MAX_REQUESTS", "EventPage", "read_page"]
+__all__ = ["MAX_PAGE_BYTES", "MAX_REQUESTS", "EventPage", "read_page"]
 
 MAX_REQUESTS = 25
 """Service requests (query pages) one API page may make before it answers."""
+MAX_PAGE_BYTES = 4_000_000
+"""JSON bytes of the events of one page: a page stops before the event that would pass it
+(a first event larger than this is sent alone), and ``next`` resumes at that event."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class EventPage:
     requests: int
     """Query requests sent to the service (point reads of continuation rows not counted)."""
     part_reads: int = 0
+    resume: str | None = None
+    """The RowKey of the first event left out by the byte limit (then ``continuation`` is
+    None): the next page starts there."""
 
 
 def read_page(
@@ -47,12 +54,15 @@ def read_page(
     *,
     page_size: int,
     continuation: Mapping[str, str | None] | None = None,
+    resume: str | None = None,
     max_requests: int = MAX_REQUESTS,
+    max_bytes: int = MAX_PAGE_BYTES,
 ) -> EventPage:
-    """Up to ``page_size`` events of ``query`` from ``continuation`` on, in time order."""
+    """Up to ``page_size`` events of ``query`` from ``continuation`` (or from the RowKey
+    ``resume``) on, in time order, within ``max_bytes`` of JSON."""
     if not 1 <= page_size <= 1000:
         raise ValueError("page_size must be between 1 and 1000")
-    text, params = event_filter(query)
+    text, params = event_filter(query, resume=resume)
     mains: list[Mapping[str, Any]] = []
     token: Mapping[str, str | None] | None = continuation
     requests = 0
@@ -68,13 +78,17 @@ def read_page(
         token = pages.continuation_token
         if not token:
             break
-    events = []
-    part_reads = 0
+    events: list[dict[str, Any]] = []
+    part_reads = used = 0
     for main in mains:
         parts = []
         for number in range(1, int(main.get("Parts") or 0) + 1):
             key = f"{main['RowKey']}{PART_MARK}{number:03d}"
             parts.append(table.get_entity(main["PartitionKey"], key))
             part_reads += 1
-        events.append(event_row(main, parts))
+        event = event_row(main, parts)
+        used += len(json.dumps(event)) + 1  # ASCII-escaped: at least its UTF-8 size
+        if events and used > max_bytes:
+            return EventPage(events, None, requests, part_reads, resume=str(main["RowKey"]))
+        events.append(event)
     return EventPage(events, dict(token) if token else None, requests, part_reads)

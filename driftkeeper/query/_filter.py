@@ -38,11 +38,13 @@ def _day(key: str) -> str:
     return key[:10].replace("-", "")
 
 
-def event_filter(query: EventQuery) -> tuple[str, dict[str, Any]]:
+def event_filter(query: EventQuery, *, resume: str | None = None) -> tuple[str, dict[str, Any]]:
     """``(filter text, parameters)`` selecting the main rows of the events ``query`` asks for.
 
     The PartitionKey range bounds the partitions read; ``Parts ge 0`` leaves out the
     continuation rows of large values (they have no ``Parts``), so every row is one event.
+    ``resume`` (a RowKey: time, then hash) starts the range at that row instead of at
+    ``since``; RowKeys sort by time, so no comparison is added.
     """
     last = query.until - timedelta(microseconds=1)  # `to` is exclusive
     clauses = [
@@ -58,6 +60,8 @@ def event_filter(query: EventQuery) -> tuple[str, dict[str, Any]]:
         "from": time_key(query.since),
         "to": time_key(query.until),
     }
+    if resume is not None and resume > params["from"]:
+        params["from"], params["fromDay"] = resume, _day(resume)
     for name, column in _COLUMNS.items():
         value = getattr(query, name)
         if value is not None:

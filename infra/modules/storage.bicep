@@ -24,7 +24,7 @@ param deadLetterContainerName string = 'eventgrid-deadletter'
 @maxValue(365)
 param deleteRetentionDays int = 7
 
-@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes, the event table day seals, compliance summaries.')
+@description('Tables driftkeeper uses: event ledger, incidents, approvals, audit-poll cursors, rollback brakes, the event table day seals, compliance summaries and their count rows, the Log Analytics outbox.')
 param tableNames array = [
   'driftevents'
   'incidents'
@@ -33,6 +33,8 @@ param tableNames array = [
   'brakes'
   'drifteventsseals'
   'summaries'
+  'summariescounts'
+  'drifteventsoutbox'
 ]
 
 // The account stays reachable from the public endpoint, with Entra ID only (shared keys off):

@@ -63,16 +63,20 @@ class Counting:
 
 
 def read_all(
-    table: Any, query: EventQuery, page_size: int
+    table: Any, query: EventQuery, page_size: int, **limits: Any
 ) -> tuple[list[dict[str, Any]], list[int]]:
+    """Every page of ``query``, following the service's continuation and the byte limit's
+    resume key as the API's ``next`` does."""
     events: list[dict[str, Any]] = []
     sizes: list[int] = []
-    token = None
+    token, resume = None, None
     while True:
-        page = read_page(table, query, page_size=page_size, continuation=token)
+        page = read_page(
+            table, query, page_size=page_size, continuation=token, resume=resume, **limits
+        )
         assert len(page.events) <= page_size
         events.extend(page.events)
         sizes.append(len(page.events))
-        token = page.continuation
-        if token is None:
+        token, resume = page.continuation, page.resume
+        if token is None and resume is None:
             return events, sizes
