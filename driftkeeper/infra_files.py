@@ -113,17 +113,9 @@ def render(kinds: Mapping[str, Kind] | None = None) -> str:
 def stream_columns() -> list[dict[str, str]]:
     """The Logs Ingestion stream's columns: the event table's, with the time and keys first
     (what the Log Analytics sink sends, one row per event-table record)."""
-    from .store._ledger import COLUMNS
+    from .loganalytics import STREAM_COLUMNS
 
-    columns = [
-        ("TimeGenerated", "datetime"),
-        ("PartitionKey", "string"),
-        ("RowKey", "string"),
-        ("EventTime", "datetime"),
-        *((column, "string") for _, column in COLUMNS),
-        ("Truncated", "string"),
-    ]
-    return [{"name": name, "type": kind} for name, kind in columns]
+    return [{"name": name, "type": kind} for name, kind in STREAM_COLUMNS]
 
 
 def render_columns() -> str:

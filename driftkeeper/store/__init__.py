@@ -65,7 +65,8 @@ TABLES: tuple[str, ...] = (
 )
 """Every table driftkeeper uses, by its default name: this package's, the event table's day
 seals (:func:`driftkeeper.evidence.seals_table_name`), the compliance summaries
-(:data:`driftkeeper.compliance.SUMMARY_TABLE`) and their count rows (the same + ``counts``) and, with the Log Analytics sink on, its outbox
+(:data:`driftkeeper.compliance.SUMMARY_TABLE`) and their count rows (the same + ``counts``)
+and, with the Log Analytics sink on, its outbox
 (:func:`driftkeeper.loganalytics.outbox_table_name`); a test keeps these names in step.
 ``infra/modules/storage.bicep`` creates them in Azure; the runtime creates a missing one on
 first use."""

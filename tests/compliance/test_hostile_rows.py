@@ -64,12 +64,15 @@ def _shares(report: dict[str, Any]) -> list[float]:
     return [s for s in found if s is not None]
 
 
-def _summarized(make_table: Callable[..., TableClient]) -> tuple[Summaries, TableClient]:
-    events, table = make_table(), make_table()
+def _summarized(
+    make_table: Callable[..., TableClient],
+) -> tuple[Summaries, TableClient, TableClient]:
+    """The summaries of DAY, their table and their count rows' table."""
+    events, table, counts = make_table(), make_table(), make_table()
     Ledger(events).record(story(DAY))
-    summaries = Summaries(table)
+    summaries = Summaries(table, counts)
     summarize(DAY.date(), events, summaries)
-    return summaries, table
+    return summaries, table, counts
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,7 +100,7 @@ def test_a_changed_rule_value_skips_the_entry(index: int, value: Any) -> None:
 def test_changed_rows_on_azurite_neither_fail_nor_leave_0_to_1(
     make_table: Callable[..., TableClient],
 ) -> None:
-    summaries, table = _summarized(make_table)
+    summaries, table, _counts = _summarized(make_table)
     day_row = dict(table.get_entity(KEY, "day"))
     day_row.update(Events="many", Compliant=-4, Drift=math.nan, DetectSeconds="1e9")
     table.upsert_entity(day_row, mode=UpdateMode.REPLACE)
@@ -116,7 +119,7 @@ def test_changed_rows_on_azurite_neither_fail_nor_leave_0_to_1(
 
 
 def test_more_compliant_than_judged_is_skipped(make_table: Callable[..., TableClient]) -> None:
-    summaries, table = _summarized(make_table)
+    summaries, table, _counts = _summarized(make_table)
     entity = dict(table.get_entity(KEY, "r|000"))
     rules = json.loads(entity["Rules"])
     judged, compliant = RULE_FIELDS.index("judged"), RULE_FIELDS.index("compliant")
@@ -128,12 +131,12 @@ def test_more_compliant_than_judged_is_skipped(make_table: Callable[..., TableCl
 
 
 def test_a_changed_count_row_is_skipped(make_table: Callable[..., TableClient]) -> None:
-    summaries, table = _summarized(make_table)
+    summaries, _table, counts = _summarized(make_table)
     before = summaries.counts(KEY)
-    victim = next(e for e in table.list_entities() if str(e["RowKey"]).startswith("c|"))
+    victim = next(e for e in counts.list_entities() if str(e["RowKey"]).startswith("c|"))
     entity = dict(victim)
     entity["Count"] = "lots"
-    table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+    counts.upsert_entity(entity, mode=UpdateMode.REPLACE)
     assert len(summaries.counts(KEY)) == len(before) - 1
 
 
@@ -193,16 +196,16 @@ def test_an_unreadable_carried_opening_closes_without_a_restore_time() -> None:
 def test_a_day_with_a_hand_edited_time_is_summarized(
     make_table: Callable[..., TableClient],
 ) -> None:
-    events, table = make_table(), make_table()
+    events, summaries = make_table(), Summaries(make_table(), make_table())
     Ledger(events).record(story(DAY))
     victim = next(e for e in events.list_entities() if e.get("Outcome"))
     entity = dict(victim)
     entity["Time"] = "yesterday, around noon"
     events.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
-    result = summarize(date(2026, 11, 2), events, Summaries(table))
+    result = summarize(date(2026, 11, 2), events, summaries)
     assert result.figures.skipped == 1
-    (day,) = Summaries(table).read(KEY, KEY)
+    (day,) = summaries.read(KEY, KEY)
     assert day.figures.skipped == 1
-    report = _report(Summaries(table))
+    report = _report(summaries)
     assert report["days"][0]["skipped"] == 1
