@@ -90,7 +90,7 @@ def write_bundle(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
     header = {"format": FORMAT, "fingerprint": fingerprint(), "digest": content_key(data)}
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(json.dumps(header).encode() + b"\n" + data)
+        tmp.write_bytes(json.dumps(header, separators=(",", ":")).encode() + b"\n" + data)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
