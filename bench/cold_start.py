@@ -28,7 +28,7 @@ loaded, NSG read, judged, rows written), with the bundle compiled (as the deploy
 ``driftkeeper baseline compile``) and without it. Goal: within 1 s with the bundle.
 
 Usage: ``python bench/cold_start.py [--runs 7] [--importtime-runs 3] [--quick]
-[--first-event-size 50000] [--first-event-runs 3] [--no-first-event]``.
+[--first-event-size 50000] [--first-event-runs 3] [--no-first-event | --only-first-event]``.
 """
 
 from __future__ import annotations
@@ -320,6 +320,26 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:,.1f} MiB"
 
 
+def print_first_event(args: argparse.Namespace) -> None:
+    rows = first_event(args.first_event_size, args.first_event_runs, args.connection_string)
+    print(
+        f"\nFirst event after the import, baselines of a {args.first_event_size:,}-assignment "
+        f"tenant ({rows[0]['files']:,} files, {rows[0]['baselines']:,} baselines), "
+        "on Azurite:\n"
+    )
+    print(
+        "| baselines from | import `function_app` | **first event judged after it** "
+        "| worst | `load_baselines` again, same process | runs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        source = "compiled bundle" if row["bundle"] else "YAML (no bundle)"
+        print(
+            f"| {source} | {ms(row['import'])} | **{ms(row['first_event'])}** "
+            f"| {ms(row['worst'])} | {ms(row['load_again'])} | {row['runs']} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="interleaved rounds (median)")
@@ -328,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-event-size", type=int, default=50_000)
     parser.add_argument("--first-event-runs", type=int, default=3)
     parser.add_argument("--no-first-event", action="store_true")
+    parser.add_argument("--only-first-event", action="store_true")
     parser.add_argument("--connection-string", help="an Azurite to use (default: start one)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -337,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs and --importtime-runs must be >= 1")
 
     started = time.perf_counter()
+    if args.only_first_event:
+        print_first_event(args)
+        return 0
     for modules in TARGETS.values():  # warm-up round: fills __pycache__, not counted
         probe(modules)
     samples = {label: Samples() for label in TARGETS}
@@ -405,23 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(top_table(top, reference), end="")
     if not args.no_first_event:
-        rows = first_event(args.first_event_size, args.first_event_runs, args.connection_string)
-        print(
-            f"\nFirst event after the import, baselines of a {args.first_event_size:,}-assignment "
-            f"tenant ({rows[0]['files']:,} files, {rows[0]['baselines']:,} baselines), "
-            "on Azurite:\n"
-        )
-        print(
-            "| baselines from | import `function_app` | **first event judged after it** "
-            "| worst | `load_baselines` again, same process | runs |"
-        )
-        print("|---|---:|---:|---:|---:|---:|")
-        for row in rows:
-            source = "compiled bundle" if row["bundle"] else "YAML (no bundle)"
-            print(
-                f"| {source} | {ms(row['import'])} | **{ms(row['first_event'])}** "
-                f"| {ms(row['worst'])} | {ms(row['load_again'])} | {row['runs']} |"
-            )
+        print_first_event(args)
     print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
