@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -231,7 +232,9 @@ print(json.dumps({"import": imported - began, "first_event": judged - imported,
 """
 
 
-def first_event(size: int, runs: int, connection: str | None) -> list[dict[str, Any]]:
+def first_event(
+    size: int, runs: int, connection: str | None, reuse: Path | None = None
+) -> list[dict[str, Any]]:
     """Median seconds from the end of ``import function_app`` to the first event judged,
     with the bundle and without it, for the baselines of a tenant of ``size``."""
     sys.path.insert(0, str(ROOT))
@@ -241,7 +244,14 @@ def first_event(size: int, runs: int, connection: str | None) -> list[dict[str, 
     results = []
     with tempfile.TemporaryDirectory(prefix="driftkeeper-cold-") as name:
         tmp = Path(name)
-        snapshot, baselines, drifted, _ = prepare(size, tmp)
+        if reuse is None:
+            snapshot, baselines, drifted, _ = prepare(size, tmp)
+        else:  # a tenant bench/scan.py's prepare() wrote before: copied, not changed
+            shutil.copytree(reuse / "baselines", tmp / "baselines")
+            snapshot, baselines = tmp / "snapshot.json", tmp / "baselines"
+            shutil.copy(reuse / "snapshot.json", snapshot)
+            drifted = json.loads(snapshot.read_text(encoding="utf-8"))
+            (baselines / ".driftkeeper-bundle.json").unlink(missing_ok=True)
         files = sum(1 for _ in baselines.rglob("*.yaml"))
         groups = drifted["arm"]["networkSecurityGroups"]
         nsg = next(
@@ -321,7 +331,8 @@ def mib(kib: float) -> str:
 
 
 def print_first_event(args: argparse.Namespace) -> None:
-    rows = first_event(args.first_event_size, args.first_event_runs, args.connection_string)
+    reuse = Path(args.first_event_dir) if args.first_event_dir else None
+    rows = first_event(args.first_event_size, args.first_event_runs, args.connection_string, reuse)
     print(
         f"\nFirst event after the import, baselines of a {args.first_event_size:,}-assignment "
         f"tenant ({rows[0]['files']:,} files, {rows[0]['baselines']:,} baselines), "
@@ -349,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-event-runs", type=int, default=3)
     parser.add_argument("--no-first-event", action="store_true")
     parser.add_argument("--only-first-event", action="store_true")
+    parser.add_argument(
+        "--first-event-dir",
+        help="reuse a tenant bench/scan.py wrote (snapshot.json, baselines/) of that size",
+    )
     parser.add_argument("--connection-string", help="an Azurite to use (default: start one)")
     args = parser.parse_args(argv)
     if args.quick:
