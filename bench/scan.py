@@ -842,6 +842,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         rows.append(measure(n, args.repeat, profile=args.profile, yaml_run=args.yaml_run))
         print(f"size {n:,}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(table(rows[-1:], args.repeat), file=sys.stderr, flush=True)  # so far
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, seed {SEED}\n")
     print(table(rows, args.repeat), end="")
     return 0
