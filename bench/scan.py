@@ -20,7 +20,9 @@ interleaved, ``--repeat`` times:
   with its JSON written to a file: importing, loading the snapshot and the baselines,
   judging, printing;
 - first: the first of those runs (right after the compile), and best: the best of them;
-- peak RSS: ``ru_maxrss`` of each child (``os.wait4``), the largest over the runs;
+- peak RSS: each child's ``VmHWM`` (``/proc/self/status``) as it exits, the largest over the
+  runs (not ``ru_maxrss``: Linux counts in it the RSS of the parent that forked the child,
+  here the benchmark holding the generated tenant);
 - once: the scan without a bundle (every file parsed from YAML), ``--yaml-run`` only,
   and ``baseline compile`` itself.
 
@@ -628,6 +630,16 @@ def baseline_set(snapshot: Snapshot) -> BaselineSet:
 
 REPO = Path(__file__).resolve().parent.parent
 JSON_LOAD = "import json, sys\nwith open(sys.argv[1], 'rb') as f:\n    json.load(f)\n"
+HWM = (  # run first in every child: its peak RSS is written to $BENCH_HWM as it exits
+    "import atexit, os\n"
+    "def _hwm():\n"
+    "    status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+    "    open(os.environ['BENCH_HWM'], 'w').write(status)\n"
+    "atexit.register(_hwm)\n"
+)
+RUN_MODULE = "import runpy, sys\nsys.argv[0] = sys.argv[1]\ndel sys.argv[1]\n" + (
+    "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+)
 PROFILE = (
     "import cProfile, io, pstats, sys\n"
     "prof = cProfile.Profile()\n"
@@ -648,16 +660,26 @@ class Child:
 
 
 def child(args: list[str], *, stdout: Path | None = None) -> Child:
-    """Run ``python args`` in a fresh process: wall time, peak RSS (``ru_maxrss``), exit code."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    """Run ``python args`` in a fresh process (``-m module`` through runpy, ``-c code`` as
+    is, both after :data:`HWM`): wall time, peak RSS (``VmHWM``), exit code."""
+    with tempfile.NamedTemporaryFile(prefix="hwm-", delete=False) as hwm:
+        path = Path(hwm.name)
+    env = dict(os.environ, PYTHONPATH=str(REPO), BENCH_HWM=str(path))
     env.pop("DRIFTKEEPER_BASELINES_DIR", None)
-    with open(stdout or os.devnull, "wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *args], stdout=out, env=env, cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Child(seconds, usage.ru_maxrss / 1024, proc.returncode)
+    flag, target, *rest = args
+    code = HWM + (target if flag == "-c" else RUN_MODULE)
+    argv = rest if flag == "-c" else [target, *rest]
+    try:
+        with open(stdout or os.devnull, "wb") as out:
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-c", code, *argv], stdout=out, env=env, cwd=REPO, check=False
+            )
+            seconds = time.perf_counter() - start
+        kib = int(path.read_text() or 0)
+    finally:
+        path.unlink(missing_ok=True)
+    return Child(seconds, kib / 1024, proc.returncode)
 
 
 def scan_args(snapshot: Path, baselines: Path) -> list[str]:

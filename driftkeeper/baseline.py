@@ -22,6 +22,12 @@ bounded before it is built: at most :data:`MAX_FILE_BYTES`, nesting at most
 :data:`MAX_ALIAS_NODES` nodes in all and never into themselves. A scope is a plain
 ARM or Graph path (:data:`SCOPE_SEGMENT`), and a value quoted in an error is cut at
 :data:`MAX_QUOTED` characters.
+
+Loading at parsing speed: :func:`compile_bundle` (``driftkeeper baseline compile``, run at
+deploy time) writes every file's validated document and derived state into a bundle keyed
+by the SHA-256 of each file's bytes (see :mod:`driftkeeper._bundle`); :func:`load_baselines`
+takes a file from it only when its exact bytes are there, and parses the others. Files it
+parses are validated by fastjsonschema first; jsonschema decides and explains a refusal.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ __all__ = [
     "Progress",
     "baseline_schema",
     "compile_bundle",
+    "default_bundle",
     "dump_baseline",
     "load_baselines",
     "parse_baseline",
