@@ -21,6 +21,7 @@ corruption and hand edits, not a signature.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -116,10 +117,15 @@ def read_bundle(path: Path) -> dict[str, Any] | None:
         return _refuse(path, "compiled by another version of driftkeeper")
     if header.get("digest") != content_key(data):
         return _refuse(path, "its content does not match its digest (edited or truncated)")
+    collect = gc.isenabled()
+    gc.disable()  # JSON builds no cycles: tracing the growing document only costs time
     try:
         entries = json.loads(data)
     except (ValueError, RecursionError):
         return _refuse(path, "its body is not JSON")
+    finally:
+        if collect:
+            gc.enable()
     if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
         return _refuse(path, "its body is not a map of entries")
     return entries
