@@ -16,7 +16,19 @@ round that also fills ``__pycache__``); medians are reported. Then ``python -X i
 is run ``--importtime-runs`` times on ``function_app`` and the modules with the largest
 cumulative import time are listed (median per module).
 
-Usage: ``python bench/cold_start.py [--runs 7] [--importtime-runs 3] [--quick]``.
+First event (issue 10): a fresh interpreter imports ``function_app`` with
+``DRIFTKEEPER_BASELINES_DIR`` pointing at a large generated baseline set (``bench/scan.py``'s
+tenant, ``--first-event-size`` role assignments, 50,000 by default: ~1,000 files), then calls
+the registered ``arm_events`` function with an ``azure.functions.EventGridEvent`` for a
+rule write on one of its NSGs. The Runtime is installed as the handler tests install it:
+the event and incident tables on Azurite (started from ``node_modules``), the NSG read from
+a one-NSG snapshot, no alert route, ``settle_seconds=0`` (the deliberate settle wait is
+not load time). Measured: from the end of the import to the handler's return (baselines
+loaded, NSG read, judged, rows written), with the bundle compiled (as the deployment runs
+``driftkeeper baseline compile``) and without it. Goal: within 1 s with the bundle.
+
+Usage: ``python bench/cold_start.py [--runs 7] [--importtime-runs 3] [--quick]
+[--first-event-size 50000] [--first-event-runs 3] [--no-first-event | --only-first-event]``.
 """
 
 from __future__ import annotations
@@ -25,12 +37,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,6 +164,164 @@ def top_table(rows: list[tuple[str, tuple[float, float, int]]], reference: set[s
     return "\n".join(lines) + "\n"
 
 
+FIRST_EVENT_PROBE = """
+import json, os, sys, time, uuid
+began = time.perf_counter()
+import function_app
+imported = time.perf_counter()
+from datetime import UTC, datetime
+import azure.functions as func
+from azure.data.tables import TableServiceClient
+from driftkeeper import Snapshot, runtime
+from driftkeeper.config import AlertSettings, Settings
+from driftkeeper.live import snapshot_reader
+from driftkeeper.runtime import Runtime
+from driftkeeper.store import Ledger
+
+connection, snapshot, nsg_id = sys.argv[1:4]
+suffix = uuid.uuid4().hex[:12]
+settings = Settings(
+    baselines_dir=os.environ["DRIFTKEEPER_BASELINES_DIR"],
+    events_table=f"events{suffix}",
+    incidents_table=f"incidents{suffix}",
+    cursors_table=f"cursors{suffix}",
+    storage_connection=connection,
+    settle_seconds=0.0,
+    alerts=AlertSettings.from_env({}),
+)
+service = TableServiceClient.from_connection_string(connection, retry_total=0)
+reader = snapshot_reader(Snapshot.from_file(snapshot))
+runtime.install(Runtime(settings, table_service=service, reader=reader))
+functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
+rule = nsg_id + "/securityRules/temp-rdp-debug"
+sub = nsg_id.split("/")[2]
+event = func.EventGridEvent(
+    id=str(uuid.uuid4()),
+    data={
+        "authorization": {"scope": rule, "action":
+                          "Microsoft.Network/networkSecurityGroups/securityRules/write"},
+        "claims": {"appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                   "http://schemas.microsoft.com/identity/claims/objectidentifier":
+                   "4b3a2918-0706-4f5e-9d4c-3b2a19081706"},
+        "correlationId": str(uuid.uuid4()),
+        "resourceProvider": "Microsoft.Network",
+        "resourceUri": rule,
+        "operationName": "Microsoft.Network/networkSecurityGroups/securityRules/write",
+        "status": "Succeeded",
+        "subscriptionId": sub,
+    },
+    topic="/subscriptions/" + sub,
+    subject=rule,
+    event_type="Microsoft.Resources.ResourceWriteSuccess",
+    event_time=datetime.now(UTC),
+    data_version="2",
+)
+functions["arm_events"].get_user_function()(event)
+judged = time.perf_counter()
+from driftkeeper.baseline import load_baselines
+load_baselines(settings.baselines_dir)
+loaded = time.perf_counter()
+rows = Ledger(service.get_table_client(settings.events_table)).query(
+    since=datetime(2000, 1, 1, tzinfo=UTC))
+for name in (settings.events_table, settings.incidents_table, settings.cursors_table):
+    service.delete_table(name)
+print(json.dumps({"import": imported - began, "first_event": judged - imported,
+                  "load_again": loaded - judged,
+                  "outcomes": sorted(r.outcome for r in rows),
+                  "baselines": len(runtime.current().baselines().baselines)}))
+"""
+
+
+def first_event(
+    size: int, runs: int, connection: str | None, reuse: Path | None = None
+) -> list[dict[str, Any]]:
+    """Median seconds from the end of ``import function_app`` to the first event judged,
+    with the bundle and without it, for the baselines of a tenant of ``size``."""
+    sys.path.insert(0, str(ROOT))
+    from bench.scan import prepare
+    from tests.fakes.azurite import Azurite
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="driftkeeper-cold-") as name:
+        tmp = Path(name)
+        if reuse is None:
+            snapshot, baselines, drifted, _ = prepare(size, tmp)
+        else:  # a tenant bench/scan.py's prepare() wrote before: copied, not changed
+            shutil.copytree(reuse / "baselines", tmp / "baselines")
+            snapshot, baselines = tmp / "snapshot.json", tmp / "baselines"
+            shutil.copy(reuse / "snapshot.json", snapshot)
+            drifted = json.loads(snapshot.read_text(encoding="utf-8"))
+            (baselines / ".driftkeeper-bundle.json").unlink(missing_ok=True)
+        files = sum(1 for _ in baselines.rglob("*.yaml"))
+        groups = drifted["arm"]["networkSecurityGroups"]
+        nsg = next(
+            g
+            for g in groups
+            if any(r["name"] == "temp-rdp-debug" for r in g["properties"]["securityRules"])
+        )
+        small = dict(drifted, arm={"networkSecurityGroups": [nsg]})
+        one = tmp / "one-nsg.json"
+        one.write_text(json.dumps(small), encoding="utf-8")
+        del drifted, groups, small
+        snapshot.unlink()
+        env = {
+            **os.environ,
+            "PYTHONWARNINGS": "ignore",
+            "PYTHONPATH": str(ROOT),
+            "DRIFTKEEPER_BASELINES_DIR": str(baselines),
+        }
+        compile_cmd = [sys.executable, "-m", "driftkeeper.cli", "baseline", "compile"]
+        server = None if connection else Azurite()
+        if server is not None:
+            server.start()
+        try:
+            conn = connection or server.connection_string  # type: ignore[union-attr]
+            for bundled in (True, False):
+                bundle = baselines / ".driftkeeper-bundle.json"
+                if bundled:
+                    subprocess.run(
+                        [*compile_cmd, "--baselines", str(baselines)],
+                        env=env,
+                        cwd=ROOT,
+                        check=True,
+                        capture_output=True,
+                    )
+                else:
+                    bundle.unlink()
+                samples = []
+                for _ in range(runs if bundled else 1):
+                    out = subprocess.run(
+                        [sys.executable, "-c", FIRST_EVENT_PROBE, conn, str(one), nsg["id"]],
+                        cwd=ROOT,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    if out.returncode != 0:
+                        raise SystemExit(f"first event failed:\n{out.stderr[-3000:]}")
+                    sample = json.loads(out.stdout.strip().splitlines()[-1])
+                    if "drift" not in sample["outcomes"]:
+                        raise SystemExit(f"the first event was not judged drift: {sample}")
+                    samples.append(sample)
+                results.append(
+                    {
+                        "bundle": bundled,
+                        "files": files,
+                        "baselines": samples[0]["baselines"],
+                        "import": statistics.median(s["import"] for s in samples),
+                        "first_event": statistics.median(s["first_event"] for s in samples),
+                        "worst": max(s["first_event"] for s in samples),
+                        "load_again": statistics.median(s["load_again"] for s in samples),
+                        "runs": len(samples),
+                    }
+                )
+        finally:
+            if server is not None:
+                server.stop()
+    return results
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
@@ -157,18 +330,52 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:,.1f} MiB"
 
 
+def print_first_event(args: argparse.Namespace) -> None:
+    reuse = Path(args.first_event_dir) if args.first_event_dir else None
+    rows = first_event(args.first_event_size, args.first_event_runs, args.connection_string, reuse)
+    print(
+        f"\nFirst event after the import, baselines of a {args.first_event_size:,}-assignment "
+        f"tenant ({rows[0]['files']:,} files, {rows[0]['baselines']:,} baselines), "
+        "on Azurite:\n"
+    )
+    print(
+        "| baselines from | import `function_app` | **first event judged after it** "
+        "| worst | `load_baselines` again, same process | runs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        source = "compiled bundle" if row["bundle"] else "YAML (no bundle)"
+        print(
+            f"| {source} | {ms(row['import'])} | **{ms(row['first_event'])}** "
+            f"| {ms(row['worst'])} | {ms(row['load_again'])} | {row['runs']} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="interleaved rounds (median)")
     parser.add_argument("--importtime-runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
+    parser.add_argument("--first-event-size", type=int, default=50_000)
+    parser.add_argument("--first-event-runs", type=int, default=3)
+    parser.add_argument("--no-first-event", action="store_true")
+    parser.add_argument("--only-first-event", action="store_true")
+    parser.add_argument(
+        "--first-event-dir",
+        help="reuse a tenant bench/scan.py wrote (snapshot.json, baselines/) of that size",
+    )
+    parser.add_argument("--connection-string", help="an Azurite to use (default: start one)")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.importtime_runs = 2, 1
+        args.first_event_size, args.first_event_runs = 2_000, 1
     if args.runs < 1 or args.importtime_runs < 1:
         parser.error("--runs and --importtime-runs must be >= 1")
 
     started = time.perf_counter()
+    if args.only_first_event:
+        print_first_event(args)
+        return 0
     for modules in TARGETS.values():  # warm-up round: fills __pycache__, not counted
         probe(modules)
     samples = {label: Samples() for label in TARGETS}
@@ -236,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         f"top 10 by cumulative time ({note}):\n"
     )
     print(top_table(top, reference), end="")
+    if not args.no_first_event:
+        print_first_event(args)
     print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 

@@ -22,19 +22,26 @@ bounded before it is built: at most :data:`MAX_FILE_BYTES`, nesting at most
 :data:`MAX_ALIAS_NODES` nodes in all and never into themselves. A scope is a plain
 ARM or Graph path (:data:`SCOPE_SEGMENT`), and a value quoted in an error is cut at
 :data:`MAX_QUOTED` characters.
+
+Loading at parsing speed: :func:`compile_bundle` (``driftkeeper baseline compile``, run at
+deploy time) writes every file's validated document and derived state into a bundle keyed
+by the SHA-256 of each file's bytes (see :mod:`driftkeeper._bundle`); :func:`load_baselines`
+takes a file from it only when its exact bytes are there, and parses the others. Files it
+parses are validated by fastjsonschema first; jsonschema decides and explains a refusal.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import _bundle
 from ._errors import BaselineError
 from ._model import RESPONSES, SEVERITIES, Response, Severity
 from .guards import all_guards
@@ -48,8 +55,12 @@ __all__ = [
     "ROLLBACK_RESPONSES",
     "Baseline",
     "BaselineSet",
+    "BundleReport",
     "GuardSettings",
+    "Progress",
     "baseline_schema",
+    "compile_bundle",
+    "default_bundle",
     "dump_baseline",
     "load_baselines",
     "parse_baseline",
@@ -212,6 +223,7 @@ def baseline_schema() -> dict[str, Any]:
 
 
 _validator: Any = None
+_fast_validator: Any = None
 
 
 def _schema_validator() -> Any:
@@ -221,6 +233,22 @@ def _schema_validator() -> Any:
 
         _validator = Draft202012Validator(baseline_schema())
     return _validator
+
+
+def _fast_valid(doc: Any) -> bool:
+    """Whether the compiled validator (fastjsonschema) accepts ``doc``. It only ever
+    answers "valid" for what jsonschema accepts too (tests/test_baseline_fast.py checks it);
+    when it refuses, jsonschema decides and explains (:func:`_schema_problem`)."""
+    global _fast_validator
+    import fastjsonschema
+
+    if _fast_validator is None:
+        _fast_validator = fastjsonschema.compile(baseline_schema())
+    try:
+        _fast_validator(doc)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 def _excerpt(text: str) -> str:
@@ -246,6 +274,8 @@ def _field(path: Iterable[Any]) -> str:
 
 
 def _schema_problem(file: str, doc: Any) -> BaselineError | None:
+    if _fast_valid(doc):
+        return None
     from jsonschema.exceptions import best_match
 
     errors = list(_schema_validator().iter_errors(doc))
@@ -302,6 +332,14 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
     problem = _schema_problem(file, doc)
     if problem is not None:
         raise problem
+    return _build(doc, file)
+
+
+def _build(
+    doc: dict[str, Any], file: str, entry: Mapping[str, Any] | None = None
+) -> Baseline | GuardSettings:
+    """The :class:`Baseline` or :class:`GuardSettings` of a valid document; the state and
+    labels are taken from a bundle ``entry`` when it has them."""
     owners = tuple(doc.get("owners") or ())
     if doc["kind"] == "guard":
         return GuardSettings(
@@ -317,10 +355,15 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
     kind = get_kind(doc["kind"])
     _check_scope(file, doc["scope"])
     key = kind.scope_key(doc["scope"])
-    try:
-        state = kind.expected_state(doc["expected"], key)
-    except FieldError as exc:
-        raise BaselineError(file, _field(["expected", exc.path]), _excerpt(exc.problem)) from None
+    if entry is not None and "state" in entry:
+        state = entry["state"]
+    else:
+        try:
+            state = kind.expected_state(doc["expected"], key)
+        except FieldError as exc:
+            where = _field(["expected", exc.path])
+            raise BaselineError(file, where, _excerpt(exc.problem)) from None
+    labels = entry["labels"] if entry is not None and "labels" in entry else None
     return Baseline(
         kind=kind.name,
         scope=doc["scope"],
@@ -333,7 +376,7 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
         expected_actors=tuple(doc.get("expectedActors") or ()),
         expected=doc["expected"],
         state=state,
-        labels=kind.labels(doc["expected"]),
+        labels=kind.labels(doc["expected"]) if labels is None else labels,
         approvals=doc.get("approvals", 1),
     )
 
@@ -346,6 +389,10 @@ def _files(directory: Path) -> Iterator[Path]:
 def load_yaml(path: Path, name: str) -> Any:
     """Parse one baseline file, refusing (with :class:`BaselineError`) a file that is too
     large, nests too deep or expands aliases too far before anything is built from it."""
+    return _parse_yaml(_read(path, name), name)
+
+
+def _read(path: Path, name: str) -> bytes:
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
@@ -353,6 +400,10 @@ def load_yaml(path: Path, name: str) -> Any:
         raise BaselineError(name, "", f"cannot read file ({exc})") from exc
     if len(data) > MAX_FILE_BYTES:
         raise BaselineError(name, "(document)", f"file larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
+def _parse_yaml(data: bytes, name: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -446,8 +497,39 @@ def _close(stack: list[_Open], nodes: int, depth: int) -> None:
         parent.path[-1] = parent.items
 
 
-def load_baselines(directory: str | Path) -> BaselineSet:
+Progress = Callable[[int, int], None]
+"""Called after each baseline file is loaded with (files loaded, files in all)."""
+
+
+@dataclass(frozen=True)
+class BundleReport:
+    """What :func:`compile_bundle` wrote."""
+
+    path: Path
+    files: int
+    bundled: int
+    """Files whose entry is in the bundle; the others hold values JSON cannot give back
+    (YAML dates, binary) and are read from their YAML at every load."""
+
+
+def default_bundle(directory: str | Path) -> Path:
+    """Where the bundle of the baselines in ``directory`` lives unless told otherwise."""
+    return Path(directory) / _bundle.BUNDLE_NAME
+
+
+def load_baselines(
+    directory: str | Path,
+    *,
+    bundle: str | Path | None = None,
+    use_bundle: bool = True,
+    progress: Progress | None = None,
+) -> BaselineSet:
     """Read every ``*.yaml`` under ``directory`` (recursively), validated.
+
+    A file whose exact content is in the compiled bundle (``bundle``, by default
+    ``.driftkeeper-bundle.json`` in ``directory``; see :func:`compile_bundle`) is taken from
+    it, the others are parsed and validated; ``use_bundle=False`` reads every file.
+    ``progress(loaded, total)`` is called after each file.
 
     Raises :class:`BaselineError` for the first bad file, and when two files claim the same
     kind and scope or tune the same guard.
@@ -455,31 +537,111 @@ def load_baselines(directory: str | Path) -> BaselineSet:
     root = Path(directory)
     if not root.is_dir():
         raise BaselineError(str(directory), "", "not a directory of baseline files")
+    entries = None
+    if use_bundle:
+        entries = _bundle.read_bundle(Path(bundle) if bundle else default_bundle(root))
+    return _load(root, entries, progress, None)
+
+
+def compile_bundle(directory: str | Path, *, out: str | Path | None = None) -> BundleReport:
+    """Load every baseline file under ``directory`` from its YAML (raising as
+    :func:`load_baselines` does) and write the bundle (by default
+    ``.driftkeeper-bundle.json`` in ``directory``) that later loads take them from."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise BaselineError(str(directory), "", "not a directory of baseline files")
+    entries: dict[str, dict[str, Any]] = {}
+    loaded = _load(root, None, None, entries)
+    path = Path(out) if out else default_bundle(root)
+    _bundle.write_bundle(path, entries)
+    files = len(loaded.baselines) + len(loaded.guards)
+    return BundleReport(path, files, sum("yaml" not in e for e in entries.values()))
+
+
+def _load(
+    root: Path,
+    bundled: Mapping[str, Any] | None,
+    progress: Progress | None,
+    record: dict[str, dict[str, Any]] | None,
+) -> BaselineSet:
     baselines: list[Baseline] = []
     guards: dict[str, GuardSettings] = {}
     seen: dict[tuple[str, str], str] = {}
-    for path in sorted(_files(root)):
+    paths = sorted(_files(root))
+    missed = 0
+    for done, path in enumerate(paths, 1):
         name = str(path)
-        parsed = parse_baseline(load_yaml(path, name), name)
+        data = _read(path, name)
+        key = _bundle.content_key(data) if bundled is not None or record is not None else ""
+        entry = bundled.get(key) if bundled is not None else None
+        parsed = _from_entry(entry, name) if entry is not None else None
+        if parsed is None:
+            missed += bundled is not None and (entry is None or "yaml" not in entry)
+            doc = _parse_yaml(data, name)
+            parsed = parse_baseline(doc, name)
+            if record is not None:
+                _record(record, key, doc, parsed)
         if isinstance(parsed, GuardSettings):
             if parsed.guard in guards:
                 other = guards[parsed.guard].file
                 raise BaselineError(name, "guard", f"guard {parsed.guard!r} is also set in {other}")
             guards[parsed.guard] = parsed
-            continue
-        ident = (parsed.kind, parsed.key)
-        if ident in seen:
-            raise BaselineError(
-                name,
-                "scope",
-                f"{parsed.kind} {_excerpt(parsed.scope)} already has a baseline in {seen[ident]}",
-            )
-        seen[ident] = name
-        baselines.append(parsed)
+        else:
+            ident = (parsed.kind, parsed.key)
+            if ident in seen:
+                raise BaselineError(
+                    name,
+                    "scope",
+                    f"{parsed.kind} {_excerpt(parsed.scope)} already has a baseline in "
+                    f"{seen[ident]}",
+                )
+            seen[ident] = name
+            baselines.append(parsed)
+        if progress is not None:
+            progress(done, len(paths))
+    if missed:
+        log.warning(
+            "%d of %d baseline files are not in the compiled bundle and were read from YAML "
+            "(run `driftkeeper baseline compile`)",
+            missed,
+            len(paths),
+        )
     log.debug(
         "loaded %d baselines and %d guard settings from %s", len(baselines), len(guards), root
     )
     return BaselineSet(tuple(baselines), guards)
+
+
+def _record(record: dict[str, dict[str, Any]], key: str, doc: Any, parsed: Any) -> None:
+    """Put a freshly validated file into the bundle being compiled, when JSON gives its
+    document back exactly (with its state and labels, when those are plain too)."""
+    if not _bundle.is_plain(doc):
+        log.warning("%s: read from YAML at every load (holds values JSON cannot)", parsed.file)
+        record[key] = {"yaml": True}
+        return
+    entry: dict[str, Any] = {"doc": doc}
+    if isinstance(parsed, Baseline):
+        if _bundle.is_plain(parsed.state):
+            entry["state"] = parsed.state
+        if _bundle.is_plain(parsed.labels):
+            entry["labels"] = parsed.labels
+    record[key] = entry
+
+
+def _from_entry(entry: Mapping[str, Any], name: str) -> Baseline | GuardSettings | None:
+    """The baseline of a bundle entry, or None (the file is then read from its YAML) when
+    the entry says so or is not what :func:`compile_bundle` writes."""
+    if "yaml" in entry:
+        return None
+    doc = entry.get("doc")
+    try:
+        if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+            raise TypeError("no document")
+        parsed: Baseline | GuardSettings = _build(doc, name, entry)
+    except (BaselineError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("%s: bundle entry ignored (%s); read from YAML", name, exc)
+        return None
+    return parsed
 
 
 def dump_baseline(doc: Mapping[str, Any], *, header: Sequence[str] = ()) -> str:

@@ -125,6 +125,15 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--state", metavar="FILE", help="snapshot file (default: read live)")
     cap.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     live_args(cap)
+    comp = base_cmds.add_parser(
+        "compile",
+        help="validate every baseline file and write the compiled bundle loads start from "
+        "(run it at build/deploy time)",
+    )
+    comp.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
+    comp.add_argument(
+        "--out", metavar="FILE", help="where to write it (default: DIR/.driftkeeper-bundle.json)"
+    )
 
     sc = commands.add_parser("scan", help="compare a snapshot (or live state) with baselines")
     sc.add_argument("--baselines", metavar="DIR", help=BASELINES_HELP)
@@ -249,6 +258,12 @@ def _run(
             print(f"warning: {section} not read: {reason}", file=sys.stderr)
         print(f"wrote {args.out} ({len(snapshot.sections)} sections)", file=out)
         return 2 if snapshot.read_errors else 0
+    if args.command == "baseline" and args.baseline_command == "compile":
+        from .baseline import compile_bundle
+
+        done = compile_bundle(args.baselines or _settings().baselines_dir, out=args.out)
+        print(f"wrote {done.path} ({done.bundled} of {done.files} files compiled)", file=out)
+        return 0
     if args.command == "baseline":
         from .capture import capture_baselines
 

@@ -1,0 +1,205 @@
+"""The compiled baseline bundle: loads give what the YAML gives, and a stale or tampered
+bundle is never used (given a compiled directory, when its files change, then the files win).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from driftkeeper import BaselineError
+from driftkeeper._bundle import BUNDLE_NAME, content_key, is_plain
+from driftkeeper.baseline import BaselineSet, compile_bundle, load_baselines
+from driftkeeper.cli import main
+
+from .test_baseline import GOOD_RULE, NSG, nsg_doc, write
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def compiled(tmp_path: Path) -> Path:
+    """A copy of the repository's baselines, compiled."""
+    root = tmp_path / "baselines"
+    shutil.copytree(REPO / "baselines", root)
+    report = compile_bundle(root)
+    assert report.path == root / BUNDLE_NAME
+    assert report.files == report.bundled >= 20
+    return root
+
+
+def reference(root: Path) -> BaselineSet:
+    return load_baselines(root, use_bundle=False)
+
+
+def test_a_compiled_directory_loads_what_its_yaml_gives(compiled: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    loaded = load_baselines(compiled, progress=lambda done, total: seen.append((done, total)))
+    assert loaded == reference(compiled)
+    total = len(loaded.baselines) + len(loaded.guards)
+    assert seen == [(i, total) for i in range(1, total + 1)]
+
+
+def test_the_bundle_is_used_and_not_the_yaml(
+    compiled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a bundle whose entries the loader takes (shown by a label only the bundle has)
+    bundle = compiled / BUNDLE_NAME
+    _head, body = bundle.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    nsg_file = next(compiled.glob("nsg/*.yaml"))
+    entries[content_key(nsg_file.read_bytes())]["labels"] = {"from": "bundle"}
+    _rewrite(bundle, entries)
+    loaded = load_baselines(compiled)
+    [nsg] = [b for b in loaded.baselines if b.file == str(nsg_file)]
+    assert nsg.labels == {"from": "bundle"}
+    assert "ignored" not in caplog.text
+
+
+def _rewrite(bundle: Path, entries: dict[str, object]) -> None:
+    """Rewrite a bundle's body with a digest that matches (a forger's edit)."""
+    header = json.loads(bundle.read_bytes().split(b"\n", 1)[0])
+    data = json.dumps(entries).encode()
+    header["digest"] = content_key(data)
+    bundle.write_bytes(json.dumps(header).encode() + b"\n" + data)
+
+
+def test_a_changed_file_is_read_from_its_yaml(
+    compiled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = next(compiled.glob("nsg/*.yaml"))
+    path.write_text(path.read_text(encoding="utf-8").replace("severity: high", "severity: low"))
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+    assert loaded == reference(compiled)
+    assert next(b for b in loaded.baselines if b.file == str(path)).severity == "low"
+    assert "1 of" in caplog.text
+    assert "baseline compile" in caplog.text
+
+
+def test_an_added_file_is_loaded_and_a_removed_one_is_gone(compiled: Path) -> None:
+    added = write(compiled, "nsg/new.yaml", nsg_doc(scope=NSG + "-new"))
+    removed = next(compiled.glob("role-assignments/*.yaml"))
+    removed.unlink()
+    loaded = load_baselines(compiled)
+    files = {b.file for b in loaded.baselines}
+    assert str(added) in files
+    assert str(removed) not in files
+    assert loaded == reference(compiled)
+
+
+def test_a_renamed_file_takes_its_new_name(compiled: Path) -> None:
+    old = compiled / "nsg" / "renamed-from.yaml"
+    write(compiled, old.relative_to(compiled).as_posix(), nsg_doc(scope=NSG + "-r"))
+    compile_bundle(compiled)
+    new = old.with_name("renamed-to.yaml")
+    old.rename(new)
+    loaded = load_baselines(compiled)
+    [moved] = [b for b in loaded.baselines if b.scope == NSG + "-r"]
+    assert (moved.file, moved.name) == (str(new), "renamed-to")
+    assert loaded == reference(compiled)
+
+
+def test_a_hostile_file_added_after_the_compile_is_still_refused(compiled: Path) -> None:
+    path = write(compiled, "nsg/bomb.yaml", "[" * 5000 + "]" * 5000)
+    with pytest.raises(BaselineError, match="nested deeper") as caught:
+        load_baselines(compiled)
+    assert caught.value.file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        (lambda data: data.replace(b'"severity":"high"', b'"severity":"low"', 1), "digest"),
+        (lambda data: data[: len(data) // 2], "digest"),
+        (lambda data: b"not json\n" + data, "not a driftkeeper baseline bundle"),
+        (lambda data: data.replace(b'"fingerprint":"', b'"fingerprint":"0', 1), "another version"),
+        (lambda data: b"", "not a driftkeeper baseline bundle"),
+    ],
+    ids=["edited body", "truncated", "no header", "other version", "empty"],
+)
+def test_a_tampered_bundle_is_refused(
+    compiled: Path, caplog: pytest.LogCaptureFixture, tamper: object, why: str
+) -> None:
+    bundle = compiled / BUNDLE_NAME
+    data = bundle.read_bytes()
+    bundle.write_bytes(tamper(data))  # type: ignore[operator]
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+    assert loaded == reference(compiled)
+    assert "ignored" in caplog.text
+    assert why in caplog.text
+
+
+def test_a_forged_entry_that_is_not_a_baseline_is_read_from_yaml(
+    compiled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bundle = compiled / BUNDLE_NAME
+    entries = json.loads(bundle.read_bytes().split(b"\n", 1)[1])
+    for key in list(entries)[:3]:
+        entries[key] = {"doc": {"kind": "nsg", "scope": "../../etc"}}
+    _rewrite(bundle, entries)
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+    assert loaded == reference(compiled)
+    assert "bundle entry ignored" in caplog.text
+
+
+def test_compile_refuses_a_bad_file_and_writes_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "web.yaml", nsg_doc(severity="urgent"))
+    with pytest.raises(BaselineError, match="severity"):
+        compile_bundle(tmp_path)
+    assert not (tmp_path / BUNDLE_NAME).exists()
+
+
+def test_the_cli_compiles_to_the_default_place_or_to_out(tmp_path: Path) -> None:
+    write(tmp_path, "nsg/web.yaml", nsg_doc())
+    out = io.StringIO()
+    assert main(["baseline", "compile", "--baselines", str(tmp_path)], out=out) == 0
+    assert f"{tmp_path / BUNDLE_NAME} (1 of 1 files compiled)" in out.getvalue()
+    elsewhere = tmp_path.parent / "bundle.json"
+    assert main(["baseline", "compile", "--baselines", str(tmp_path), "--out", str(elsewhere)]) == 0
+    assert load_baselines(tmp_path, bundle=elsewhere) == reference(tmp_path)
+
+
+def test_the_cli_names_the_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(
+        tmp_path, "nsg/web.yaml", nsg_doc(expected={"rules": [dict(GOOD_RULE, priority=5)]})
+    )
+    assert main(["baseline", "compile", "--baselines", str(tmp_path)], out=io.StringIO()) == 2
+    assert str(path) in capsys.readouterr().err
+
+
+def test_a_file_json_cannot_hold_is_read_from_yaml_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "nsg/web.yaml", nsg_doc(description="plain"))
+    # a YAML date where any value may go: kept exactly only by reading the YAML
+    scope = "/identity/conditionalAccess/policies/c0ffee00-1111-4222-8333-444455556666"
+    text = f"kind: conditional-access-policy\nscope: {scope}\n"
+    write(tmp_path, "ca.yaml", text + "expected: {state: enabled, conditions: {x: 2024-01-02}}\n")
+    report = compile_bundle(tmp_path)
+    assert (report.files, report.bundled) == (2, 1)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert load_baselines(tmp_path) == reference(tmp_path)
+    assert "not in the compiled bundle" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        ({"a": [1, 2.5, "x", None, True]}, True),
+        ({1: "x"}, False),
+        ((1, 2), False),
+        ({"a": float("nan")}, False),
+        ({"a": {"b": {1, 2}}}, False),
+    ],
+)
+def test_only_what_json_gives_back_exactly_is_plain(value: object, plain: bool) -> None:
+    assert is_plain(value) is plain
