@@ -71,8 +71,10 @@ log = logging.getLogger(__name__)
 ROLLBACK_RESPONSES: tuple[Response, ...] = ("approve", "auto")
 """Responses that ask for a rollback, which driftkeeper cannot do yet."""
 
-MAX_FILE_BYTES = 1024 * 1024
-"""A baseline file larger than this is refused unread (captured files are far smaller)."""
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""A baseline file larger than this is refused unread. ``baseline capture`` writes one
+role-assignment file per subscription; Azure allows 4,000 assignments in one, which at
+resource scope come to about 1.2 MB of YAML (tests/test_capture.py), so 4 MiB leaves room."""
 MAX_DEPTH = 64
 """Deepest nesting of lists and mappings a baseline may have, aliases expanded."""
 MAX_ALIAS_NODES = 10_000

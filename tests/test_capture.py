@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 
 from driftkeeper import Snapshot
-from driftkeeper.baseline import load_baselines
+from driftkeeper.baseline import MAX_FILE_BYTES, load_baselines
 from driftkeeper.capture import capture_baselines
 from driftkeeper.engine import scan
-from tests.builders import healthy
+from tests.builders import READER, RG, assignment, healthy
 
 
 def test_capture_is_deterministic_and_has_no_volatile_fields(tmp_path: Path) -> None:
@@ -66,3 +66,26 @@ def test_sections_not_captured_are_skipped_not_written(tmp_path: Path) -> None:
     result = capture_baselines(Snapshot.from_dict(json.loads(json.dumps(doc))), tmp_path)
     assert not (tmp_path / "conditional-access-policy").exists()
     assert any("graph.conditionalAccessPolicies not captured" in s for s in result.skipped)
+
+
+def test_a_subscription_at_azures_assignment_limit_captures_into_a_loadable_file(
+    tmp_path: Path,
+) -> None:
+    # Given a subscription holding Azure's limit of 4,000 role assignments, at resource scope
+    # (the longest ids), when it is captured, then its one file is within the size limit
+    # and loads and scans clean
+    tenant = healthy()
+    scopes = [
+        f"{RG}-{n % 40:02d}/providers/Microsoft.Storage/storageAccounts/stlongaccountname{n:05d}"
+        for n in range(3997)
+    ]
+    tenant["arm"]["roleAssignments"] += [
+        assignment(f"{n:08x}-1111-2222-3333-444444444444", READER, scope)
+        for n, scope in enumerate(scopes)
+    ]
+    snapshot = Snapshot.from_dict(tenant)
+    capture_baselines(snapshot, tmp_path)
+    biggest = max(tmp_path.rglob("*.yaml"), key=lambda p: p.stat().st_size)
+    assert 1024 * 1024 < biggest.stat().st_size < MAX_FILE_BYTES / 2
+    report = scan(snapshot, load_baselines(tmp_path))
+    assert (report.drift, report.errors) == (0, 0)
