@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from azure.data.tables import TableServiceClient
 
 from driftkeeper.query import EventQuery
@@ -19,6 +20,7 @@ from .seed import DAYS, T0, expected, records, seed_table
 COUNT = 10_000
 
 
+@pytest.mark.timeout(600)  # 25-90 s alone; minutes on a shared, loaded machine
 def test_paging_through_10000_events_returns_each_once_in_order(azurite: str) -> None:
     # given 10,000 events over nine days, three of them large (continuation rows)
     service = TableServiceClient.from_connection_string(azurite)
