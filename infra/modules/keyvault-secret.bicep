@@ -1,4 +1,4 @@
-// One Key Vault secret, with a content type and an expiry. Called once per secret that has a
+// One Key Vault secret, with a content type. Called once per secret that has a
 // value (keyvault.bicep), so an empty parameter writes nothing.
 
 @description('Name of the Key Vault in this resource group.')
@@ -14,14 +14,12 @@ param value string
 @description('Content type recorded with the secret.')
 param contentType string = 'text/plain'
 
-@description('Expiry, in seconds since 1970-01-01 UTC.')
-param expiresOn int
-
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: vaultName
 }
 
 resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_41: a webhook URL or SMTP password has no natural end of life, and an expired secret leaves the app's Key Vault reference unresolved, which turns alerting off with nothing but /api/health to show it; rotation is by `azd env set` + `azd provision` (docs/deployment.md).
   parent: vault
   name: secretName
   properties: {
@@ -29,7 +27,6 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
     contentType: contentType
     attributes: {
       enabled: true
-      exp: expiresOn
     }
   }
 }

@@ -36,15 +36,8 @@ param smtpPassword string = ''
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
-@description('Secrets expire this long after the deployment that wrote them (ISO 8601 duration); every `azd provision` writes them again, so the expiry moves on.')
-param secretLifetime string = 'P1Y'
-
-@description('Deployment time (leave the default).')
-param now string = utcNow()
-
 // Built-in role: Key Vault Secrets User.
 var secretsUserRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
-var expiresOn = dateTimeToEpoch(dateTimeAdd(now, secretLifetime))
 
 var baseProperties = {
   tenantId: tenant().tenantId
@@ -80,7 +73,6 @@ module teamsWebhook 'keyvault-secret.bicep' = if (!empty(teamsWebhookUrl)) {
     secretName: teamsWebhookSecretName
     value: teamsWebhookUrl
     contentType: 'text/uri-list'
-    expiresOn: expiresOn
   }
 }
 
@@ -91,7 +83,6 @@ module smtpPasswordSecret 'keyvault-secret.bicep' = if (!empty(smtpPassword)) {
     secretName: smtpPasswordSecretName
     value: smtpPassword
     contentType: 'text/plain'
-    expiresOn: expiresOn
   }
 }
 

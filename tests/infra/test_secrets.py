@@ -11,7 +11,7 @@ import pytest
 from ._bicep import INFRA, bicep_files, load_json, parse, relative, text_without_comments
 
 SECRET_NAME = re.compile(r"password|secret|token|webhook|(?<![a-z])key(?!.?vault)|connection", re.I)
-NOT_SECRETS = {"teamsWebhookSecretName", "smtpPasswordSecretName", "secretName", "secretLifetime"}
+NOT_SECRETS = {"teamsWebhookSecretName", "smtpPasswordSecretName", "secretName"}
 
 
 @pytest.mark.parametrize("path", bicep_files(), ids=relative)
