@@ -45,11 +45,17 @@ _fingerprint: str | None = None
 
 
 def fingerprint() -> str:
-    """SHA-256 over the bundle format and every source file of the driftkeeper package:
-    any change of code (a kind's schema or normalization) makes older bundles unusable."""
+    """SHA-256 over the bundle format, the YAML parser (PyYAML's version and whether its
+    libyaml loader is used: the two accept slightly different documents) and every source
+    file of the driftkeeper package: any change of code (a kind's schema or normalization)
+    or of parser makes older bundles unusable."""
     global _fingerprint
     if _fingerprint is None:
+        import yaml
+
         digest = hashlib.sha256(FORMAT.encode())
+        loader = "libyaml" if getattr(yaml, "__with_libyaml__", False) else "python"
+        digest.update(f"\0PyYAML {yaml.__version__} {loader}\0".encode())
         for path in sorted(_PACKAGE.rglob("*.py")):
             digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -103,6 +109,11 @@ def read_bundle(path: Path) -> dict[str, Any] | None:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        log.info(
+            "no compiled baseline bundle at %s: every file is read from its YAML "
+            "(`driftkeeper baseline compile` writes one)",
+            path,
+        )
         return None
     except OSError as exc:
         return _refuse(path, f"cannot read it ({exc})")

@@ -203,3 +203,35 @@ def test_a_file_json_cannot_hold_is_read_from_yaml_without_a_warning(
 )
 def test_only_what_json_gives_back_exactly_is_plain(value: object, plain: bool) -> None:
     assert is_plain(value) is plain
+
+
+def test_without_a_bundle_the_load_says_so_and_reads_the_yaml(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given baselines never compiled, when they are loaded, then the log says where no bundle
+    # was found (a package shipped without one costs a slow cold start, never silently)
+    shutil.copytree(REPO / "baselines", tmp_path / "b")
+    with caplog.at_level(logging.INFO, logger="driftkeeper._bundle"):
+        loaded = load_baselines(tmp_path / "b")
+    assert loaded.baselines
+    assert "no compiled baseline bundle at" in caplog.text
+
+
+def test_a_bundle_compiled_with_another_yaml_parser_is_refused(
+    compiled: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a bundle compiled where PyYAML was another version (libyaml and the pure-Python
+    # loader do not accept quite the same documents), when it is loaded here, it is refused
+    import yaml
+
+    from driftkeeper import _bundle
+
+    monkeypatch.setattr(_bundle, "_fingerprint", None)
+    monkeypatch.setattr(yaml, "__version__", "0.0-elsewhere")
+    compile_bundle(compiled)
+    monkeypatch.undo()
+    monkeypatch.setattr(_bundle, "_fingerprint", None)
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+    assert loaded == reference(compiled)
+    assert "compiled by another version" in caplog.text
