@@ -283,7 +283,9 @@ def _run(
         with progress:
             state = _state(args, live, progress)
             progress.stage("loading baselines")
-            baselines = load_baselines(args.baselines or _settings().baselines_dir)
+            baselines = load_baselines(
+                args.baselines or _settings().baselines_dir, progress=progress.files
+            )
             progress.stage("judging")
             report = scan(state, baselines, guards=args.guards)
         (render_json if args.format == "json" else render_table)(report, out)

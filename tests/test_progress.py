@@ -77,6 +77,8 @@ def test_scan_shows_its_steps(state: str, baselines: str) -> None:
 
     drawn = screen.getvalue()
     assert "judging" in drawn
+    files = len(list(Path(baselines).rglob("*.yaml")))
+    assert f"loading files ({files}/{files})" in drawn  # the loader's callback, wired
 
 
 @pytest.mark.parametrize(
