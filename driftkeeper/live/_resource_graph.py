@@ -23,8 +23,12 @@ row fails the section) and :class:`ResourceGraphFetcher` runs it:
 - Throttling: when ``x-ms-user-quota-remaining`` is 0 the next request waits
   ``x-ms-user-quota-resets-after`` (``hh:mm:ss``); a 429 (or 5xx, or no answer) waits
   ``Retry-After`` (else the quota reset, else a growing backoff) and is retried up to
-  ``max_retries`` times, then raises :class:`~driftkeeper.TransientReadError`. ``sleep`` is
-  injected (tests never wait).
+  ``max_retries`` times, then raises :class:`~driftkeeper.TransientReadError`. No single
+  wait is longer than :data:`MAX_WAIT` (Resource Graph's quota window is seconds: 15
+  queries per 5 s by default), and the waits of one fetcher (one read) together stay within
+  ``wait_budget`` (120 s by default; the function may run 10 minutes): a wait that would
+  pass it raises :class:`~driftkeeper.TransientReadError` naming the section instead.
+  ``sleep`` is injected (tests never wait).
 
 Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
 use it; the event path's per-resource reads stay on ARM.
@@ -49,7 +53,9 @@ __all__ = [
     "API_VERSION",
     "MAX_SUBSCRIPTIONS",
     "MAX_TOP",
+    "MAX_WAIT",
     "RESOURCE_GRAPH_PATH",
+    "WAIT_BUDGET",
     "PageListener",
     "ResourceGraphFetcher",
     "arm_shape",
@@ -71,8 +77,11 @@ QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
 _KEPT = (QUOTA_REMAINING, QUOTA_RESETS_AFTER)
 _TYPE = re.compile(r"^[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)+$")
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
-_MAX_WAIT = 300.0
-"""The longest single wait a header may ask for (seconds); a longer one is cut to this."""
+MAX_WAIT = 30.0
+"""The longest single wait a header may ask for (seconds); a longer one is cut to this.
+Resource Graph's quota window is seconds (15 queries per 5 s by default)."""
+WAIT_BUDGET = 120.0
+"""The most one fetcher (one read) waits in all, by default (seconds)."""
 
 Scope = Literal["subscriptions", "managementGroups"]
 PageListener = Callable[[str, int, int], None]
@@ -185,6 +194,7 @@ class ResourceGraphFetcher:
         retry_delay: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         on_page: PageListener | None = None,
+        wait_budget: float = WAIT_BUDGET,
     ) -> None:
         self._arm = arm
         self._types = resource_types
@@ -192,7 +202,10 @@ class ResourceGraphFetcher:
         self._retry_delay = retry_delay
         self._sleep = sleep
         self._on_page = on_page
+        self._wait_budget = wait_budget
         self._wait_before_next = 0.0
+        self.waited = 0.0
+        """Seconds waited so far, in all (at most ``wait_budget``)."""
         self.requests_sent = 0
         self.pages_read = 0
 
@@ -238,14 +251,13 @@ class ResourceGraphFetcher:
         where = f"{request.section} {request.where}".strip()
         for attempt in range(self._max_retries + 1):
             if self._wait_before_next > 0:
-                _log.info("Resource Graph quota used up: waiting %.1f s", self._wait_before_next)
-                self._sleep(self._wait_before_next)
+                self._wait(where, self._wait_before_next)
             self._wait_before_next = 0.0
             reply = self._arm.post(url, body, params={"api-version": API_VERSION}, keep=_KEPT)
             self.requests_sent += 1
             resets = parse_timespan(reply.headers.get(QUOTA_RESETS_AFTER))
             if reply.headers.get(QUOTA_REMAINING, "").strip() == "0":
-                self._wait_before_next = min(resets if resets is not None else 5.0, _MAX_WAIT)
+                self._wait_before_next = min(resets if resets is not None else 5.0, MAX_WAIT)
             if reply.status == 200:
                 if isinstance(reply.body, dict):
                     return reply.body
@@ -255,7 +267,7 @@ class ResourceGraphFetcher:
             wait = parse_timespan(reply.headers.get("retry-after"))
             if wait is None:
                 wait = resets if resets is not None else self._retry_delay * 2**attempt
-            self._wait_before_next = max(self._wait_before_next, min(wait, _MAX_WAIT))
+            self._wait_before_next = max(self._wait_before_next, min(wait, MAX_WAIT))
             why = f"{reply.status}" if reply.status else reply.problem
             _log.warning("Resource Graph: %s (%s), attempt %d", where, why, attempt + 1)
         text = (
@@ -264,6 +276,19 @@ class ResourceGraphFetcher:
             else f"no response from ARM ({reply.problem})"
         )
         raise TransientReadError(f"{where}: {text} (after {self._max_retries} retries)")
+
+    def _wait(self, where: str, seconds: float) -> None:
+        """Sleep ``seconds``, or raise :class:`TransientReadError` when that would pass the
+        wait budget (the function's run time is bounded; a later run reads again)."""
+        if self.waited + seconds > self._wait_budget:
+            raise TransientReadError(
+                f"{where}: Resource Graph is throttling the read: waiting {seconds:.1f} s more "
+                f"would pass the wait budget ({self.waited:.1f} of {self._wait_budget:.1f} s "
+                "waited)"
+            )
+        _log.info("Resource Graph throttled: waiting %.1f s", seconds)
+        self.waited += seconds
+        self._sleep(seconds)
 
 
 def _error(body: Any) -> tuple[str | None, str | None]:

@@ -15,9 +15,15 @@ from driftkeeper.kinds import all_kinds
 from driftkeeper.kinds.nsg import NSGS
 from driftkeeper.kinds.role_assignments import ASSIGNMENTS, DEFINITIONS
 from driftkeeper.live import choose_source, read_snapshot
+from driftkeeper.live._reply import Reply
 from driftkeeper.live._resource_graph import (
     MAX_SUBSCRIPTIONS,
+    MAX_WAIT,
+    QUOTA_REMAINING,
+    QUOTA_RESETS_AFTER,
     RESOURCE_GRAPH_PATH,
+    WAIT_BUDGET,
+    ResourceGraphFetcher,
     arm_shape,
     graph_query,
     graph_requests,
@@ -394,3 +400,76 @@ def test_an_unknown_source_is_refused() -> None:
 def test_management_groups_need_resource_graph(azure_rest_server: AzureRestServer) -> None:
     with pytest.raises(InputError, match="Resource Graph"):
         read(azure_rest_server, [], management_groups=["mg-platform"])
+
+
+# --- bounded waits and pages (a scripted ARM client: the answers no stand-in would give) ---
+class ScriptedArm:
+    """Our :class:`~driftkeeper.live._arm.ArmClient`'s ``post``, answering from ``answer``
+    (called with the request number); records the bodies posted."""
+
+    endpoint = "https://arm.invalid"
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.bodies: list[Any] = []
+
+    def post(
+        self, url: str, body: Any, *, params: dict[str, str], keep: tuple[str, ...] = ()
+    ) -> Reply:
+        self.bodies.append(body)
+        return self.answer(len(self.bodies))  # type: ignore[no-any-return]
+
+
+def _page(
+    n: int, *, rows: int = 1, total: int | None = 50, last: int = 50, **headers: str
+) -> Reply:
+    body: dict[str, Any] = {
+        "data": [{"id": f"/x/{n}-{i}", "type": NSGS.resource_type} for i in range(rows)],
+        "count": rows,
+    }
+    if total is not None:
+        body["totalRecords"] = total
+    if n < last:
+        body["$skipToken"] = f"token-{n}"
+    return Reply(200, headers, body)
+
+
+def _graph_fetch(arm: ScriptedArm, sleeper: Sleeper, **options: Any) -> Any:
+    request = graph_requests([NSGS], ["sub-1"])[0]
+    fetcher = ResourceGraphFetcher(arm, {NSGS.name: NSGS.resource_type}, sleep=sleeper, **options)  # type: ignore[arg-type]
+    return fetcher.fetch(request)
+
+
+def test_a_quota_reset_days_away_waits_at_most_the_budget() -> None:
+    # quota used up on each of 50 pages, reset "99 days" away: once 14,700 s of sleep
+    resets = {QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: "99.00:00:00"}
+    arm = ScriptedArm(lambda n: _page(n, **resets))
+    sleeper = Sleeper()
+
+    with pytest.raises(TransientReadError, match=r"arm\.networkSecurityGroups.*wait budget"):
+        _graph_fetch(arm, sleeper)
+    assert sleeper.waits == [MAX_WAIT] * 4
+    assert sum(sleeper.waits) <= WAIT_BUDGET
+    assert len(arm.bodies) == 5
+
+
+def test_a_429_asking_for_ages_waits_at_most_the_budget() -> None:
+    # once: 5 x 300 s = 1,500 s before TransientReadError
+    arm = ScriptedArm(lambda n: Reply(429, {"retry-after": "1000000000"}, None))
+    sleeper = Sleeper()
+
+    with pytest.raises(TransientReadError, match="wait budget"):
+        _graph_fetch(arm, sleeper, max_retries=5, wait_budget=100)
+    assert sleeper.waits == [MAX_WAIT] * 3
+    assert sum(sleeper.waits) <= 100
+
+
+def test_waits_within_the_budget_are_all_waited() -> None:
+    resets = {QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: "00:00:03"}
+    arm = ScriptedArm(lambda n: _page(n, last=10, **resets))
+    sleeper = Sleeper()
+
+    rows = _graph_fetch(arm, sleeper)
+
+    assert len(rows) == 10
+    assert sleeper.waits == [3.0] * 9
