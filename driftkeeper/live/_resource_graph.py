@@ -37,6 +37,7 @@ use it; the event path's per-resource reads stay on ARM.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -76,7 +77,11 @@ QUOTA_REMAINING = "x-ms-user-quota-remaining"
 QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
 _KEPT = (QUOTA_REMAINING, QUOTA_RESETS_AFTER)
 _TYPE = re.compile(r"^[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)+$")
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
+_TIMESPAN = re.compile(
+    r"^(?:([0-9]{1,7})\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?$"
+)
+"""A .NET TimeSpan, its parts bounded (days up to 7 digits, as .NET's own range; the fraction
+up to 7, ticks): longer text is not a timespan, never an integer too long to convert."""
 MAX_WAIT = 30.0
 """The longest single wait a header may ask for (seconds); a longer one is cut to this.
 Resource Graph's quota window is seconds (15 queries per 5 s by default)."""
@@ -178,7 +183,7 @@ def parse_timespan(text: str | None) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if value >= 0 else None
+    return value if value >= 0 and math.isfinite(value) else None
 
 
 class ResourceGraphFetcher:

@@ -473,3 +473,47 @@ def test_waits_within_the_budget_are_all_waited() -> None:
 
     assert len(rows) == 10
     assert sleeper.waits == [3.0] * 9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 5000 + ".00:00:00",
+        "00:00:00." + "9" * 5000,
+        "9" * 5000,
+        "1e999",
+        "inf",
+        "nan",
+        "12345678.00:00:00",
+    ],
+)
+def test_huge_quota_headers_are_no_wait_or_a_capped_one(text: str) -> None:
+    value = parse_timespan(text)
+    assert value is None or 0 <= value < float("inf")
+    arm = ScriptedArm(
+        lambda n: _page(n, last=2, **{QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: text})
+    )
+    sleeper = Sleeper()
+    rows = _graph_fetch(arm, sleeper)
+    assert len(rows) == 2
+    assert all(0 <= w <= MAX_WAIT for w in sleeper.waits)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.builds(
+            lambda digits, tail: digits + tail,
+            st.text("0123456789", min_size=1, max_size=6000),
+            st.sampled_from(["", ".00:00:00", ":00:00", "e5", ".5"]),
+        ),
+        st.builds(
+            lambda days, fraction: f"{days}.01:02:03.{fraction}",
+            st.text("0123456789", min_size=4301, max_size=6000),
+            st.text("0123456789", min_size=1, max_size=6000),
+        ),
+    )
+)
+def test_any_header_text_is_a_finite_wait_or_none(text: str) -> None:
+    value = parse_timespan(text)
+    assert value is None or 0 <= value < float("inf")
