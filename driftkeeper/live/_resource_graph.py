@@ -29,6 +29,10 @@ row fails the section) and :class:`ResourceGraphFetcher` runs it:
   ``wait_budget`` (120 s by default; the function may run 10 minutes): a wait that would
   pass it raises :class:`~driftkeeper.TransientReadError` naming the section instead.
   ``sleep`` is injected (tests never wait).
+- Paging is bounded: a query reads at most ``max_pages`` pages, and no more pages than it
+  has rows (``totalRecords``) plus :data:`_PAGE_SLACK`: every page but the last brings a
+  row, so a service that keeps sending fresh tokens with empty pages fails the
+  section (``TooManyPages``) instead of looping.
 
 Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
 use it; the event path's per-resource reads stay on ARM.
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_VERSION",
+    "MAX_PAGES",
     "MAX_SUBSCRIPTIONS",
     "MAX_TOP",
     "MAX_WAIT",
@@ -87,6 +92,10 @@ MAX_WAIT = 30.0
 Resource Graph's quota window is seconds (15 queries per 5 s by default)."""
 WAIT_BUDGET = 120.0
 """The most one fetcher (one read) waits in all, by default (seconds)."""
+MAX_PAGES = 10_000
+"""The most pages one query reads, by default (10 million rows at 1,000 a page)."""
+_PAGE_SLACK = 2
+"""Pages allowed beyond one per row the query says it has (``totalRecords``)."""
 
 Scope = Literal["subscriptions", "managementGroups"]
 PageListener = Callable[[str, int, int], None]
@@ -200,6 +209,7 @@ class ResourceGraphFetcher:
         sleep: Callable[[float], None] = time.sleep,
         on_page: PageListener | None = None,
         wait_budget: float = WAIT_BUDGET,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self._arm = arm
         self._types = resource_types
@@ -208,6 +218,7 @@ class ResourceGraphFetcher:
         self._sleep = sleep
         self._on_page = on_page
         self._wait_budget = wait_budget
+        self._max_pages = max_pages
         self._wait_before_next = 0.0
         self.waited = 0.0
         """Seconds waited so far, in all (at most ``wait_budget``)."""
@@ -227,6 +238,7 @@ class ResourceGraphFetcher:
         resource_type = self._types.get(request.section, "")
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
+        pages = 0
         while True:
             page = self._page(request, body)
             if isinstance(page, Refused):
@@ -236,6 +248,7 @@ class ResourceGraphFetcher:
                 return Refused(0, "InvalidBody", "Resource Graph answered without a data list")
             rows.extend(arm_shape(r, resource_type) if isinstance(r, dict) else r for r in data)
             self.pages_read += 1
+            pages += 1
             total = page.get("totalRecords")
             if self._on_page is not None:
                 self._on_page(request.section, len(rows), total if isinstance(total, int) else 0)
@@ -246,8 +259,23 @@ class ResourceGraphFetcher:
                         0, "ResultTruncated", "Resource Graph truncated the answer (no $skipToken)"
                     )
                 return rows
-            if not isinstance(token, str) or token in seen:
+            if not isinstance(token, str):
+                return Refused(
+                    0, "BadSkipToken", "Resource Graph answered a $skipToken that is not a string"
+                )
+            if token in seen:
                 return Refused(0, "BadSkipToken", "Resource Graph repeated a $skipToken")
+            limit = self._max_pages
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                limit = min(limit, total + _PAGE_SLACK)
+            if pages >= limit:
+                return Refused(
+                    0,
+                    "TooManyPages",
+                    f"Resource Graph kept paging: {pages} pages read ({len(rows)} rows of "
+                    f"{total if isinstance(total, int) else 'an unknown number'}), "
+                    "and it sent another $skipToken",
+                )
             seen.add(token)
             body = {**body, "options": {**body["options"], "$skipToken": token}}
 

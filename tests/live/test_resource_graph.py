@@ -15,6 +15,7 @@ from driftkeeper.kinds import all_kinds
 from driftkeeper.kinds.nsg import NSGS
 from driftkeeper.kinds.role_assignments import ASSIGNMENTS, DEFINITIONS
 from driftkeeper.live import choose_source, read_snapshot
+from driftkeeper.live._failures import Refused
 from driftkeeper.live._reply import Reply
 from driftkeeper.live._resource_graph import (
     MAX_SUBSCRIPTIONS,
@@ -473,6 +474,48 @@ def test_waits_within_the_budget_are_all_waited() -> None:
 
     assert len(rows) == 10
     assert sleeper.waits == [3.0] * 9
+
+
+def test_empty_pages_with_fresh_tokens_stop() -> None:
+    # once: 100,000 requests, every one an empty page with a new $skipToken
+    arm = ScriptedArm(lambda n: _page(n, rows=0, total=0, last=100_000))
+
+    refused = _graph_fetch(arm, Sleeper())
+
+    assert isinstance(refused, Refused)
+    assert refused.code == "TooManyPages"
+    assert len(arm.bodies) == 2
+
+
+def test_pages_without_a_total_stop_at_max_pages() -> None:
+    arm = ScriptedArm(lambda n: _page(n, rows=0, total=None, last=100_000))
+
+    refused = _graph_fetch(arm, Sleeper(), max_pages=50)
+
+    assert isinstance(refused, Refused)
+    assert refused.code == "TooManyPages"
+    assert len(arm.bodies) == 50
+
+
+def test_a_full_paging_is_not_cut() -> None:
+    arm = ScriptedArm(lambda n: _page(n, rows=1, total=30, last=30))
+
+    rows = _graph_fetch(arm, Sleeper())
+
+    assert len(rows) == 30
+
+
+@pytest.mark.parametrize("token", [7, ["a"], {"t": 1}, True])
+def test_a_skiptoken_that_is_not_text_is_named_so(token: Any) -> None:
+    arm = ScriptedArm(
+        lambda n: Reply(200, {}, {"data": [], "totalRecords": 5, "$skipToken": token})
+    )
+
+    refused = _graph_fetch(arm, Sleeper())
+
+    assert isinstance(refused, Refused)
+    assert "not a string" in refused.text
+    assert "repeated" not in refused.text
 
 
 @pytest.mark.parametrize(
