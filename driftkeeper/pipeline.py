@@ -213,18 +213,18 @@ class Pipeline:
         results: list[SignalResult] = []
         records: list[EventRecord] = []
         judged: list[Judged] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()  # (source, id): sources' ids may coincide
         for item in parsed:
             if isinstance(item, Invalid):
                 results.append(SignalResult(item.id, item.source, "invalid", item.reason))
                 records.append(self._invalid_record(item))
                 continue
-            if item.id in seen:
+            if (item.source, item.id) in seen:
                 results.append(
                     SignalResult(item.id, item.source, "duplicate", "seen in this batch")
                 )
                 continue
-            seen.add(item.id)
+            seen.add((item.source, item.id))
             try:
                 result, rows, made = self._judge(item)
             except Exception as exc:  # the poison boundary (see the module notes)

@@ -23,8 +23,16 @@ row fails the section) and :class:`ResourceGraphFetcher` runs it:
 - Throttling: when ``x-ms-user-quota-remaining`` is 0 the next request waits
   ``x-ms-user-quota-resets-after`` (``hh:mm:ss``); a 429 (or 5xx, or no answer) waits
   ``Retry-After`` (else the quota reset, else a growing backoff) and is retried up to
-  ``max_retries`` times, then raises :class:`~driftkeeper.TransientReadError`. ``sleep`` is
-  injected (tests never wait).
+  ``max_retries`` times, then raises :class:`~driftkeeper.TransientReadError`. No single
+  wait is longer than :data:`MAX_WAIT` (Resource Graph's quota window is seconds: 15
+  queries per 5 s by default), and the waits of one fetcher (one read) together stay within
+  ``wait_budget`` (120 s by default; the function may run 10 minutes): a wait that would
+  pass it raises :class:`~driftkeeper.TransientReadError` naming the section instead.
+  ``sleep`` is injected (tests never wait).
+- Paging is bounded: a query reads at most ``max_pages`` pages, and no more pages than it
+  has rows (``totalRecords``) plus :data:`_PAGE_SLACK`: every page but the last brings a
+  row, so a service that keeps sending fresh tokens with empty pages fails the
+  section (``TooManyPages``) instead of looping.
 
 Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
 use it; the event path's per-resource reads stay on ARM.
@@ -33,6 +41,7 @@ use it; the event path's per-resource reads stay on ARM.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -47,9 +56,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_VERSION",
+    "MAX_PAGES",
     "MAX_SUBSCRIPTIONS",
     "MAX_TOP",
+    "MAX_WAIT",
     "RESOURCE_GRAPH_PATH",
+    "WAIT_BUDGET",
     "PageListener",
     "ResourceGraphFetcher",
     "arm_shape",
@@ -70,9 +82,20 @@ QUOTA_REMAINING = "x-ms-user-quota-remaining"
 QUOTA_RESETS_AFTER = "x-ms-user-quota-resets-after"
 _KEPT = (QUOTA_REMAINING, QUOTA_RESETS_AFTER)
 _TYPE = re.compile(r"^[A-Za-z0-9.]+(?:/[A-Za-z0-9]+)+$")
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$")
-_MAX_WAIT = 300.0
-"""The longest single wait a header may ask for (seconds); a longer one is cut to this."""
+_TIMESPAN = re.compile(
+    r"^(?:([0-9]{1,7})\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?$"
+)
+"""A .NET TimeSpan, its parts bounded (days up to 7 digits, as .NET's own range; the fraction
+up to 7, ticks): longer text is not a timespan, never an integer too long to convert."""
+MAX_WAIT = 30.0
+"""The longest single wait a header may ask for (seconds); a longer one is cut to this.
+Resource Graph's quota window is seconds (15 queries per 5 s by default)."""
+WAIT_BUDGET = 120.0
+"""The most one fetcher (one read) waits in all, by default (seconds)."""
+MAX_PAGES = 10_000
+"""The most pages one query reads, by default (10 million rows at 1,000 a page)."""
+_PAGE_SLACK = 2
+"""Pages allowed beyond one per row the query says it has (``totalRecords``)."""
 
 Scope = Literal["subscriptions", "managementGroups"]
 PageListener = Callable[[str, int, int], None]
@@ -169,7 +192,7 @@ def parse_timespan(text: str | None) -> float | None:
         value = float(text)
     except ValueError:
         return None
-    return value if value >= 0 else None
+    return value if value >= 0 and math.isfinite(value) else None
 
 
 class ResourceGraphFetcher:
@@ -185,6 +208,8 @@ class ResourceGraphFetcher:
         retry_delay: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         on_page: PageListener | None = None,
+        wait_budget: float = WAIT_BUDGET,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         self._arm = arm
         self._types = resource_types
@@ -192,7 +217,11 @@ class ResourceGraphFetcher:
         self._retry_delay = retry_delay
         self._sleep = sleep
         self._on_page = on_page
+        self._wait_budget = wait_budget
+        self._max_pages = max_pages
         self._wait_before_next = 0.0
+        self.waited = 0.0
+        """Seconds waited so far, in all (at most ``wait_budget``)."""
         self.requests_sent = 0
         self.pages_read = 0
 
@@ -209,6 +238,7 @@ class ResourceGraphFetcher:
         resource_type = self._types.get(request.section, "")
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
+        pages = 0
         while True:
             page = self._page(request, body)
             if isinstance(page, Refused):
@@ -218,6 +248,7 @@ class ResourceGraphFetcher:
                 return Refused(0, "InvalidBody", "Resource Graph answered without a data list")
             rows.extend(arm_shape(r, resource_type) if isinstance(r, dict) else r for r in data)
             self.pages_read += 1
+            pages += 1
             total = page.get("totalRecords")
             if self._on_page is not None:
                 self._on_page(request.section, len(rows), total if isinstance(total, int) else 0)
@@ -228,8 +259,23 @@ class ResourceGraphFetcher:
                         0, "ResultTruncated", "Resource Graph truncated the answer (no $skipToken)"
                     )
                 return rows
-            if not isinstance(token, str) or token in seen:
+            if not isinstance(token, str):
+                return Refused(
+                    0, "BadSkipToken", "Resource Graph answered a $skipToken that is not a string"
+                )
+            if token in seen:
                 return Refused(0, "BadSkipToken", "Resource Graph repeated a $skipToken")
+            limit = self._max_pages
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                limit = min(limit, total + _PAGE_SLACK)
+            if pages >= limit:
+                return Refused(
+                    0,
+                    "TooManyPages",
+                    f"Resource Graph kept paging: {pages} pages read ({len(rows)} rows of "
+                    f"{total if isinstance(total, int) else 'an unknown number'}), "
+                    "and it sent another $skipToken",
+                )
             seen.add(token)
             body = {**body, "options": {**body["options"], "$skipToken": token}}
 
@@ -238,14 +284,13 @@ class ResourceGraphFetcher:
         where = f"{request.section} {request.where}".strip()
         for attempt in range(self._max_retries + 1):
             if self._wait_before_next > 0:
-                _log.info("Resource Graph quota used up: waiting %.1f s", self._wait_before_next)
-                self._sleep(self._wait_before_next)
+                self._wait(where, self._wait_before_next)
             self._wait_before_next = 0.0
             reply = self._arm.post(url, body, params={"api-version": API_VERSION}, keep=_KEPT)
             self.requests_sent += 1
             resets = parse_timespan(reply.headers.get(QUOTA_RESETS_AFTER))
             if reply.headers.get(QUOTA_REMAINING, "").strip() == "0":
-                self._wait_before_next = min(resets if resets is not None else 5.0, _MAX_WAIT)
+                self._wait_before_next = min(resets if resets is not None else 5.0, MAX_WAIT)
             if reply.status == 200:
                 if isinstance(reply.body, dict):
                     return reply.body
@@ -255,7 +300,7 @@ class ResourceGraphFetcher:
             wait = parse_timespan(reply.headers.get("retry-after"))
             if wait is None:
                 wait = resets if resets is not None else self._retry_delay * 2**attempt
-            self._wait_before_next = max(self._wait_before_next, min(wait, _MAX_WAIT))
+            self._wait_before_next = max(self._wait_before_next, min(wait, MAX_WAIT))
             why = f"{reply.status}" if reply.status else reply.problem
             _log.warning("Resource Graph: %s (%s), attempt %d", where, why, attempt + 1)
         text = (
@@ -264,6 +309,19 @@ class ResourceGraphFetcher:
             else f"no response from ARM ({reply.problem})"
         )
         raise TransientReadError(f"{where}: {text} (after {self._max_retries} retries)")
+
+    def _wait(self, where: str, seconds: float) -> None:
+        """Sleep ``seconds``, or raise :class:`TransientReadError` when that would pass the
+        wait budget (the function's run time is bounded; a later run reads again)."""
+        if self.waited + seconds > self._wait_budget:
+            raise TransientReadError(
+                f"{where}: Resource Graph is throttling the read: waiting {seconds:.1f} s more "
+                f"would pass the wait budget ({self.waited:.1f} of {self._wait_budget:.1f} s "
+                "waited)"
+            )
+        _log.info("Resource Graph throttled: waiting %.1f s", seconds)
+        self.waited += seconds
+        self._sleep(seconds)
 
 
 def _error(body: Any) -> tuple[str | None, str | None]:

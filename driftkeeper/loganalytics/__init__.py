@@ -6,7 +6,8 @@ Azure Workbooks, Microsoft Sentinel and KQL query the same rows as the dashboard
 
 - :mod:`._rows`   the stream's columns (:data:`STREAM_COLUMNS`) and calls under 1 MB;
 - :mod:`._outbox` the markers of rows still owed (table ``<events table>outbox``);
-- :mod:`._sink`   the send after each table write, and the reconcile timer's resend.
+- :mod:`._sink`   the marker before each table write, the upload after it, and the
+  reconcile timer's resend.
 
 A failure to ingest never loses the table row and never fails the trigger: see
 :mod:`driftkeeper.loganalytics._sink` for the order of writes and the dedupe key.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from ._outbox import OUTBOX_TABLE_SUFFIX, Marker, Outbox, outbox_table_name
 from ._rows import MAX_CALL_BYTES, MAX_VALUE_BYTES, STREAM_COLUMNS, calls, log_row, record_row
-from ._sink import GRACE, LogsSink, MirroredLedger, Sent, logs_client
+from ._sink import GRACE, LogsSink, MirroredLedger, Pending, Sent, logs_client
 
 __all__ = [
     "GRACE",
@@ -28,6 +29,7 @@ __all__ = [
     "Marker",
     "MirroredLedger",
     "Outbox",
+    "Pending",
     "Sent",
     "calls",
     "log_row",

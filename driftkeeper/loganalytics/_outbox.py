@@ -2,11 +2,13 @@
 
 One marker row per recording batch (PartitionKey ``pending``, RowKey
 ``<UTC time>|<random hex>``) lists the batch's event keys (``PartitionKey/RowKey``, JSON, over
-``Keys``, ``Keys1`` ... as the values grow). It is written *before* the upload and removed
-after it, so a process that dies in between leaves the marker, and the reconcile timer sends
-those rows again: never lost. A failed call leaves only its own rows in the marker, so the
-retry sends exactly the missing rows; only a death between a successful call and the marker's
-update can send a row twice (the dedupe key is documented in ``docs/dashboards.md``).
+``Keys``, ``Keys1`` ... as the values grow). It is written *before* the event table write and
+the upload, and removed after the upload, so a process that dies in between leaves the
+marker, and the reconcile timer sends those rows again (a marked row the table never got is
+dropped then: see :mod:`driftkeeper.loganalytics._sink`): never lost. A failed call leaves
+only its own rows in the marker, so the retry sends exactly the missing rows; only a death
+between a successful call and the marker's update can send a row twice (the dedupe key is
+documented in ``docs/dashboards.md``).
 
 Table failures propagate as azure-core exceptions, as in :mod:`driftkeeper.store`.
 """

@@ -1,19 +1,32 @@
 """Every event-table row also sent to Log Analytics (the Logs Ingestion API), never lost.
 
-The order, in :meth:`LogsSink.send` (called by :class:`MirroredLedger` after the table write):
+The order, in :meth:`MirroredLedger.record`:
 
-1. the rows are already in the event table (the source of truth);
-2. an outbox marker lists their keys (:class:`~driftkeeper.loganalytics._outbox.Outbox`);
-3. the rows go up in calls of at most 1 MB (:func:`~driftkeeper.loganalytics._rows.calls`);
+1. an outbox marker lists the rows' keys (:meth:`LogsSink.mark`,
+   :class:`~driftkeeper.loganalytics._outbox.Outbox`), *before* anything else is written;
+2. the rows go to the event table (the source of truth);
+3. the rows go up in calls of at most 1 MB (:meth:`LogsSink.upload`,
+   :func:`~driftkeeper.loganalytics._rows.calls`);
 4. the marker is removed, or keeps only the rows of the calls that failed.
+
+So no row is ever in the table without a marker: a worker that dies, or a marker write that
+fails, between the table write and the upload would otherwise leave rows the reconcile timer
+never sends. A marker may instead list rows that do not exist (the table write failed, or
+the worker died before it): the resend takes only markers older than :data:`GRACE` (longer
+than a function may run, 10 minutes), reads the marked rows from the table, sends those it
+finds and drops the others as ``gone`` without an error. A row written a moment after its
+marker is therefore never missed: by the time the marker is resent the row is in the table
+(or never will be: its recording failed, and the trigger's retry writes a marker of its own).
 
 An ingestion failure (a 5xx, a 429, a refused token, no answer) is logged and left to the
 marker: it never fails the trigger. The row is safe in the table, and failing the trigger
 would make Event Grid deliver the batch again, re-read every resource and judge it again,
 all for a copy. The reconcile timer (:meth:`LogsSink.resend`) re-reads the marked rows from
 the event table and sends them; a throttled (429) run stops there and the next run goes on.
-A failure to write the marker itself is a Table Storage failure and propagates, as every
-store failure does (the rows are rewritten by the retry, idempotently).
+A failure to write the marker itself is a Table Storage failure and propagates before any row
+is written, as every store failure does; so does a failure of the table write after it (the
+marker stays: what the table holds by then is sent by the resend; the retry writes the rows
+again, idempotently).
 
 At least once, not exactly once: a worker that dies after a call succeeded but before its
 marker was settled leaves the marker, and the rows are sent again; a call that timed out may
@@ -37,12 +50,20 @@ from ._rows import calls, log_row, record_row
 if TYPE_CHECKING:
     from ..pipeline import RecordSink
 
-__all__ = ["GRACE", "LogsSink", "MirroredLedger", "Sent", "logs_client"]
+__all__ = ["GRACE", "LogsSink", "MirroredLedger", "Pending", "Sent", "logs_client"]
 
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(minutes=10)
 """A marker younger than this may belong to a recording still sending: not resent yet."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A marker written for rows not yet uploaded, and those rows."""
+
+    marker: Marker
+    rows: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -115,21 +136,34 @@ class LogsSink:
         self._clock = clock
 
     # --- the recording path ---------------------------------------------------------------
-    def send(self, records: Sequence[EventRecord]) -> Sent:
-        """Send the rows ``records`` became (already in the table). Never raises for an
-        ingestion failure; a Table Storage failure writing the marker propagates."""
+    def mark(self, records: Sequence[EventRecord]) -> list[Pending]:
+        """Write the outbox markers of the rows ``records`` become, before the table write
+        (see the module notes); what :meth:`upload` sends. A Table Storage failure
+        propagates."""
         unique: dict[EventKey, dict[str, Any]] = {}
         for record in records:
             row = record_row(record)
             unique[_key(row)] = row
         if not unique:
-            return Sent()
-        total = Sent()
+            return []
         rows = list(unique.values())
+        pending = []
         for marker in self._outbox.add(list(unique)):
             wanted = set(marker.keys)
-            total += self._attempt(marker, [r for r in rows if _key(r) in wanted])
+            pending.append(Pending(marker, [r for r in rows if _key(r) in wanted]))
+        return pending
+
+    def upload(self, pending: Sequence[Pending]) -> Sent:
+        """Send the marked rows (now in the table) and settle their markers. Never raises
+        for an ingestion failure: the marker keeps what was not sent."""
+        total = Sent()
+        for item in pending:
+            total += self._attempt(item.marker, item.rows)
         return total
+
+    def send(self, records: Sequence[EventRecord]) -> Sent:
+        """:meth:`mark` then :meth:`upload`: for rows already in the table."""
+        return self.upload(self.mark(records))
 
     # --- the reconcile path ---------------------------------------------------------------
     def resend(self, *, limit: int = 50) -> Sent:
@@ -210,13 +244,16 @@ def _key(row: Mapping[str, Any]) -> EventKey:
 
 
 class MirroredLedger:
-    """A :class:`~driftkeeper.pipeline.RecordSink` that writes the event table, then sends
-    the same rows to Log Analytics (the table write first: it is the one that must hold)."""
+    """A :class:`~driftkeeper.pipeline.RecordSink` that writes the event table and sends the
+    same rows to Log Analytics: the outbox marker first, then the table, then the upload (see
+    the module notes). A Table Storage failure (marker or rows) propagates: the trigger is
+    retried; an ingestion failure never does."""
 
     def __init__(self, ledger: RecordSink, sink: LogsSink) -> None:
         self.ledger = ledger
         self.sink = sink
 
     def record(self, records: Sequence[EventRecord]) -> None:
+        pending = self.sink.mark(records)
         self.ledger.record(records)
-        self.sink.send(records)
+        self.sink.upload(pending)

@@ -176,3 +176,23 @@ def test_a_body_the_worker_cannot_hand_over_is_still_recorded() -> None:
     pipeline = memory_pipeline()
     [result] = process_messages(pipeline, [NoBody()]).results
     assert (result.outcome, result.source) == ("invalid", "eventhub")
+
+
+def test_an_event_grid_id_equal_to_an_audit_record_id_does_not_hide_the_record() -> None:
+    # in-batch dedupe is per (source, id): an Event Grid event whose id equals an audit
+    # record's id must not make the record "duplicate, seen in this batch"
+    [record] = ENVELOPE["records"]
+    event = {**BURST[0], "id": record["properties"]["id"]}
+    pipeline = memory_pipeline()
+    batch = [message(json.dumps(event).encode(), 0), message(json.dumps(ENVELOPE).encode(), 1)]
+
+    results = process_messages(pipeline, batch).results
+
+    assert [(r.id, r.source) for r in results] == [
+        (event["id"], "eventgrid"),
+        (event["id"], "audit"),
+    ]
+    assert "duplicate" not in [r.outcome for r in results]
+    # the same event twice in one batch is still one
+    again = process_messages(memory_pipeline(), [batch[0], batch[0], batch[1]]).results
+    assert [r.outcome for r in again].count("duplicate") == 1

@@ -15,9 +15,16 @@ from driftkeeper.kinds import all_kinds
 from driftkeeper.kinds.nsg import NSGS
 from driftkeeper.kinds.role_assignments import ASSIGNMENTS, DEFINITIONS
 from driftkeeper.live import choose_source, read_snapshot
+from driftkeeper.live._failures import Refused
+from driftkeeper.live._reply import Reply
 from driftkeeper.live._resource_graph import (
     MAX_SUBSCRIPTIONS,
+    MAX_WAIT,
+    QUOTA_REMAINING,
+    QUOTA_RESETS_AFTER,
     RESOURCE_GRAPH_PATH,
+    WAIT_BUDGET,
+    ResourceGraphFetcher,
     arm_shape,
     graph_query,
     graph_requests,
@@ -394,3 +401,162 @@ def test_an_unknown_source_is_refused() -> None:
 def test_management_groups_need_resource_graph(azure_rest_server: AzureRestServer) -> None:
     with pytest.raises(InputError, match="Resource Graph"):
         read(azure_rest_server, [], management_groups=["mg-platform"])
+
+
+# --- bounded waits and pages (a scripted ARM client: the answers no stand-in would give) ---
+class ScriptedArm:
+    """Our :class:`~driftkeeper.live._arm.ArmClient`'s ``post``, answering from ``answer``
+    (called with the request number); records the bodies posted."""
+
+    endpoint = "https://arm.invalid"
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.bodies: list[Any] = []
+
+    def post(
+        self, url: str, body: Any, *, params: dict[str, str], keep: tuple[str, ...] = ()
+    ) -> Reply:
+        self.bodies.append(body)
+        return self.answer(len(self.bodies))  # type: ignore[no-any-return]
+
+
+def _page(
+    n: int, *, rows: int = 1, total: int | None = 50, last: int = 50, **headers: str
+) -> Reply:
+    body: dict[str, Any] = {
+        "data": [{"id": f"/x/{n}-{i}", "type": NSGS.resource_type} for i in range(rows)],
+        "count": rows,
+    }
+    if total is not None:
+        body["totalRecords"] = total
+    if n < last:
+        body["$skipToken"] = f"token-{n}"
+    return Reply(200, headers, body)
+
+
+def _graph_fetch(arm: ScriptedArm, sleeper: Sleeper, **options: Any) -> Any:
+    request = graph_requests([NSGS], ["sub-1"])[0]
+    fetcher = ResourceGraphFetcher(arm, {NSGS.name: NSGS.resource_type}, sleep=sleeper, **options)  # type: ignore[arg-type]
+    return fetcher.fetch(request)
+
+
+def test_a_quota_reset_days_away_waits_at_most_the_budget() -> None:
+    # quota used up on each of 50 pages, reset "99 days" away: once 14,700 s of sleep
+    resets = {QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: "99.00:00:00"}
+    arm = ScriptedArm(lambda n: _page(n, **resets))
+    sleeper = Sleeper()
+
+    with pytest.raises(TransientReadError, match=r"arm\.networkSecurityGroups.*wait budget"):
+        _graph_fetch(arm, sleeper)
+    assert sleeper.waits == [MAX_WAIT] * 4
+    assert sum(sleeper.waits) <= WAIT_BUDGET
+    assert len(arm.bodies) == 5
+
+
+def test_a_429_asking_for_ages_waits_at_most_the_budget() -> None:
+    # once: 5 x 300 s = 1,500 s before TransientReadError
+    arm = ScriptedArm(lambda n: Reply(429, {"retry-after": "1000000000"}, None))
+    sleeper = Sleeper()
+
+    with pytest.raises(TransientReadError, match="wait budget"):
+        _graph_fetch(arm, sleeper, max_retries=5, wait_budget=100)
+    assert sleeper.waits == [MAX_WAIT] * 3
+    assert sum(sleeper.waits) <= 100
+
+
+def test_waits_within_the_budget_are_all_waited() -> None:
+    resets = {QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: "00:00:03"}
+    arm = ScriptedArm(lambda n: _page(n, last=10, **resets))
+    sleeper = Sleeper()
+
+    rows = _graph_fetch(arm, sleeper)
+
+    assert len(rows) == 10
+    assert sleeper.waits == [3.0] * 9
+
+
+def test_empty_pages_with_fresh_tokens_stop() -> None:
+    # once: 100,000 requests, every one an empty page with a new $skipToken
+    arm = ScriptedArm(lambda n: _page(n, rows=0, total=0, last=100_000))
+
+    refused = _graph_fetch(arm, Sleeper())
+
+    assert isinstance(refused, Refused)
+    assert refused.code == "TooManyPages"
+    assert len(arm.bodies) == 2
+
+
+def test_pages_without_a_total_stop_at_max_pages() -> None:
+    arm = ScriptedArm(lambda n: _page(n, rows=0, total=None, last=100_000))
+
+    refused = _graph_fetch(arm, Sleeper(), max_pages=50)
+
+    assert isinstance(refused, Refused)
+    assert refused.code == "TooManyPages"
+    assert len(arm.bodies) == 50
+
+
+def test_a_full_paging_is_not_cut() -> None:
+    arm = ScriptedArm(lambda n: _page(n, rows=1, total=30, last=30))
+
+    rows = _graph_fetch(arm, Sleeper())
+
+    assert len(rows) == 30
+
+
+@pytest.mark.parametrize("token", [7, ["a"], {"t": 1}, True])
+def test_a_skiptoken_that_is_not_text_is_named_so(token: Any) -> None:
+    arm = ScriptedArm(
+        lambda n: Reply(200, {}, {"data": [], "totalRecords": 5, "$skipToken": token})
+    )
+
+    refused = _graph_fetch(arm, Sleeper())
+
+    assert isinstance(refused, Refused)
+    assert "not a string" in refused.text
+    assert "repeated" not in refused.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 5000 + ".00:00:00",
+        "00:00:00." + "9" * 5000,
+        "9" * 5000,
+        "1e999",
+        "inf",
+        "nan",
+        "12345678.00:00:00",
+    ],
+)
+def test_huge_quota_headers_are_no_wait_or_a_capped_one(text: str) -> None:
+    value = parse_timespan(text)
+    assert value is None or 0 <= value < float("inf")
+    arm = ScriptedArm(
+        lambda n: _page(n, last=2, **{QUOTA_REMAINING: "0", QUOTA_RESETS_AFTER: text})
+    )
+    sleeper = Sleeper()
+    rows = _graph_fetch(arm, sleeper)
+    assert len(rows) == 2
+    assert all(0 <= w <= MAX_WAIT for w in sleeper.waits)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.builds(
+            lambda digits, tail: digits + tail,
+            st.text("0123456789", min_size=1, max_size=6000),
+            st.sampled_from(["", ".00:00:00", ":00:00", "e5", ".5"]),
+        ),
+        st.builds(
+            lambda days, fraction: f"{days}.01:02:03.{fraction}",
+            st.text("0123456789", min_size=4301, max_size=6000),
+            st.text("0123456789", min_size=1, max_size=6000),
+        ),
+    )
+)
+def test_any_header_text_is_a_finite_wait_or_none(text: str) -> None:
+    value = parse_timespan(text)
+    assert value is None or 0 <= value < float("inf")

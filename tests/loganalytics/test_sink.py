@@ -12,12 +12,21 @@ import json
 import time
 from typing import Any
 
+import pytest
+from azure.core.exceptions import HttpResponseError
+
 from driftkeeper._model import Change, EventRecord
-from driftkeeper.loganalytics import MAX_CALL_BYTES, STREAM_COLUMNS, MirroredLedger
-from driftkeeper.store import record_keys
+from driftkeeper.loganalytics import (
+    MAX_CALL_BYTES,
+    STREAM_COLUMNS,
+    LogsSink,
+    MirroredLedger,
+    Outbox,
+)
+from driftkeeper.store import Ledger, record_keys
 from tests.fakes.logs_ingestion import MAX_BODY
 
-from .conftest import Setup
+from .conftest import STREAM, Setup
 
 
 def _record(n: int, *, message: str = "", changes: tuple[Change, ...] = ()) -> EventRecord:
@@ -195,3 +204,106 @@ def test_many_small_rows_never_pass_1_mb_counting_the_separators(setup: Setup) -
         body = json.dumps(group).encode()
         assert len(body) <= MAX_CALL_BYTES
         assert len(gzip.compress(body)) < len(body)
+
+
+# --- the order of writes: the marker, then the table, then the upload ------------------------
+class WritesFail:
+    """A TableClient wrapping a real (Azurite) one whose writes raise ``error``, as a storage
+    outage or a worker dying mid-write leaves them; reads go through."""
+
+    def __init__(self, inner: Any, error: BaseException) -> None:
+        self.inner, self.error = inner, error
+        self.writes = 0
+
+    def upsert_entity(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        raise self.error
+
+    def submit_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        self.writes += 1
+        raise self.error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class WorkerDied(BaseException):
+    """The host killing the worker between two writes (not an Exception: nothing catches it)."""
+
+
+def test_a_failed_marker_write_writes_no_row(setup: Setup) -> None:
+    # once: the table first, then a marker write that failed left rows no resend would send
+    failing = Outbox(WritesFail(setup.outbox_table, HttpResponseError("503 ServerBusy")))  # type: ignore[arg-type]
+    sink = LogsSink(setup.client, failing, rule_id=setup.receiver.rule_id, stream=STREAM)
+
+    with pytest.raises(HttpResponseError):
+        MirroredLedger(setup.ledger, sink).record([_record(1), _record(2)])
+
+    assert setup.ledger.query(since=_since()) == []
+    assert setup.receiver.rows() == []
+
+
+def test_a_failed_table_write_propagates_and_loses_nothing(setup: Setup) -> None:
+    records = [_record(n) for n in range(3)]
+    failing = Ledger(WritesFail(setup.events, HttpResponseError("503 ServerBusy")))  # type: ignore[arg-type]
+
+    with pytest.raises(HttpResponseError):  # the trigger fails and is retried
+        MirroredLedger(failing, setup.sink).record(records)
+    assert len(setup.markers()) == 1  # written before the table write
+    assert setup.receiver.rows() == []
+
+    _record_both(setup, records)  # the trigger's retry
+    setup.later()
+    done = setup.sink.resend()  # the first marker: its rows exist now, sent again (at least once)
+
+    assert done.markers == 1
+    assert done.gone == 0
+    assert set(_keys(setup.receiver.rows())) == {record_keys(r) for r in records}
+    assert setup.markers() == []
+
+
+def test_an_upload_failure_after_the_table_write_is_resent_exactly(setup: Setup) -> None:
+    records = [_record(n) for n in range(4)]
+    setup.receiver.fail(500)
+
+    _record_both(setup, records)
+
+    assert len(setup.ledger.query(since=_since())) == 4
+    assert len(setup.markers()) == 1
+    setup.later()
+    done = setup.sink.resend()
+    assert (done.rows, done.pending, done.gone) == (4, 0, 0)
+    assert _keys(setup.receiver.rows()) == sorted(record_keys(r) for r in records)
+    assert setup.markers() == []
+
+
+def test_a_worker_dying_between_the_marker_and_the_table_leaves_a_marker_the_resend_drops(
+    setup: Setup,
+) -> None:
+    records = [_record(n) for n in range(3)]
+    dying = WritesFail(setup.events, WorkerDied())
+    with pytest.raises(WorkerDied):
+        MirroredLedger(Ledger(dying), setup.sink).record(records)  # type: ignore[arg-type]
+    assert dying.writes == 1
+    assert len(setup.markers()) == 1
+
+    young = setup.sink.resend()  # within the grace: the row may still be written
+    assert young.markers == 0
+    setup.later()
+    done = setup.sink.resend()  # the rows never existed: skipped, no error
+
+    assert (done.rows, done.gone, done.pending, done.markers) == (0, 3, 0, 1)
+    assert setup.receiver.rows() == []
+    assert setup.markers() == []
+
+
+def test_a_row_written_just_after_its_marker_is_sent_by_the_resend(setup: Setup) -> None:
+    # the marker first; the row lands a moment later (inside the grace): never missed
+    pending = setup.sink.mark([_record(7)])
+    setup.later(minutes=1)
+    assert setup.sink.resend().markers == 0
+    setup.ledger.record([_record(7)])
+    setup.later()
+    done = setup.sink.resend()
+    assert (done.rows, done.gone) == (1, 0)
+    assert len(pending) == 1
