@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 __all__ = [
     "ALL_PORTS",
     "PortSet",
+    "cached_ports",
     "canonical_access",
     "canonical_direction",
     "canonical_prefix",
     "canonical_prefixes",
     "canonical_protocol",
+    "canonical_values",
     "merged_values",
 ]
 
@@ -136,6 +139,12 @@ def canonical_ports(values: Sequence[str]) -> list[str]:
     return format_ports(parse_ports(values))
 
 
+@lru_cache(maxsize=65536)
+def cached_ports(values: tuple[str, ...]) -> PortSet:
+    """:func:`parse_ports` of a tuple, remembered (ValueError is raised, never cached)."""
+    return parse_ports(values)
+
+
 def canonical_prefix(value: str) -> str:
     """The canonical spelling of one address prefix, service tag or ``*``."""
     text = value.strip()
@@ -159,5 +168,25 @@ def canonical_prefix(value: str) -> str:
 
 
 def canonical_prefixes(values: Sequence[str]) -> list[str]:
-    found = {canonical_prefix(v) for v in values}
+    found = {_cached_prefix(v) for v in values}
     return ["*"] if "*" in found else sorted(found)
+
+
+_cached_prefix = lru_cache(maxsize=65536)(canonical_prefix)
+""":func:`canonical_prefix`, remembered: a tenant repeats the same few prefixes."""
+
+
+@lru_cache(maxsize=65536)
+def _canonical_pair(
+    single: str | None, plural: tuple[str, ...] | None, ports: bool
+) -> tuple[str, ...]:
+    values = merged_values(single, plural)
+    return tuple(canonical_ports(values) if ports else canonical_prefixes(values))
+
+
+def canonical_values(single: str | None, plural: Sequence[str] | None, *, ports: bool) -> list[str]:
+    """The canonical list of a singular/plural pair of port ranges (``ports``) or address
+    prefixes: ``canonical_ports`` / ``canonical_prefixes`` of :func:`merged_values`, each
+    distinct pair computed once (a tenant repeats the same few). Raises :class:`ValueError`
+    as they do."""
+    return list(_canonical_pair(single, None if plural is None else tuple(plural), ports))

@@ -1,0 +1,254 @@
+"""Fast paths (issue 10) give the results of the plain code they replace.
+
+Each reference below is the code as it was before it was made fast, kept here verbatim (or
+built from the unchanged primitives); hypothesis compares old and new on generated inputs,
+errors included.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from driftkeeper import network as net
+from driftkeeper.guards import nsg_internet_ports as guard
+from driftkeeper.kinds._base import FieldError
+from driftkeeper.kinds.nsg import _PAIRS, normalize_rule
+
+# --- values NSG rules hold -------------------------------------------------------------------
+_PREFIXES = st.sampled_from(
+    [
+        "*",
+        "Any",
+        "any",
+        "Internet",
+        "internet",
+        "VirtualNetwork",
+        "Storage.WestUS",
+        "storage.westus",
+        "0.0.0.0/0",
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "::/0",
+        "::/1",
+        "8000::/1",
+        "10.0.0.1",
+        "10.0.0.1/32",
+        "10.0.0.0/8",
+        "10.1.2.3/8",
+        "2001:db8::1",
+        "2001:DB8::1/128",
+        "2001:db8::/32",
+        " 10.0.0.0/24 ",
+        "",
+        "not a prefix",
+        "bad tag",
+        "300.1.1.1",
+        "1.2.3.4/33",
+        "AzureLoadBalancer",
+        "a,b",
+        "10.0.0.0/24,Internet",
+    ]
+)
+_PORTS = st.one_of(
+    st.sampled_from(
+        [
+            "*",
+            "Any",
+            "22",
+            "80-80",
+            "0-65535",
+            "8080-8084",
+            "8085",
+            "3389",
+            " 22 ",
+            "",
+            "x",
+            "70000",
+            "5-3",
+            "1-2-3",
+            "22,3389",
+            "-1",
+        ]
+    ),
+    st.integers(0, 65535).map(str),
+    st.tuples(st.integers(0, 65535), st.integers(0, 65535)).map(lambda t: f"{min(t)}-{max(t)}"),
+)
+
+
+def _pair(values: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[Any, Any]]:
+    single = st.one_of(st.none(), values)
+    plural = st.one_of(st.none(), st.lists(values, max_size=4))
+    return st.tuples(single, plural)
+
+
+# --- references: the code before issue 10 ----------------------------------------------------
+def _reference_pair(single: Any, plural: Any, *, ports: bool) -> list[str]:
+    values = net.merged_values(single, plural)
+    if ports:
+        return net.format_ports(net.parse_ports(values))
+    found = {net.canonical_prefix(v) for v in values}
+    return ["*"] if "*" in found else sorted(found)
+
+
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        return ("ok", call())
+    except ValueError as exc:
+        return (type(exc).__name__, str(exc))
+    except FieldError as exc:
+        return ("FieldError", (exc.path, exc.problem))
+
+
+_WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+def _reference_families(prefixes: Iterable[str]) -> frozenset[int]:
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for prefix in prefixes:
+        if prefix in ("*", "Internet"):
+            return frozenset(_WHOLE)
+        try:
+            network = ipaddress.ip_network(prefix, strict=False)
+        except ValueError:
+            continue
+        networks[network.version].append(network)
+    return frozenset(
+        version
+        for version, found in networks.items()
+        if found and list(ipaddress.collapse_addresses(found)) == [_WHOLE[version]]
+    )
+
+
+def _reference_ports(rule: Mapping[str, Any]) -> net.PortSet:
+    try:
+        return net.parse_ports(rule.get("destinationPortRanges") or ["*"])
+    except ValueError:
+        return net.ALL_PORTS
+
+
+def _covered(port: int, spans: net.PortSet) -> bool:
+    return any(lo <= port <= hi for lo, hi in spans)
+
+
+def _reference_exposed(
+    rules: Mapping[str, Any] | str, watched: Iterable[int]
+) -> list[tuple[str, Mapping[str, Any], list[int]]]:
+    if not isinstance(rules, Mapping):
+        return []
+    inbound = sorted(
+        (
+            (key, rule)
+            for key, rule in rules.items()
+            if not guard.is_unreadable(rule) and rule.get("direction") == "Inbound"
+        ),
+        key=lambda kv: kv[1]["priority"],
+    )
+    watched = sorted(set(watched))
+    found = []
+    for i, (key, rule) in enumerate(inbound):
+        if rule["access"] != "Allow" or rule["protocol"] not in ("*", "Tcp", "Udp"):
+            continue
+        families = _reference_families(rule.get("sourceAddressPrefixes") or [])
+        spans = _reference_ports(rule)
+        exposed: set[int] = set()
+        for family in families:
+            ports = [p for p in watched if _covered(p, spans)]
+            for _, deny in inbound[:i]:
+                if not ports:
+                    break
+                if (
+                    deny["access"] == "Deny"
+                    and deny["priority"] < rule["priority"]
+                    and deny["protocol"] in ("*", rule["protocol"])
+                    and family in _reference_families(deny.get("sourceAddressPrefixes") or [])
+                    and guard._same_destination(deny, rule)
+                ):
+                    deny_spans = _reference_ports(deny)
+                    ports = [p for p in ports if not _covered(p, deny_spans)]
+            exposed.update(ports)
+        if exposed:
+            found.append((key, rule, sorted(exposed)))
+    return found
+
+
+# --- the comparisons -------------------------------------------------------------------------
+@given(_pair(_PREFIXES), _pair(_PORTS))
+def test_canonical_values_are_the_plain_ones(prefixes: Any, ports: Any) -> None:
+    for (one, many), is_ports in ((prefixes, False), (ports, True)):
+        old = _outcome(lambda o=one, m=many, p=is_ports: _reference_pair(o, m, ports=p))
+        for _ in range(2):  # the second call is answered from the cache
+            assert (
+                _outcome(lambda o=one, m=many, p=is_ports: net.canonical_values(o, m, ports=p))
+                == old
+            )
+
+
+def test_canonical_values_returns_a_fresh_list() -> None:
+    first = net.canonical_values("22", None, ports=True)
+    first.append("mutated")
+    assert net.canonical_values("22", None, ports=True) == ["22"]
+
+
+_RULES = st.fixed_dictionaries(
+    {
+        "priority": st.integers(100, 4096),
+        "direction": st.sampled_from(["Inbound", "inbound", "Outbound"]),
+        "access": st.sampled_from(["Allow", "allow", "Deny"]),
+        "protocol": st.sampled_from(["Tcp", "udp", "*", "Any", "Icmp", "bogus"]),
+        **{
+            single: st.one_of(st.none(), _PORTS if "Port" in single else _PREFIXES)
+            for single, _ in _PAIRS
+        },
+        **{
+            plural: st.one_of(
+                st.none(), st.lists(_PORTS if "Port" in plural else _PREFIXES, max_size=3)
+            )
+            for _, plural in _PAIRS
+        },
+    }
+)
+
+
+def _reference_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """normalize_rule with its pairs computed the plain way."""
+    out = normalize_rule(
+        {**rule, **{single: None for single, _ in _PAIRS}, **{plural: None for _, plural in _PAIRS}}
+    )
+    for single, plural in _PAIRS:
+        try:
+            out[plural] = _reference_pair(
+                rule.get(single), rule.get(plural), ports="Port" in single
+            )
+        except ValueError as exc:
+            raise FieldError(plural, str(exc)) from None
+    return out
+
+
+@given(_RULES)
+def test_normalize_rule_is_the_plain_one(rule: dict[str, Any]) -> None:
+    assert _outcome(lambda: normalize_rule(rule)) == _outcome(lambda: _reference_rule(rule))
+
+
+@given(st.lists(_PREFIXES, max_size=5))
+def test_internet_families_are_the_plain_ones(prefixes: list[str]) -> None:
+    assert guard.internet_families(prefixes) == _reference_families(prefixes)
+    assert guard.internet_families(iter(prefixes)) == _reference_families(prefixes)
+
+
+_PORT_LISTS = st.lists(st.integers(0, 65535), max_size=6) | st.just(list(guard.DEFAULT_PORTS))
+
+
+@given(st.lists(_RULES, max_size=8), _PORT_LISTS)
+def test_exposed_ports_are_the_plain_ones(rules: list[dict[str, Any]], watched: list[int]) -> None:
+    state: dict[str, Any] = {}
+    for i, rule in enumerate(rules):
+        try:
+            state[f"rules[r{i}]"] = normalize_rule(rule)
+        except FieldError as exc:
+            state[f"rules[r{i}]"] = f"unreadable: {exc.path}: {exc.problem}"
+    assert guard.exposed_ports(state, watched) == _reference_exposed(state, watched)
