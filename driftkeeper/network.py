@@ -16,6 +16,7 @@ internet-exposure guard treats each of them as the internet.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -145,9 +146,17 @@ def cached_ports(values: tuple[str, ...]) -> PortSet:
     return parse_ports(values)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(/(?:3[0-2]|[12]?[0-9]))?")
+"""An IPv4 address or CIDR already spelled as ``ipaddress`` spells it (no leading zeros)."""
+
+
 def canonical_prefix(value: str) -> str:
     """The canonical spelling of one address prefix, service tag or ``*``."""
     text = value.strip()
+    plain = _PLAIN_V4.fullmatch(text)
+    if plain is not None:  # what ipaddress answers, without its cost
+        return text[: plain.start(1)] if plain[1] == "/32" else text
     folded = text.casefold()
     if folded in _ANY:
         return "*"

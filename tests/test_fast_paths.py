@@ -252,3 +252,71 @@ def test_exposed_ports_are_the_plain_ones(rules: list[dict[str, Any]], watched: 
         except FieldError as exc:
             state[f"rules[r{i}]"] = f"unreadable: {exc.path}: {exc.problem}"
     assert guard.exposed_ports(state, watched) == _reference_exposed(state, watched)
+
+
+# --- address prefixes without ipaddress ------------------------------------------------------
+def _reference_prefix(value: str) -> str:
+    text = value.strip()
+    folded = text.casefold()
+    if folded in ("*", "any"):
+        return "*"
+    if folded in net._KNOWN_TAGS:
+        return net._KNOWN_TAGS[folded]
+    try:
+        if "/" in text:
+            iface = ipaddress.ip_interface(text)
+            if iface.network.prefixlen == iface.max_prefixlen:
+                return str(iface.ip)
+            return iface.with_prefixlen
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not text or any(c.isspace() for c in text):
+        raise ValueError(f"expected an address prefix, service tag or '*', got {value!r}")
+    return folded
+
+
+_OCTETS = st.one_of(
+    st.integers(0, 255).map(str),
+    st.sampled_from(["00", "01", "010", "256", "999", "-1", "", "1 ", "٣"]),
+)
+_LENGTHS = st.one_of(
+    st.integers(0, 33).map(str),
+    st.sampled_from(["", "00", "08", "032", "255.0.0.0", "0.0.0.255", "x", " 8", "٣"]),
+)
+_V4_TEXT = st.builds(
+    lambda octets, slash, length, pad: f"{pad}{'.'.join(octets)}{slash}{length}{pad}",
+    st.lists(_OCTETS, min_size=3, max_size=5),
+    st.sampled_from(["", "/", "//"]),
+    _LENGTHS,
+    st.sampled_from(["", " ", "\t"]),
+)
+_CIDRS = st.one_of(
+    _V4_TEXT,
+    _PREFIXES,
+    st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=4), st.integers(0, 32)),
+    st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=6), st.integers(0, 128)),
+    st.ip_addresses().map(str),
+)
+
+
+@given(_CIDRS)
+def test_canonical_prefix_is_the_plain_one(value: str) -> None:
+    assert _outcome(lambda: net.canonical_prefix(value)) == _outcome(
+        lambda: _reference_prefix(value)
+    )
+
+
+_SOURCES = st.one_of(
+    st.builds(lambda n: f"0.0.0.0/{n}", st.integers(0, 2)),
+    st.builds(lambda n: f"128.0.0.0/{n}", st.integers(0, 2)),
+    st.builds(lambda n: f"::/{n}", st.integers(0, 2)),
+    st.builds(lambda n: f"8000::/{n}", st.integers(0, 2)),
+    st.sampled_from(["0.0.0.0/0.0.0.0", "0.0.0.0/128.0.0.0", "128.0.0.0/128.0.0.0", "::/00"]),
+    _CIDRS,
+)
+
+
+@given(st.lists(_SOURCES, max_size=5))
+def test_internet_families_of_any_prefixes_are_the_plain_ones(prefixes: list[str]) -> None:
+    assert guard.internet_families(prefixes) == _reference_families(prefixes)

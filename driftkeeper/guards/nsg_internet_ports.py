@@ -56,6 +56,8 @@ def internet_families(prefixes: Iterable[str]) -> frozenset[int]:
 
 @lru_cache(maxsize=65536)
 def _families(prefixes: tuple[str, ...]) -> frozenset[int]:
+    if not _may_cover(prefixes):
+        return frozenset()
     networks: dict[int, list[Any]] = {4: [], 6: []}
     for prefix in prefixes:
         if prefix in ("*", "Internet"):
@@ -70,6 +72,27 @@ def _families(prefixes: tuple[str, ...]) -> frozenset[int]:
         for version, found in networks.items()
         if found and list(ipaddress.collapse_addresses(found)) == [_WHOLE[version]]
     )
+
+
+def _may_cover(prefixes: tuple[str, ...]) -> bool:
+    """False when the prefixes cannot admit a whole IP version, judged without ``ipaddress``:
+    ``*`` / ``Internet`` absent, and the sizes of the CIDRs of each version (a prefix of
+    another spelling, such as a netmask, counted as the whole space) add up to less than it.
+    """
+    room = {4: 0, 6: 0}
+    for prefix in prefixes:
+        if prefix in ("*", "Internet"):
+            return True
+        version, bits = (6, 128) if ":" in prefix else (4, 32)
+        _, slash, length = prefix.partition("/")
+        if not slash:
+            size = 1  # an address: ip_network() makes it a /32 or /128
+        elif length.isascii() and length.isdigit() and int(length) <= bits:
+            size = 2 ** (bits - int(length))
+        else:
+            size = 2**bits
+        room[version] += size
+    return room[4] >= 2**32 or room[6] >= 2**128
 
 
 def _ports(rule: Mapping[str, Any]) -> net.PortSet:
