@@ -16,8 +16,11 @@ from hypothesis import strategies as st
 
 from driftkeeper import network as net
 from driftkeeper.guards import nsg_internet_ports as guard
-from driftkeeper.kinds._base import FieldError
+from driftkeeper.kinds import get_kind
+from driftkeeper.kinds import role_assignments as ra_kind
+from driftkeeper.kinds._base import FieldError, Setting
 from driftkeeper.kinds.nsg import _PAIRS, normalize_rule
+from driftkeeper.snapshot import Snapshot, is_unreadable
 
 # --- values NSG rules hold -------------------------------------------------------------------
 _PREFIXES = st.sampled_from(
@@ -144,7 +147,7 @@ def _reference_exposed(
         (
             (key, rule)
             for key, rule in rules.items()
-            if not guard.is_unreadable(rule) and rule.get("direction") == "Inbound"
+            if not is_unreadable(rule) and rule.get("direction") == "Inbound"
         ),
         key=lambda kv: kv[1]["priority"],
     )
@@ -320,3 +323,84 @@ _SOURCES = st.one_of(
 @given(st.lists(_SOURCES, max_size=5))
 def test_internet_families_of_any_prefixes_are_the_plain_ones(prefixes: list[str]) -> None:
     assert guard.internet_families(prefixes) == _reference_families(prefixes)
+
+
+# --- role assignments indexed inline ---------------------------------------------------------
+def _reference_index(snapshot: Snapshot) -> dict[str, Setting]:
+    """RoleAssignments.index before issue 10: every assignment through _assignment()."""
+    role_names = dict(ra_kind.BUILTIN_ROLES)
+    for rd in snapshot.items("arm.roleDefinitions"):
+        name = (rd.get("properties") or {}).get("roleName")
+        if name:
+            role_names[ra_kind.role_guid(str(rd.get("name") or rd.get("id") or ""))] = str(name)
+    by_scope: dict[str, dict[str, Any]] = {}
+    spelled: dict[str, str] = {}
+    labels: dict[str, str] = {f"role:{k}": v for k, v in role_names.items()}
+    for ra in snapshot.items("arm.roleAssignments"):
+        props = ra.get("properties")
+        broken = ra_kind._unreadable_assignment(props)
+        if broken is not None:
+            where = str(ra.get("id") or "").casefold().partition(ra_kind._ASSIGNMENTS)[0] or "/"
+            name = f"assignments[unreadable {ra.get('id')}]"
+            by_scope.setdefault(where, {})[name] = broken
+            spelled.setdefault(where, where)
+            continue
+        assert isinstance(props, Mapping)
+        key, item = ra_kind._assignment(props, "/")
+        scope = item["scope"]
+        by_scope.setdefault(scope, {})[key] = item
+        spelled.setdefault(scope, str(props.get("scope") or "/"))
+        ptype = props.get("principalType")
+        if ptype:
+            labels[f"principal:{item['principalId']}"] = str(ptype)
+    return {
+        scope: Setting(scope, spelled[scope], spelled[scope], state, labels)
+        for scope, state in by_scope.items()
+    }
+
+
+_SCOPES = st.sampled_from(
+    [
+        "/subscriptions/S1", "/subscriptions/s1/", "/subscriptions/S1/resourceGroups/RG",
+        "/subscriptions/s1/resourcegroups/rg/", "/", "", None, 7, "/providers/Microsoft.Management"
+        "/managementGroups/mg",
+    ]
+)  # fmt: skip
+_IDS = st.sampled_from(["P1", "p1", "p2", "", None, 3, ["x"]])
+_ROLE_IDS = st.sampled_from(
+    [
+        "/subscriptions/S1/providers/Microsoft.Authorization/roleDefinitions/ABC",
+        "/providers/Microsoft.Authorization/roleDefinitions/abc/", "abc", "DEF", "", None, 1.5,
+    ]
+)  # fmt: skip
+_PROPS: st.SearchStrategy[Any] = st.one_of(
+    st.fixed_dictionaries(
+        {"principalId": _IDS, "roleDefinitionId": _ROLE_IDS},
+        optional={
+            "scope": _SCOPES,
+            "condition": st.sampled_from(["", None, "a  b\n c", "x"]),
+            "principalType": st.sampled_from(["User", "", None, "Group"]),
+        },
+    ),
+    st.sampled_from([None, "text", [], {}]),
+)
+_ASSIGNMENT_ITEMS = st.builds(
+    lambda i, props: {
+        "id": f"/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/{i}",
+        "properties": props,
+    },
+    st.integers(0, 5),
+    _PROPS,
+)
+
+
+@given(st.lists(_ASSIGNMENT_ITEMS, max_size=12))
+def test_role_assignment_index_is_the_plain_one(items: list[dict[str, Any]]) -> None:
+    snapshot = Snapshot("t", "", {"arm.roleAssignments": items, "arm.roleDefinitions": []})
+    new = get_kind("role-assignments").index(snapshot)
+    old = _reference_index(snapshot)
+    assert list(new) == list(old)
+    for key, setting in old.items():
+        assert new[key] == setting
+        assert list(new[key].state.items()) == list(setting.state.items())
+        assert list(new[key].labels.items()) == list(setting.labels.items())
