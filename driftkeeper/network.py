@@ -16,16 +16,20 @@ internet-exposure guard treats each of them as the internet.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 __all__ = [
     "ALL_PORTS",
     "PortSet",
+    "cached_ports",
     "canonical_access",
     "canonical_direction",
     "canonical_prefix",
     "canonical_prefixes",
     "canonical_protocol",
+    "canonical_values",
     "merged_values",
 ]
 
@@ -136,9 +140,23 @@ def canonical_ports(values: Sequence[str]) -> list[str]:
     return format_ports(parse_ports(values))
 
 
+@lru_cache(maxsize=65536)
+def cached_ports(values: tuple[str, ...]) -> PortSet:
+    """:func:`parse_ports` of a tuple, remembered (ValueError is raised, never cached)."""
+    return parse_ports(values)
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(/(?:3[0-2]|[12]?[0-9]))?")
+"""An IPv4 address or CIDR already spelled as ``ipaddress`` spells it (no leading zeros)."""
+
+
 def canonical_prefix(value: str) -> str:
     """The canonical spelling of one address prefix, service tag or ``*``."""
     text = value.strip()
+    plain = _PLAIN_V4.fullmatch(text)
+    if plain is not None:  # what ipaddress answers, without its cost
+        return text[: plain.start(1)] if plain[1] == "/32" else text
     folded = text.casefold()
     if folded in _ANY:
         return "*"
@@ -159,5 +177,25 @@ def canonical_prefix(value: str) -> str:
 
 
 def canonical_prefixes(values: Sequence[str]) -> list[str]:
-    found = {canonical_prefix(v) for v in values}
+    found = {_cached_prefix(v) for v in values}
     return ["*"] if "*" in found else sorted(found)
+
+
+_cached_prefix = lru_cache(maxsize=65536)(canonical_prefix)
+""":func:`canonical_prefix`, remembered: a tenant repeats the same few prefixes."""
+
+
+@lru_cache(maxsize=65536)
+def _canonical_pair(
+    single: str | None, plural: tuple[str, ...] | None, ports: bool
+) -> tuple[str, ...]:
+    values = merged_values(single, plural)
+    return tuple(canonical_ports(values) if ports else canonical_prefixes(values))
+
+
+def canonical_values(single: str | None, plural: Sequence[str] | None, *, ports: bool) -> list[str]:
+    """The canonical list of a singular/plural pair of port ranges (``ports``) or address
+    prefixes: ``canonical_ports`` / ``canonical_prefixes`` of :func:`merged_values`, each
+    distinct pair computed once (a tenant repeats the same few). Raises :class:`ValueError`
+    as they do."""
+    return list(_canonical_pair(single, None if plural is None else tuple(plural), ports))

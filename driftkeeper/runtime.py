@@ -172,7 +172,7 @@ class Runtime:
                 from .live import LiveClients
 
                 self._live = LiveClients(
-                    self._credential(),
+                    _LazyCredential(self._credential),
                     arm_endpoint=self.settings.arm_endpoint,
                     graph_endpoint=self.settings.graph_endpoint,
                     connection_verify=self.settings.connection_verify,
@@ -478,6 +478,18 @@ class Runtime:
             live.close()
         if self._reader_built:  # its clients are closed: the next use builds them again
             self._reader_built, self.reader, self._pipeline = False, None, None
+
+
+class _LazyCredential:
+    """The runtime's credential, built (and ``azure.identity`` imported) when a client first
+    asks it for a token, not when the clients are built: the first event, whose reader is
+    injected or whose rollback never writes, does not pay for it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)
 
 
 def resource_reader(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .. import network as net
@@ -47,8 +48,16 @@ def internet_families(prefixes: Iterable[str]) -> frozenset[int]:
 
     ``*`` and ``Internet`` admit both; CIDRs admit a version when together they cover its
     whole address space (``0.0.0.0/1`` + ``128.0.0.0/1`` is ``0.0.0.0/0``). No prefix at all
-    means the rule matches application security groups: not the internet.
+    means the rule matches application security groups: not the internet. Each distinct
+    list of prefixes is judged once (a tenant repeats the same few).
     """
+    return _families(tuple(prefixes))
+
+
+@lru_cache(maxsize=65536)
+def _families(prefixes: tuple[str, ...]) -> frozenset[int]:
+    if not _may_cover(prefixes):
+        return frozenset()
     networks: dict[int, list[Any]] = {4: [], 6: []}
     for prefix in prefixes:
         if prefix in ("*", "Internet"):
@@ -65,9 +74,30 @@ def internet_families(prefixes: Iterable[str]) -> frozenset[int]:
     )
 
 
+def _may_cover(prefixes: tuple[str, ...]) -> bool:
+    """False when the prefixes cannot admit a whole IP version, judged without ``ipaddress``:
+    ``*`` / ``Internet`` absent, and the sizes of the CIDRs of each version (a prefix of
+    another spelling, such as a netmask, counted as the whole space) add up to less than it.
+    """
+    room = {4: 0, 6: 0}
+    for prefix in prefixes:
+        if prefix in ("*", "Internet"):
+            return True
+        version, bits = (6, 128) if ":" in prefix else (4, 32)
+        _, slash, length = prefix.partition("/")
+        if not slash:
+            size = 1  # an address: ip_network() makes it a /32 or /128
+        elif length.isascii() and length.isdigit() and int(length) <= bits:
+            size = 2 ** (bits - int(length))
+        else:
+            size = 2**bits
+        room[version] += size
+    return room[4] >= 2**32 or room[6] >= 2**128
+
+
 def _ports(rule: Mapping[str, Any]) -> net.PortSet:
     try:
-        return net.parse_ports(rule.get("destinationPortRanges") or ["*"])
+        return net.cached_ports(tuple(rule.get("destinationPortRanges") or ("*",)))
     except ValueError:
         return net.ALL_PORTS  # unreadable ports: assume the worst
 
@@ -85,6 +115,17 @@ def _same_destination(deny: Mapping[str, Any], allow: Mapping[str, Any]) -> bool
 
 def _covered(port: int, spans: net.PortSet) -> bool:
     return any(lo <= port <= hi for lo, hi in spans)
+
+
+@lru_cache(maxsize=65536)
+def _covered_ports(ports: tuple[int, ...], spans: net.PortSet) -> tuple[int, ...]:
+    """The ``ports`` (sorted) that ``spans`` cover, each distinct pair computed once."""
+    return tuple(p for p in ports if _covered(p, spans))
+
+
+@lru_cache(maxsize=65536)
+def _uncovered_ports(ports: tuple[int, ...], spans: net.PortSet) -> tuple[int, ...]:
+    return tuple(p for p in ports if not _covered(p, spans))
 
 
 def exposed_ports(
@@ -105,7 +146,7 @@ def exposed_ports(
         ),
         key=lambda kv: kv[1]["priority"],
     )
-    watched = sorted(set(watched))
+    watching = tuple(sorted(set(watched)))
     found = []
     for i, (key, rule) in enumerate(inbound):
         if rule["access"] != "Allow" or rule["protocol"] not in _PROTOCOLS:
@@ -114,7 +155,7 @@ def exposed_ports(
         spans = _ports(rule)
         exposed: set[int] = set()
         for family in families:
-            ports = [p for p in watched if _covered(p, spans)]
+            ports = _covered_ports(watching, spans)
             for _, deny in inbound[:i]:
                 if not ports:
                     break
@@ -126,7 +167,7 @@ def exposed_ports(
                     and _same_destination(deny, rule)
                 ):
                     deny_spans = _ports(deny)
-                    ports = [p for p in ports if not _covered(p, deny_spans)]
+                    ports = _uncovered_ports(ports, deny_spans)
             exposed.update(ports)
         if exposed:
             found.append((key, rule, sorted(exposed)))

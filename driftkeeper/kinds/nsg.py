@@ -133,12 +133,8 @@ def normalize_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
             isinstance(many, list) and all(isinstance(v, str) for v in many)
         ):
             raise FieldError(plural, f"expected a list of strings, got {shown(many)}")
-        values = net.merged_values(one, many)
         try:
-            if "Port" in single:
-                out[plural] = net.canonical_ports(values)
-            else:
-                out[plural] = net.canonical_prefixes(values)
+            out[plural] = net.canonical_values(one, many, ports="Port" in single)
         except ValueError as exc:
             raise FieldError(plural, str(exc)) from None
     for asg in _ASGS:

@@ -161,8 +161,43 @@ class RoleAssignments(Kind):
         by_scope: dict[str, dict[str, Any]] = {}
         spelled: dict[str, str] = {}
         labels: dict[str, str] = {f"role:{k}": v for k, v in role_names.items()}
+        scopes: dict[str, str] = {}  # the scope as listed -> its key: computed once each
+        roles: dict[str, str] = {}  # roleDefinitionId -> GUID
         for ra in snapshot.items("arm.roleAssignments"):
             props = ra.get("properties")
+            if type(props) is dict:  # the plain JSON shape, read inline (see _assignment)
+                principal = props.get("principalId")
+                role_id = props.get("roleDefinitionId")
+                listed = props.get("scope")
+                if (
+                    type(principal) is str
+                    and principal
+                    and type(role_id) is str
+                    and role_id
+                    and (listed is None or type(listed) is str)
+                    and not props.get("condition")
+                ):
+                    listed = listed or "/"
+                    scope = scopes.get(listed)
+                    if scope is None:
+                        scope = scopes[listed] = listed.rstrip("/").casefold() or "/"
+                    role = roles.get(role_id)
+                    if role is None:
+                        role = roles[role_id] = role_guid(role_id)
+                    principal = principal.casefold()
+                    found = by_scope.get(scope)
+                    if found is None:
+                        found = by_scope[scope] = {}
+                        spelled[scope] = listed
+                    found[f"assignments[{role}/{principal}@{scope}]"] = {
+                        "principalId": principal,
+                        "roleDefinitionId": role,
+                        "scope": scope,
+                    }
+                    ptype = props.get("principalType")
+                    if ptype:
+                        labels[f"principal:{principal}"] = str(ptype)
+                    continue
             broken = _unreadable_assignment(props)
             if broken is not None:  # drift against any baseline, never dropped, not captured
                 where = str(ra.get("id") or "").casefold().partition(_ASSIGNMENTS)[0] or "/"
