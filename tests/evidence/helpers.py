@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 
+from azure.data.tables import TableClient
+
 from driftkeeper._model import Change, EventRecord
+from driftkeeper.store import Ledger
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -29,3 +33,12 @@ def record(
         message=message or f"message {signal}", actor_upn=actor, actor_ip=ip,
         changes=(Change("rules[x]", None, {"access": "Allow"}),),
     )  # fmt: skip
+
+
+def ledger_table(
+    make_table: Callable[..., TableClient], rows: Iterable[EventRecord]
+) -> TableClient:
+    """A fresh events table on Azurite holding ``rows``, written through the real Ledger."""
+    client = make_table()
+    Ledger(client).record(list(rows))
+    return client

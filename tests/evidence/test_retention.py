@@ -17,7 +17,7 @@ from driftkeeper.evidence import Seals, prune, seal_closed_days, seals_table_nam
 from driftkeeper.runtime import Runtime
 from driftkeeper.store import Ledger
 
-from .helpers import TODAY, record
+from .helpers import TODAY, ledger_table, record
 
 RECORDS = [
     record("a1", "2026-10-01T10:00:00Z"),
@@ -30,14 +30,7 @@ RECORDS = [
 
 @pytest.fixture
 def events(make_table: Callable[..., TableClient]) -> TableClient:
-    client = make_table()
-    Ledger(client).record(RECORDS)
-    return client
-
-
-@pytest.fixture
-def seals(make_table: Callable[..., TableClient]) -> Seals:
-    return Seals(make_table())
+    return ledger_table(make_table, RECORDS)
 
 
 def days_of(events: TableClient) -> list[str]:

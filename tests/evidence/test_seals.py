@@ -13,7 +13,7 @@ from azure.data.tables import TableClient, UpdateMode
 from driftkeeper.evidence import Seals, seal_closed_days, verify
 from driftkeeper.store import Ledger, record_keys
 
-from .helpers import NOW, TODAY, record
+from .helpers import NOW, TODAY, ledger_table, record
 
 RECORDS = [
     record("a", "2026-11-19T10:00:00Z"),
@@ -26,14 +26,7 @@ RECORDS = [
 
 @pytest.fixture
 def events(make_table: Callable[..., TableClient]) -> TableClient:
-    client = make_table()
-    Ledger(client).record(RECORDS)
-    return client
-
-
-@pytest.fixture
-def seals(make_table: Callable[..., TableClient]) -> Seals:
-    return Seals(make_table())
+    return ledger_table(make_table, RECORDS)
 
 
 def check(events: TableClient, seals: Seals) -> dict[str, str]:

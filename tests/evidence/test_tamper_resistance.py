@@ -20,7 +20,7 @@ from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 from driftkeeper.evidence import Anchor, Seals, prune, seal_closed_days, verify
 from driftkeeper.store import Ledger, record_keys
 
-from .helpers import TODAY, record
+from .helpers import TODAY, ledger_table, record
 from .test_cli_evidence import RECORDS as CLI_RECORDS
 from .test_cli_evidence import Tables, day, run
 from .test_cli_evidence import tables as tables
@@ -38,14 +38,7 @@ TAMPERED = ROWS[2]  # day 20261005
 
 @pytest.fixture
 def events(make_table: Callable[..., TableClient]) -> TableClient:
-    client = make_table()
-    Ledger(client).record(ROWS)
-    return client
-
-
-@pytest.fixture
-def seals(make_table: Callable[..., TableClient]) -> Seals:
-    return Seals(make_table())
+    return ledger_table(make_table, ROWS)
 
 
 def sealed(events: TableClient, seals: Seals) -> list[Any]:
