@@ -25,7 +25,6 @@ Usage: ``python bench/event_hub.py [--events 500] [--repeat 3] [--connection-str
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import platform
@@ -33,7 +32,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import azure.functions as func  # noqa: E402
 from azure.data.tables import TableServiceClient  # noqa: E402
 
+from bench import azurite  # noqa: E402
 from driftkeeper import Snapshot, runtime  # noqa: E402
 from driftkeeper.config import Settings  # noqa: E402
 from driftkeeper.live import CoalescingReader, snapshot_reader  # noqa: E402
@@ -134,17 +133,6 @@ class Run:
             f"{self.incident_gets / max(self.judged_per_batch, 1):.2f}",
             str(self.alerts),
         ]
-
-
-@contextlib.contextmanager
-def azurite(connection_string: str | None) -> Iterator[str]:
-    if connection_string:
-        yield connection_string
-        return
-    from tests.fakes.azurite import Azurite
-
-    with Azurite() as server:
-        yield server.connection_string
 
 
 def one_run(

@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from azure.data.tables import TableServiceClient  # noqa: E402
 
+from bench import azurite  # noqa: E402
 from driftkeeper.baseline import BaselineSet, load_baselines  # noqa: E402
 from driftkeeper.intake import parse_events  # noqa: E402
 from driftkeeper.live import snapshot_reader  # noqa: E402
@@ -134,17 +135,6 @@ def unreadable_nsgs() -> Snapshot:
     del doc["arm"]["networkSecurityGroups"]
     doc["readErrors"] = {"arm.networkSecurityGroups": "403 Forbidden: AuthorizationFailed"}
     return Snapshot.from_dict(doc)
-
-
-@contextlib.contextmanager
-def azurite(connection_string: str | None) -> Iterator[str]:
-    if connection_string:
-        yield connection_string
-        return
-    from tests.fakes.azurite import Azurite
-
-    with Azurite() as server:
-        yield server.connection_string
 
 
 class Bench:

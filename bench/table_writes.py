@@ -20,22 +20,24 @@ Usage: ``python bench/table_writes.py [--records 2000] [--repeat 3] [--connectio
 from __future__ import annotations
 
 import argparse
-import contextlib
 import platform
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
-
-from driftkeeper._model import Change, EventRecord
-from driftkeeper.store import Ledger, record_entities
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode  # noqa: E402
+
+from bench import azurite  # noqa: E402
+from driftkeeper._model import Change, EventRecord  # noqa: E402
+from driftkeeper.store import Ledger, record_entities  # noqa: E402
+
 NSG = "/subscriptions/0000/resourceGroups/rg-web/providers/Microsoft.Network/networkSecurityGroups"
 
 
@@ -71,18 +73,6 @@ def make_records(count: int) -> list[EventRecord]:
         )
         for i in range(count)
     ]
-
-
-@contextlib.contextmanager
-def azurite(connection_string: str | None) -> Iterator[str]:
-    if connection_string:
-        yield connection_string
-        return
-    sys.path.insert(0, str(ROOT))
-    from tests.fakes.azurite import Azurite
-
-    with Azurite() as server:
-        yield server.connection_string
 
 
 def batched(table: TableClient, records: list[EventRecord]) -> None:
