@@ -5,14 +5,16 @@ fill, the incidents they leave open, and the summaries of both days."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.functions as func
+import pytest
 from azure.data.tables import TableServiceClient
 
+from driftkeeper import runtime
 from driftkeeper._model import EventRecord
 from driftkeeper.config import Settings
 from driftkeeper.rollback._principal import Principal
@@ -36,6 +38,18 @@ HOSTILE_TEXTS = (
     HOSTILE["kind"],
     "[U+202E]etadpu.exe[U+202C] mallory<a href=https://evil.example>@contoso</a>",
 )
+
+
+@pytest.fixture
+def service(azurite: str) -> Iterator[TableServiceClient]:
+    """A table service on Azurite; drops the tables the test made and uninstalls the runtime."""
+    svc = TableServiceClient.from_connection_string(azurite, retry_total=0)
+    yield svc
+    for table in list(svc.list_tables()):
+        if table.name.startswith(("events", "incidents", "summaries")):
+            svc.delete_table(table.name)
+    svc.close()
+    runtime.install(None)
 
 
 def settings(suffix: str, connection: str, **changes: Any) -> Settings:

@@ -4,7 +4,7 @@ access check, the period's validation, and the report's shape and figures."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,19 +16,9 @@ from driftkeeper import runtime
 from driftkeeper.runtime import Runtime
 
 from .dashboard_app import EVE, HOSTILE, http, make_runtime, seed
+from .dashboard_app import service as service
 
 Call = Callable[[func.HttpRequest], func.HttpResponse]
-
-
-@pytest.fixture
-def service(azurite: str) -> Iterator[TableServiceClient]:
-    svc = TableServiceClient.from_connection_string(azurite, retry_total=0)
-    yield svc
-    for table in list(svc.list_tables()):
-        if table.name.startswith(("events", "incidents", "summaries")):
-            svc.delete_table(table.name)
-    svc.close()
-    runtime.install(None)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Screenshots: ``build/test-artifacts/dashboard.png`` (laptop) and ``dashboard-wal
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +23,7 @@ from driftkeeper.runtime import Runtime
 from tests.fakes.browser import chromium_or_skip, open_page
 
 from .dashboard_app import EVE, HOSTILE_TEXTS, http, make_runtime, seed
+from .dashboard_app import service as service
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -34,17 +35,6 @@ ALLOWED_TAGS = {
     "line", "rect", "text",
 }  # fmt: skip
 LINKING = {"href", "src", "action", "formaction", "srcset", "xlink:href", "style"}
-
-
-@pytest.fixture
-def service(azurite: str) -> Iterator[TableServiceClient]:
-    svc = TableServiceClient.from_connection_string(azurite, retry_total=0)
-    yield svc
-    for table in list(svc.list_tables()):
-        if table.name.startswith(("events", "incidents", "summaries")):
-            svc.delete_table(table.name)
-    svc.close()
-    runtime.install(None)
 
 
 @pytest.fixture
