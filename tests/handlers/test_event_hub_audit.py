@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from azure.data.tables import TableServiceClient
 
-from driftkeeper import runtime
 from driftkeeper._hub import parse_message
-from driftkeeper.config import Settings
 from driftkeeper.intake import parse_event
-from driftkeeper.live import CoalescingReader, snapshot_reader
 from driftkeeper.runtime import Runtime
 from driftkeeper.store import Ledger
 from tests.builders import corpus
@@ -27,7 +22,7 @@ from tests.fakes.alerts import RecordingAlerts
 from tests.fakes.azure_rest import AzureRestServer
 from tests.handlers.test_concurrent_alerts import at_once
 from tests.handlers.test_event_hub import hub_message
-from tests.handlers.test_timers import DRIFTED, ROOT, SUB, _snapshot, timer
+from tests.handlers.test_timers import ROOT, installed_runtime, timer
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 DRIFT = ["ca001-require-mfa-for-administrators-c0ffee00", "guard:ca-mfa-privileged-roles"]
@@ -64,41 +59,9 @@ def streamed(record: dict[str, Any], *, numeric: bool = True) -> dict[str, Any]:
 def both(
     azure_rest_server: AzureRestServer, token_credential: Any, azurite: str
 ) -> Iterator[tuple[Runtime, AzureRestServer, RecordingAlerts]]:
-    server = azure_rest_server
-    server.data = {
-        f"{group}.{name}": value
-        for group in ("arm", "graph")
-        for name, value in DRIFTED[group].items()
-    }
-    server.data["graph.directoryAudits"] = [audit_record(datetime.now(UTC))]
-    suffix = uuid.uuid4().hex[:10]
-    settings = Settings(
-        baselines_dir=str(ROOT / "baselines"),
-        storage_connection=azurite,
-        events_table=f"events{suffix}",
-        incidents_table=f"incidents{suffix}",
-        cursors_table=f"cursors{suffix}",
-        arm_endpoint=server.arm_endpoint,
-        graph_endpoint=server.graph_endpoint,
-        ca_bundle=server.ca_file,
-        subscriptions=(SUB,),
-    )
-    service = TableServiceClient.from_connection_string(azurite)
-    memory = RecordingAlerts()
-    rt = Runtime(
-        settings,
-        table_service=service,
-        reader=CoalescingReader(snapshot_reader(_snapshot())),
-        alerts=memory,
-        credential=token_credential,
-    )
-    runtime.install(rt)
-    yield rt, server, memory
-    runtime.install(None)
-    rt.close()
-    for table in (settings.events_table, settings.incidents_table, settings.cursors_table):
-        service.delete_table(table)
-    service.close()
+    audits = [audit_record(datetime.now(UTC))]
+    with installed_runtime(azure_rest_server, token_credential, azurite, audits) as (rt, memory):
+        yield rt, azure_rest_server, memory
 
 
 def rows(rt: Runtime) -> list[Any]:

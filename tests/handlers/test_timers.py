@@ -3,6 +3,7 @@ calls them, reading from the local ARM/Graph stand-in and writing to Azurite."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -28,21 +29,18 @@ DRIFTED = json.loads((ROOT / "examples/tenant-drifted.json").read_text())
 SUB = "6f1c2a3b-4d5e-4f60-8a91-b2c3d4e5f607"
 
 
-@pytest.fixture
-def timer_app(
-    azure_rest_server: AzureRestServer, token_credential: Any, azurite: str
-) -> Iterator[tuple[Runtime, AzureRestServer, RecordingAlerts]]:
-    server = azure_rest_server
+@contextlib.contextmanager
+def installed_runtime(
+    server: AzureRestServer, credential: Any, azurite: str, audits: list[dict[str, Any]]
+) -> Iterator[tuple[Runtime, RecordingAlerts]]:
+    """A runtime installed as the host's, reading the drifted tenant (with ``audits`` as its
+    directoryAudits) from ``server`` and writing to fresh Azurite tables, dropped afterwards."""
     server.data = {
         f"{group}.{name}": value
         for group in ("arm", "graph")
         for name, value in DRIFTED[group].items()
     }
-    server.data["graph.directoryAudits"] = [
-        r
-        for r in json.loads((ROOT / "examples/events-burst.json").read_text())
-        if "activityDisplayName" in r
-    ]
+    server.data["graph.directoryAudits"] = audits
     suffix = uuid.uuid4().hex[:10]
     settings = Settings(
         baselines_dir=str(ROOT / "baselines"),
@@ -62,22 +60,37 @@ def timer_app(
         table_service=service,
         reader=CoalescingReader(snapshot_reader(_snapshot())),
         alerts=memory,
-        credential=token_credential,
+        credential=credential,
         summaries_table=f"summaries{suffix}",
     )
     runtime.install(rt)
-    yield rt, server, memory
-    runtime.install(None)
-    rt.close()
-    for table in (
-        settings.events_table,
-        settings.incidents_table,
-        settings.cursors_table,
-        rt.summaries_table,
-        rt.summaries_table + "counts",
-    ):
-        service.delete_table(table)
-    service.close()
+    try:
+        yield rt, memory
+    finally:
+        runtime.install(None)
+        rt.close()
+        for table in (
+            settings.events_table,
+            settings.incidents_table,
+            settings.cursors_table,
+            rt.summaries_table,
+            rt.summaries_table + "counts",
+        ):
+            service.delete_table(table)
+        service.close()
+
+
+@pytest.fixture
+def timer_app(
+    azure_rest_server: AzureRestServer, token_credential: Any, azurite: str
+) -> Iterator[tuple[Runtime, AzureRestServer, RecordingAlerts]]:
+    audits = [
+        r
+        for r in json.loads((ROOT / "examples/events-burst.json").read_text())
+        if "activityDisplayName" in r
+    ]
+    with installed_runtime(azure_rest_server, token_credential, azurite, audits) as (rt, memory):
+        yield rt, azure_rest_server, memory
 
 
 def _snapshot() -> Any:
