@@ -301,4 +301,18 @@ def test_bad_webhook_url_is_a_config_error_without_the_url(url: str) -> None:
 
 def test_card_is_json_serialisable_with_odd_change_values() -> None:
     alert = make_alert(changes=(Change("p", {"set": [1, 2]}, 3.5), Change("q", True, None)))
-    json.dumps(teams_message(alert))
+    card = json.loads(json.dumps(teams_message(alert)))
+    texts = [str(node["text"]) for node in _nodes(card) if "text" in node]
+    assert "q: true \u2192 absent" in texts  # a bool and a removal, as the card shows them
+    [p_line] = [t for t in texts if t.startswith("p: ")]
+    assert "set" in p_line
+    assert p_line.endswith("\u2192 3.5")
+
+
+def _nodes(value: Any) -> list[dict[str, Any]]:
+    """Every JSON object inside ``value``."""
+    if isinstance(value, dict):
+        return [value] + [n for v in value.values() for n in _nodes(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _nodes(v)]
+    return []
