@@ -36,9 +36,7 @@ def test_recapture_keeps_edits_and_replaces_expected(tmp_path: Path) -> None:
     capture_baselines(Snapshot.from_dict(healthy()), tmp_path)
     [path] = (tmp_path / "security-defaults").glob("*.yaml")
     doc = yaml.safe_load(path.read_text())
-    doc.update(
-        response="approve", approvals=2, severity="critical", owners=["secops@contoso.com"]
-    )
+    doc.update(response="approve", approvals=2, severity="critical", owners=["secops@contoso.com"])
     path.write_text(yaml.safe_dump(doc))
     capture_baselines(Snapshot.from_dict(healthy(securityDefaults={"isEnabled": True})), tmp_path)
     again = yaml.safe_load(path.read_text())

@@ -73,9 +73,7 @@ def status(incidents: MemoryIncidents) -> str:
 
 @pytest.mark.parametrize("live", [True, False], ids=["live reads", "a state file"])
 @pytest.mark.parametrize("skew", [timedelta(minutes=1), FUTURE_SLACK - timedelta(seconds=1)])
-def test_an_event_from_the_future_cannot_hide_the_fix_after_it(
-    live: bool, skew: timedelta
-) -> None:
+def test_an_event_from_the_future_cannot_hide_the_fix_after_it(live: bool, skew: timedelta) -> None:
     # given an RDP rule opened, reported by a sender whose clock runs ahead
     clock = Clock()
     tenant = LiveTenant(clock, snapshot("tenant-drifted.json"), live=live)

@@ -361,9 +361,7 @@ def test_without_an_approval_key_the_approvals_tables_key_signs(
     assert call({**RANGE, "pageSize": "10", "next": token}).status_code == 200
 
 
-def test_a_stored_lone_surrogate_never_breaks_a_page(
-    make_call: Any, seeded: Any
-) -> None:
+def test_a_stored_lone_surrogate_never_breaks_a_page(make_call: Any, seeded: Any) -> None:
     # given a row whose diff and message hold a lone surrogate (legal in JSON, stored escaped)
     from dataclasses import replace as _replace
     from datetime import timedelta
