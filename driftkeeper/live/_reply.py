@@ -37,8 +37,16 @@ class Reply:
     problem: str = ""
 
     @classmethod
-    def of(cls, status: int, headers: Mapping[str, str], content: bytes | None) -> Reply:
-        kept = {name: headers[name] for name in KEPT_HEADERS if headers.get(name) is not None}
+    def of(
+        cls,
+        status: int,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        keep: tuple[str, ...] = (),
+    ) -> Reply:
+        """``keep`` names response headers (lower-case) kept besides :data:`KEPT_HEADERS`."""
+        names = (*KEPT_HEADERS, *keep)
+        kept = {name: headers[name] for name in names if headers.get(name) is not None}
         return cls(status, kept, json_or_none(content))
 
 
