@@ -549,14 +549,16 @@ class Pipeline:
         each group applied with one incident read and one write (an incident book with
         ``observe_many``, as the Table one); by position in ``judged``."""
         observe_many = getattr(self.incidents, "observe_many", None)
+        if observe_many is None:
+            return {}
         groups: dict[tuple[str, str], list[int]] = {}
         for n, item in enumerate(judged):
             record = item.record
-            if record.outcome in ("drift", "compliant", "error") and record.rule:
+            if _has_incident(record):
                 groups.setdefault((record.resource, record.rule), []).append(n)
         observed: dict[int, Observation] = {}
         for indexes in groups.values():
-            if observe_many is not None and len(indexes) > 1:
+            if len(indexes) > 1:
                 made = observe_many(
                     [judged[n].record for n in indexes], alerting=self.alerts is not None
                 )
@@ -571,7 +573,7 @@ class Pipeline:
         on the incident in one more write. Returns the rollback work left for after the
         batch, if any."""
         record = judged.record
-        if record.outcome not in ("drift", "compliant", "error") or not record.rule:
+        if not _has_incident(record):
             return None
         if observation is None:
             observation = self.incidents.observe(record, alerting=self.alerts is not None)
@@ -747,6 +749,11 @@ def _when(text: str) -> datetime | None:
         return event_time(text)
     except TimeFormatError:
         return None
+
+
+def _has_incident(record: EventRecord) -> bool:
+    """Whether a row is applied to the incident of its (resource, rule): a judged one."""
+    return record.outcome in ("drift", "compliant", "error") and bool(record.rule)
 
 
 def _read_failed(made: Sequence[tuple[Finding, Baseline | None]]) -> bool:

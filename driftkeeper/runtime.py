@@ -252,9 +252,8 @@ class Runtime:
         from .rollback._request_ids import is_own_request_id
 
         def check(correlation_id: str) -> bool:
-            if not correlation_id or len(correlation_id) != 36 or correlation_id[14] != "8":
-                return False  # not one of ours: no key needed (nor a table read)
-            return is_own_request_id(self._request_key(), correlation_id)
+            # the key (maybe a table read) is asked for only for an id of our ids' shape
+            return is_own_request_id(self._request_key, correlation_id)
 
         return check
 

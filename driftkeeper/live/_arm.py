@@ -222,9 +222,7 @@ class ArmClient:
             return Reply(0, sent=True, problem=type(exc).__name__)
         finally:
             response.close()
-        reply = Reply.of(response.status_code, response.headers, content)
-        extra = {name: response.headers[name] for name in keep if response.headers.get(name)}
-        return Reply(reply.status, {**reply.headers, **extra}, reply.body)
+        return Reply.of(response.status_code, response.headers, content, keep)
 
     def close(self) -> None:
         self._client.close()

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import TransientReadError
 from ._failures import Refused, describe_failure, is_transient
+from ._reply import retry_after
 
 if TYPE_CHECKING:
     from ..kinds import ArmSection, Request
@@ -297,7 +298,7 @@ class ResourceGraphFetcher:
                 return Refused(0, "InvalidBody", "Resource Graph answered 200 without an object")
             if reply.status and not is_transient(reply.status):
                 return _refused(reply.status, reply.body)
-            wait = parse_timespan(reply.headers.get("retry-after"))
+            wait = retry_after(reply)
             if wait is None:
                 wait = resets if resets is not None else self._retry_delay * 2**attempt
             self._wait_before_next = max(self._wait_before_next, min(wait, MAX_WAIT))

@@ -38,19 +38,16 @@ never wait.
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
 from .._errors import ForeignUrlError, TransientWriteError, WriteError, WriteRefusedError
 from ._failures import Refused, describe_failure, is_transient
-from ._reply import Reply
+from ._reply import Reply, retry_after
 
 if TYPE_CHECKING:
     from ._resource import LiveClients
@@ -243,7 +240,7 @@ class Writer:
                     f"{context.where}: {what} (after {attempts} attempt(s))",
                     **context.fields(reply.status, attempts),
                 )
-            delay = _retry_after(reply)
+            delay = retry_after(reply)
             if delay is None:
                 delay = budget.backoff * 2 ** (attempts - 1)
             if waited + delay > budget.seconds:
@@ -272,7 +269,7 @@ class Writer:
             )
         budget, waited, polls, last = self.budget, 0.0, 0, first
         while True:
-            delay = _retry_after(last)
+            delay = retry_after(last)
             delay = budget.poll_interval if delay is None else delay
             if waited + delay > budget.operation_seconds:
                 raise TransientWriteError(
@@ -382,38 +379,6 @@ def _describe(reply: Reply) -> str:
 def _may_resend(reply: Reply) -> bool:
     """Whether a failed POST cannot have been acted on: throttled, unavailable, never sent."""
     return reply.status in _UNACTED or (reply.status == 0 and not reply.sent)
-
-
-def _retry_after(reply: Reply) -> float | None:
-    """The wait the service asked for, in seconds (``retry-after-ms`` first, then
-    ``Retry-After`` as seconds or an HTTP date); None when it asked for none."""
-    for name, scale in (("retry-after-ms", 1000.0), ("x-ms-retry-after-ms", 1000.0)):
-        value = _number(reply.headers.get(name))
-        if value is not None:
-            return value / scale
-    text = reply.headers.get("retry-after")
-    if text is None:
-        return None
-    value = _number(text)
-    if value is not None:
-        return value
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float(text) if text is not None else None
-    except ValueError:
-        return None
-    if value is None or not math.isfinite(value):
-        return None
-    return max(0.0, value)
 
 
 def _on_endpoint(url: str, endpoint: str, *, below_path: bool) -> bool:

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 
 __all__ = ["is_own_request_id", "own_request_id"]
 
@@ -37,15 +38,22 @@ def own_request_id(key: bytes) -> str:
     return str(uuid.UUID(bytes=bytes(raw)))
 
 
-def is_own_request_id(key: bytes, text: str) -> bool:
-    """Whether ``text`` is a client request id :func:`own_request_id` made with ``key``."""
-    if not key or not isinstance(text, str) or len(text) > 64:
+def is_own_request_id(key: bytes | Callable[[], bytes], text: str) -> bool:
+    """Whether ``text`` is a client request id :func:`own_request_id` made with ``key``.
+
+    ``key`` may be a function giving it, called only for a text of the ids' shape (a
+    version-8 UUID), so a caller whose key costs a read pays it only then."""
+    if not isinstance(text, str) or len(text) > 64:
         return False
     try:
         raw = uuid.UUID(text.strip()).bytes
     except ValueError:
         return False
     if raw[6] >> 4 != 8:
+        return False
+    if callable(key):
+        key = key()
+    if not key:
         return False
     expected = bytearray(_mac(key, raw[:8]))
     expected[0] = (expected[0] & 0x3F) | 0x80
