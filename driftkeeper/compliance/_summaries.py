@@ -48,7 +48,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..store._keys import short_hash, split_text
+from ..store._keys import join_text, short_hash, split_text
 from ._aggregate import (
     RULE_FIELDS,
     CountKey,
@@ -360,23 +360,14 @@ def _floats(entity: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-def _text(entity: Mapping[str, Any], column: str) -> str:
-    pieces = [str(entity.get(column) or "")]
-    index = 1
-    while f"{column}{index}" in entity:
-        pieces.append(str(entity[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
-
-
 def _joined_list(entity: Mapping[str, Any], column: str) -> list[list[Any]]:
-    text = _text(entity, column)
+    text = join_text(entity, column)
     loaded = json.loads(text) if text else []
     return [item for item in loaded if isinstance(item, list)] if isinstance(loaded, list) else []
 
 
 def _joined(entity: Mapping[str, Any], column: str) -> dict[str, str]:
-    text = _text(entity, column)
+    text = join_text(entity, column)
     loaded = json.loads(text) if text else {}
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 

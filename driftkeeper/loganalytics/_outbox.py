@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..store._keys import split_text
+from ..store._keys import join_text, split_text
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -62,13 +62,8 @@ def _encode(keys: Sequence[EventKey]) -> dict[str, str]:
 
 
 def _decode(entity: dict[str, Any]) -> tuple[EventKey, ...]:
-    pieces = [str(entity.get("Keys", ""))]
-    index = 1
-    while f"Keys{index}" in entity:
-        pieces.append(str(entity[f"Keys{index}"]))
-        index += 1
     try:
-        raw = json.loads("".join(pieces) or "[]")
+        raw = json.loads(join_text(entity, "Keys") or "[]")
     except ValueError:
         return ()  # an unreadable marker holds nothing we could send
     keys = []

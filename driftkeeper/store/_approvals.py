@@ -43,7 +43,7 @@ from ..rollback._approval import (
 from ..rollback._principal import Principal
 from ._conditional import TableRows
 from ._incidents import incident_keys
-from ._keys import split_text
+from ._keys import join_text, split_text
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -291,15 +291,6 @@ def _split(entity: dict[str, Any], column: str, text: str) -> None:
         entity[f"{column}{index or ''}"] = piece
 
 
-def _joined(entity: Mapping[str, Any], column: str) -> str:
-    pieces = [str(entity.get(column, ""))]
-    index = 1
-    while f"{column}{index}" in entity:
-        pieces.append(str(entity[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
-
-
 def _to_entity(request: ApprovalRequest) -> dict[str, Any]:
     partition, row = request_keys(request.resource, request.rule, request.generation)
     entity: dict[str, Any] = {
@@ -333,7 +324,7 @@ def _from_entity(entity: Any) -> ApprovalRequest:
         generation=int(entity["Generation"]),
         kind=entity.get("Kind", ""),
         baseline=entity.get("Baseline", ""),
-        plan=json.loads(_joined(entity, "Plan") or "{}"),
+        plan=json.loads(join_text(entity, "Plan") or "{}"),
         plan_hash=entity["PlanHash"],
         token_hash=entity["TokenHash"],
         created_at=_aware(entity["CreatedAt"]),
@@ -344,9 +335,9 @@ def _from_entity(entity: Any) -> ApprovalRequest:
         drift_time=entity.get("DriftTime", ""),
         status=entity["Status"],
         decisions=tuple(
-            Decision.from_dict(d) for d in json.loads(_joined(entity, "Decisions") or "[]")
+            Decision.from_dict(d) for d in json.loads(join_text(entity, "Decisions") or "[]")
         ),
-        result=json.loads(_joined(entity, "Result") or "{}"),
+        result=json.loads(join_text(entity, "Result") or "{}"),
         version=str(getattr(entity, "metadata", {}).get("etag") or ""),
     )
 
