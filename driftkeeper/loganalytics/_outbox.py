@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..store._keys import join_text, split_text
+from ..store._keys import join_text, split_columns
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -57,8 +57,7 @@ class Marker:
 
 def _encode(keys: Sequence[EventKey]) -> dict[str, str]:
     text = json.dumps([list(k) for k in keys], separators=(",", ":"))
-    pieces = split_text(text)
-    return {("Keys" if i == 0 else f"Keys{i}"): piece for i, piece in enumerate(pieces)}
+    return split_columns("Keys", text)
 
 
 def _decode(entity: dict[str, Any]) -> tuple[EventKey, ...]:

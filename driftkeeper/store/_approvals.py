@@ -43,7 +43,7 @@ from ..rollback._approval import (
 from ..rollback._principal import Principal
 from ._conditional import TableRows
 from ._incidents import incident_keys
-from ._keys import join_text, split_text
+from ._keys import join_text, split_columns
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -286,11 +286,6 @@ def _kept_changing(keys: tuple[str, str]) -> Exception:
 # --- the request as an entity ----------------------------------------------------------------
 
 
-def _split(entity: dict[str, Any], column: str, text: str) -> None:
-    for index, piece in enumerate(split_text(text)):
-        entity[f"{column}{index or ''}"] = piece
-
-
 def _to_entity(request: ApprovalRequest) -> dict[str, Any]:
     partition, row = request_keys(request.resource, request.rule, request.generation)
     entity: dict[str, Any] = {
@@ -311,9 +306,11 @@ def _to_entity(request: ApprovalRequest) -> dict[str, Any]:
         "DriftTime": request.drift_time,
         "Status": request.status,
     }
-    _split(entity, "Plan", json.dumps(request.plan, sort_keys=True))
-    _split(entity, "Decisions", json.dumps([d.to_dict() for d in request.decisions]))
-    _split(entity, "Result", json.dumps(dict(request.result), sort_keys=True, default=str))
+    entity.update(split_columns("Plan", json.dumps(request.plan, sort_keys=True)))
+    decisions = json.dumps([d.to_dict() for d in request.decisions])
+    entity.update(split_columns("Decisions", decisions))
+    result = json.dumps(dict(request.result), sort_keys=True, default=str)
+    entity.update(split_columns("Result", result))
     return entity
 
 

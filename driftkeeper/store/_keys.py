@@ -3,9 +3,9 @@
 - :func:`encode_key` turns any string into a valid PartitionKey / RowKey, injectively.
 - :func:`event_time` / :func:`time_key` parse an event time and give its sortable form.
 - :func:`short_hash` names a tuple of strings in 16 hex digits.
-- :func:`split_text` cuts a long string into property-sized pieces and :func:`join_text`
-  reads them back; :func:`property_size` and :func:`entity_base_size` follow the service's
-  entity-size formula.
+- :func:`split_text` cuts a long string into property-sized pieces, :func:`split_columns`
+  names them as properties and :func:`join_text` reads them back; :func:`property_size`
+  and :func:`entity_base_size` follow the service's entity-size formula.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "join_text",
     "property_size",
     "short_hash",
+    "split_columns",
     "split_text",
     "time_key",
     "utf16_units",
@@ -105,6 +106,11 @@ def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
     if len(text) <= limit // 2 or utf16_units(text) <= limit:
         return [text]
     return list(_pieces(text, limit))
+
+
+def split_columns(column: str, text: str) -> dict[str, str]:
+    """``text`` as properties ``column``, ``column1``, ``column2``... (see :func:`split_text`)."""
+    return {f"{column}{index or ''}": piece for index, piece in enumerate(split_text(text))}
 
 
 def join_text(entity: Mapping[str, Any], column: str) -> str:

@@ -21,6 +21,7 @@ from driftkeeper.store._keys import (
     event_time,
     join_text,
     property_size,
+    split_columns,
     split_text,
     time_key,
     utf16_units,
@@ -106,6 +107,7 @@ def test_join_text_reads_split_columns_back(text: str, limit: int) -> None:
     for index, piece in enumerate(split_text(text, limit)):
         entity[f"Note{index or ''}"] = piece
     assert join_text(entity, "Note") == text
+    assert join_text({**split_columns("Note", text), "Other": "x"}, "Note") == text
     assert join_text({}, "Note") == join_text({"Note": None}, "Note") == ""
 
 
