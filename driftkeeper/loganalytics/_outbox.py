@@ -107,10 +107,9 @@ class Outbox:
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
-        condition = MatchConditions.IfNotModified if marker.etag else None
-        extra: dict[str, Any] = {"etag": marker.etag, "match_condition": condition}
-        if not marker.etag:
-            extra = {}
+        extra: dict[str, Any] = {}
+        if marker.etag:
+            extra = {"etag": marker.etag, "match_condition": MatchConditions.IfNotModified}
         try:
             if not missing:
                 self._table.delete_entity(_PENDING, marker.id, **extra)
