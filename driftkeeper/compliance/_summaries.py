@@ -48,7 +48,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..store._keys import short_hash, split_text
+from ..store._keys import join_text, short_hash, split_columns
 from ._aggregate import (
     RULE_FIELDS,
     CountKey,
@@ -334,8 +334,7 @@ def _day_entity(day: str, result: DayResult) -> dict[str, Any]:
         log.warning("day %s: %d open drift incidents, the oldest not carried", day, len(carry))
         carry = carry[-MAX_OPEN:]
     text = json.dumps(dict(sorted(carry)), separators=(",", ":"))
-    for index, piece in enumerate(split_text(text)):
-        entity[f"Open{index or ''}"] = piece
+    entity.update(split_columns("Open", text))
     return _floats(entity)
 
 
@@ -346,8 +345,7 @@ def _rule_entities(day: str, result: DayResult) -> list[dict[str, Any]]:
     for number, start in enumerate(range(0, max(len(items), 1), _RULES_PER_ROW)):
         entity: dict[str, Any] = {"PartitionKey": day, "RowKey": f"{_RULES}{number:03d}"}
         text = json.dumps(items[start : start + _RULES_PER_ROW], separators=(",", ":"))
-        for index, piece in enumerate(split_text(text)):
-            entity[f"Rules{index or ''}"] = piece
+        entity.update(split_columns("Rules", text))
         rows.append(entity)
     return rows
 
@@ -360,23 +358,14 @@ def _floats(entity: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-def _text(entity: Mapping[str, Any], column: str) -> str:
-    pieces = [str(entity.get(column) or "")]
-    index = 1
-    while f"{column}{index}" in entity:
-        pieces.append(str(entity[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
-
-
 def _joined_list(entity: Mapping[str, Any], column: str) -> list[list[Any]]:
-    text = _text(entity, column)
+    text = join_text(entity, column)
     loaded = json.loads(text) if text else []
     return [item for item in loaded if isinstance(item, list)] if isinstance(loaded, list) else []
 
 
 def _joined(entity: Mapping[str, Any], column: str) -> dict[str, str]:
-    text = _text(entity, column)
+    text = join_text(entity, column)
     loaded = json.loads(text) if text else {}
     return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 

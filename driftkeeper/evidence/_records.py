@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._model import EventRecord
-from ..store._keys import time_key
+from ..store._keys import join_text, time_key
 from ..store._ledger import COLUMNS, PART_MARK, _record_from
 
 if TYPE_CHECKING:
@@ -42,18 +42,10 @@ def _text(value: Any) -> str:
 
 
 def _raw(main: Mapping[str, Any], parts: list[Mapping[str, Any]]) -> dict[str, str]:
-    merged: dict[str, Any] = {}
+    merged: dict[str, str] = {}
     for entity in (main, *parts):
-        merged.update(entity)
-    raw: dict[str, str] = {}
-    for _, column in COLUMNS:
-        pieces = [_text(merged.get(column, ""))]
-        index = 1
-        while f"{column}{index}" in merged:
-            pieces.append(_text(merged[f"{column}{index}"]))
-            index += 1
-        raw[column] = "".join(pieces)
-    return raw
+        merged.update((name, _text(value)) for name, value in entity.items())
+    return {column: join_text(merged, column) for _, column in COLUMNS}
 
 
 def _parts_of(main: Mapping[str, Any]) -> int:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..store._keys import split_text
+from ..store._keys import join_text, split_columns
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -57,18 +57,12 @@ class Marker:
 
 def _encode(keys: Sequence[EventKey]) -> dict[str, str]:
     text = json.dumps([list(k) for k in keys], separators=(",", ":"))
-    pieces = split_text(text)
-    return {("Keys" if i == 0 else f"Keys{i}"): piece for i, piece in enumerate(pieces)}
+    return split_columns("Keys", text)
 
 
 def _decode(entity: dict[str, Any]) -> tuple[EventKey, ...]:
-    pieces = [str(entity.get("Keys", ""))]
-    index = 1
-    while f"Keys{index}" in entity:
-        pieces.append(str(entity[f"Keys{index}"]))
-        index += 1
     try:
-        raw = json.loads("".join(pieces) or "[]")
+        raw = json.loads(join_text(entity, "Keys") or "[]")
     except ValueError:
         return ()  # an unreadable marker holds nothing we could send
     keys = []
@@ -113,10 +107,9 @@ class Outbox:
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
-        condition = MatchConditions.IfNotModified if marker.etag else None
-        extra: dict[str, Any] = {"etag": marker.etag, "match_condition": condition}
-        if not marker.etag:
-            extra = {}
+        extra: dict[str, Any] = {}
+        if marker.etag:
+            extra = {"etag": marker.etag, "match_condition": MatchConditions.IfNotModified}
         try:
             if not missing:
                 self._table.delete_entity(_PENDING, marker.id, **extra)

@@ -18,7 +18,7 @@ from typing import Any
 
 from .._model import EventRecord
 from ..store import record_keys
-from ..store._keys import event_time
+from ..store._keys import event_time, join_text
 from ..store._ledger import COLUMNS, PART_MARK, _changes_json
 
 __all__ = [
@@ -52,15 +52,6 @@ def _iso(moment: Any) -> str:
         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return str(moment)
-
-
-def _joined(merged: Mapping[str, Any], column: str) -> str:
-    pieces = [str(merged.get(column, ""))]
-    index = 1
-    while f"{column}{index}" in merged:
-        pieces.append(str(merged[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
 
 
 def _cut(text: str) -> tuple[str, bool]:
@@ -101,7 +92,7 @@ def log_row(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]] = ()) ->
     for entity in (main, *parts):
         merged.update(entity)
     keys = (str(main["PartitionKey"]), str(main["RowKey"]))
-    values = {column: _joined(merged, column) for _, column in COLUMNS}
+    values = {column: join_text(merged, column) for _, column in COLUMNS}
     return _row(keys, _iso(merged.get("EventTime", "")), values)
 
 

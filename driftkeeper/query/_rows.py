@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ..store._keys import join_text
 from ..store._ledger import COLUMNS
 
 __all__ = ["FIELDS", "event_row"]
@@ -25,15 +26,6 @@ FIELDS: tuple[str, ...] = (
     *(name for _, name in _TEXT),
 )
 """The keys of every row, in the order of the CSV columns."""
-
-
-def _joined(merged: Mapping[str, Any], column: str) -> str:
-    pieces = [str(merged.get(column, ""))]
-    index = 1
-    while f"{column}{index}" in merged:
-        pieces.append(str(merged[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
 
 
 def _time(value: object) -> str:
@@ -54,7 +46,7 @@ def event_row(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]] = ()) 
     row: dict[str, Any] = {name: str(main[column]) for column, name in _KEYS}
     row["eventTime"] = _time(main.get("EventTime"))
     for column, name in _TEXT:
-        row[name] = _joined(merged, column)
+        row[name] = join_text(merged, column)
     with contextlib.suppress(ValueError):  # not JSON (a row from elsewhere): kept as text
         row["changes"] = json.loads(row["changes"] or "[]")
     printable: dict[str, Any] = _printable(row)

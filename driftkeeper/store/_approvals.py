@@ -43,7 +43,7 @@ from ..rollback._approval import (
 from ..rollback._principal import Principal
 from ._conditional import TableRows
 from ._incidents import incident_keys
-from ._keys import split_text
+from ._keys import join_text, split_columns
 
 if TYPE_CHECKING:
     from azure.data.tables import TableClient
@@ -286,20 +286,6 @@ def _kept_changing(keys: tuple[str, str]) -> Exception:
 # --- the request as an entity ----------------------------------------------------------------
 
 
-def _split(entity: dict[str, Any], column: str, text: str) -> None:
-    for index, piece in enumerate(split_text(text)):
-        entity[f"{column}{index or ''}"] = piece
-
-
-def _joined(entity: Mapping[str, Any], column: str) -> str:
-    pieces = [str(entity.get(column, ""))]
-    index = 1
-    while f"{column}{index}" in entity:
-        pieces.append(str(entity[f"{column}{index}"]))
-        index += 1
-    return "".join(pieces)
-
-
 def _to_entity(request: ApprovalRequest) -> dict[str, Any]:
     partition, row = request_keys(request.resource, request.rule, request.generation)
     entity: dict[str, Any] = {
@@ -320,9 +306,11 @@ def _to_entity(request: ApprovalRequest) -> dict[str, Any]:
         "DriftTime": request.drift_time,
         "Status": request.status,
     }
-    _split(entity, "Plan", json.dumps(request.plan, sort_keys=True))
-    _split(entity, "Decisions", json.dumps([d.to_dict() for d in request.decisions]))
-    _split(entity, "Result", json.dumps(dict(request.result), sort_keys=True, default=str))
+    entity.update(split_columns("Plan", json.dumps(request.plan, sort_keys=True)))
+    decisions = json.dumps([d.to_dict() for d in request.decisions])
+    entity.update(split_columns("Decisions", decisions))
+    result = json.dumps(dict(request.result), sort_keys=True, default=str)
+    entity.update(split_columns("Result", result))
     return entity
 
 
@@ -333,7 +321,7 @@ def _from_entity(entity: Any) -> ApprovalRequest:
         generation=int(entity["Generation"]),
         kind=entity.get("Kind", ""),
         baseline=entity.get("Baseline", ""),
-        plan=json.loads(_joined(entity, "Plan") or "{}"),
+        plan=json.loads(join_text(entity, "Plan") or "{}"),
         plan_hash=entity["PlanHash"],
         token_hash=entity["TokenHash"],
         created_at=_aware(entity["CreatedAt"]),
@@ -344,9 +332,9 @@ def _from_entity(entity: Any) -> ApprovalRequest:
         drift_time=entity.get("DriftTime", ""),
         status=entity["Status"],
         decisions=tuple(
-            Decision.from_dict(d) for d in json.loads(_joined(entity, "Decisions") or "[]")
+            Decision.from_dict(d) for d in json.loads(join_text(entity, "Decisions") or "[]")
         ),
-        result=json.loads(_joined(entity, "Result") or "{}"),
+        result=json.loads(join_text(entity, "Result") or "{}"),
         version=str(getattr(entity, "metadata", {}).get("etag") or ""),
     )
 

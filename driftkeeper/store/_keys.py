@@ -3,7 +3,8 @@
 - :func:`encode_key` turns any string into a valid PartitionKey / RowKey, injectively.
 - :func:`event_time` / :func:`time_key` parse an event time and give its sortable form.
 - :func:`short_hash` names a tuple of strings in 16 hex digits.
-- :func:`split_text` cuts a long string into property-sized pieces; :func:`property_size`
+- :func:`split_text` cuts a long string into property-sized pieces, :func:`split_columns`
+  names them as properties and :func:`join_text` reads them back; :func:`property_size`
   and :func:`entity_base_size` follow the service's entity-size formula.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from .._time import parse_time
 
@@ -24,8 +26,10 @@ __all__ = [
     "encode_key",
     "entity_base_size",
     "event_time",
+    "join_text",
     "property_size",
     "short_hash",
+    "split_columns",
     "split_text",
     "time_key",
     "utf16_units",
@@ -102,6 +106,25 @@ def split_text(text: str, limit: int = MAX_TEXT_UNITS) -> list[str]:
     if len(text) <= limit // 2 or utf16_units(text) <= limit:
         return [text]
     return list(_pieces(text, limit))
+
+
+def split_columns(column: str, text: str) -> dict[str, str]:
+    """``text`` as properties ``column``, ``column1``, ``column2``... (see :func:`split_text`)."""
+    return {f"{column}{index or ''}": piece for index, piece in enumerate(split_text(text))}
+
+
+def join_text(entity: Mapping[str, Any], column: str) -> str:
+    """The text split over ``column``, ``column1``, ``column2``... (by :func:`split_text`), joined.
+
+    A missing or null ``column`` reads as the empty string.
+    """
+    first = entity.get(column)
+    pieces = ["" if first is None else str(first)]
+    index = 1
+    while f"{column}{index}" in entity:
+        pieces.append(str(entity[f"{column}{index}"]))
+        index += 1
+    return "".join(pieces)
 
 
 def _pieces(text: str, limit: int) -> Iterator[str]:

@@ -27,6 +27,7 @@ from ._keys import (
     ENTITY_BUDGET,
     entity_base_size,
     event_time,
+    join_text,
     property_size,
     short_hash,
     split_text,
@@ -181,12 +182,7 @@ def _record_from(main: Mapping[str, Any], parts: Sequence[Mapping[str, Any]]) ->
         merged.update(entity)
     fields: dict[str, Any] = {}
     for field, column in COLUMNS:
-        pieces = [str(merged.get(column, ""))]
-        index = 1
-        while f"{column}{index}" in merged:
-            pieces.append(str(merged[f"{column}{index}"]))
-            index += 1
-        fields[field] = "".join(pieces)
+        fields[field] = join_text(merged, column)
     changes = json.loads(fields.pop("changes") or "[]")
     return EventRecord(
         **fields,

@@ -19,7 +19,9 @@ from driftkeeper.store._keys import (
     MAX_TEXT_UNITS,
     entity_base_size,
     event_time,
+    join_text,
     property_size,
+    split_columns,
     split_text,
     time_key,
     utf16_units,
@@ -97,6 +99,16 @@ def test_split_text_joins_back_and_respects_the_limit(text: str, limit: int) -> 
     pieces = split_text(text, limit)
     assert "".join(pieces) == text
     assert all(utf16_units(p) <= limit for p in pieces)
+
+
+@given(st.text(st.characters(codec="utf-8"), max_size=300), st.integers(2, 50))
+def test_join_text_reads_split_columns_back(text: str, limit: int) -> None:
+    entity = {"Other": "x", "Note2x": "not a piece"}
+    for index, piece in enumerate(split_text(text, limit)):
+        entity[f"Note{index or ''}"] = piece
+    assert join_text(entity, "Note") == text
+    assert join_text({**split_columns("Note", text), "Other": "x"}, "Note") == text
+    assert join_text({}, "Note") == join_text({"Note": None}, "Note") == ""
 
 
 def test_record_keys_depend_on_signal_setting_and_rule_only() -> None:
