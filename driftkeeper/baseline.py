@@ -33,6 +33,7 @@ parses are validated by fastjsonschema first; jsonschema decides and explains a 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from . import _bundle
 from ._errors import BaselineError
 from ._model import RESPONSES, SEVERITIES, Response, Severity
 from .guards import all_guards
-from .kinds import FieldError, all_kinds, get_kind
+from .kinds import FieldError, Kind, all_kinds, get_kind
 
 __all__ = [
     "MAX_ALIAS_NODES",
@@ -84,6 +85,7 @@ MAX_QUOTED = 120
 SCOPE_SEGMENT = re.compile(r"[\w.()~@:+-]+")
 """One segment of a scope: the characters ARM and Graph paths use (``\\w`` is Unicode, as
 resource group names may be). ``.`` and ``..`` alone are refused separately."""
+_PLAIN_SCOPE = re.compile(r"(?:/[\w.()~@:+-]+)+")
 
 try:  # the C loader is ~10x faster on large role-assignment baselines
     _Loader: Any = yaml.CSafeLoader
@@ -112,6 +114,33 @@ class Baseline:
     """Display names the file carries (role and principal names), for messages."""
     approvals: int = 1
     """How many distinct approvers a rollback of this baseline needs (1 or 2)."""
+
+
+_DEFERRED = ("expected", "state", "labels")
+"""The fields a baseline taken from the bundle reads only when first asked for."""
+
+
+class _DeferredField:
+    """Stands for one of :data:`_DEFERRED` on the :class:`Baseline` class: reached only when
+    the instance does not hold the value yet (a baseline taken from the bundle), it reads
+    the value then and keeps it on the instance, where later reads find it directly."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, baseline: Baseline | None, owner: type | None = None) -> Any:
+        if baseline is None:
+            raise AttributeError(self.name)
+        source = baseline.__dict__.get("_source")
+        if source is None:
+            raise AttributeError(f"'Baseline' object has no attribute {self.name!r}")
+        value = source.read(self.name)
+        object.__setattr__(baseline, self.name, value)
+        return value
+
+
+for _name in _DEFERRED:  # fields without a class default: the dataclass left no attribute
+    setattr(Baseline, _name, _DeferredField(_name))
 
 
 @dataclass(frozen=True)
@@ -315,6 +344,8 @@ def _check_scope(file: str, scope: str) -> None:
     outside :data:`SCOPE_SEGMENT` (no ``%``, ``?``, ``#``, ``\\``, spaces or controls)."""
     if scope == "/":  # the root scope, where tenant-wide role assignments live
         return
+    if _PLAIN_SCOPE.fullmatch(scope) and "/./" not in f"{scope}/" and "/../" not in f"{scope}/":
+        return  # the common case in one match; the loop below names what is wrong
     segments = scope.split("/")
     if segments[0] != "" or len(segments) < 2:
         problem = "must start with '/'"
@@ -337,50 +368,57 @@ def parse_baseline(doc: Any, file: str) -> Baseline | GuardSettings:
     return _build(doc, file)
 
 
-def _build(
-    doc: dict[str, Any], file: str, entry: Mapping[str, Any] | None = None
-) -> Baseline | GuardSettings:
-    """The :class:`Baseline` or :class:`GuardSettings` of a valid document; the state and
-    labels are taken from a bundle ``entry`` when it has them."""
-    owners = tuple(doc.get("owners") or ())
+def _build(doc: dict[str, Any], file: str) -> Baseline | GuardSettings:
+    """The :class:`Baseline` or :class:`GuardSettings` of a valid document."""
     if doc["kind"] == "guard":
-        return GuardSettings(
-            guard=doc["guard"],
-            file=file,
-            enabled=doc.get("enabled", True),
-            severity=doc.get("severity"),
-            response=doc.get("response", "alert"),
-            owners=owners,
-            params=doc.get("params") or {},
-            approvals=doc.get("approvals", 1),
-        )
+        return _guard(doc, file)
     kind = get_kind(doc["kind"])
-    _check_scope(file, doc["scope"])
-    key = kind.scope_key(doc["scope"])
-    if entry is not None and "state" in entry:
-        state = entry["state"]
-    else:
-        try:
-            state = kind.expected_state(doc["expected"], key)
-        except FieldError as exc:
-            where = _field(["expected", exc.path])
-            raise BaselineError(file, where, _excerpt(exc.problem)) from None
-    labels = entry["labels"] if entry is not None and "labels" in entry else None
+    fields = _head(kind, doc, file)
+    try:
+        state = kind.expected_state(doc["expected"], fields["key"])
+    except FieldError as exc:
+        where = _field(["expected", exc.path])
+        raise BaselineError(file, where, _excerpt(exc.problem)) from None
     return Baseline(
-        kind=kind.name,
-        scope=doc["scope"],
-        key=key,
-        name=doc.get("name") or Path(file).stem,
+        **fields, expected=doc["expected"], state=state, labels=kind.labels(doc["expected"])
+    )
+
+
+def _guard(doc: dict[str, Any], file: str) -> GuardSettings:
+    return GuardSettings(
+        guard=doc["guard"],
         file=file,
+        enabled=doc.get("enabled", True),
+        severity=doc.get("severity"),
         response=doc.get("response", "alert"),
-        severity=doc.get("severity", kind.default_severity),
-        owners=owners,
-        expected_actors=tuple(doc.get("expectedActors") or ()),
-        expected=doc["expected"],
-        state=state,
-        labels=kind.labels(doc["expected"]) if labels is None else labels,
+        owners=tuple(doc.get("owners") or ()),
+        params=doc.get("params") or {},
         approvals=doc.get("approvals", 1),
     )
+
+
+def _head(kind: Kind, doc: Mapping[str, Any], file: str) -> dict[str, Any]:
+    """Every field of a baseline but the :data:`_DEFERRED` ones."""
+    _check_scope(file, doc["scope"])
+    return {
+        "kind": kind.name,
+        "scope": doc["scope"],
+        "key": kind.scope_key(doc["scope"]),
+        "name": doc.get("name") or _stem(file),
+        "file": file,
+        "response": doc.get("response", "alert"),
+        "severity": doc.get("severity", kind.default_severity),
+        "owners": tuple(doc.get("owners") or ()),
+        "expected_actors": tuple(doc.get("expectedActors") or ()),
+        "approvals": doc.get("approvals", 1),
+    }
+
+
+def _stem(file: str) -> str:
+    """``Path(file).stem``, without building a path."""
+    base = os.path.basename(file)
+    stem, dot, suffix = base.rpartition(".")
+    return stem if dot and stem and suffix else base
 
 
 def _files(directory: Path) -> Iterator[Path]:
@@ -539,10 +577,10 @@ def load_baselines(
     root = Path(directory)
     if not root.is_dir():
         raise BaselineError(str(directory), "", "not a directory of baseline files")
-    entries = None
+    found = None
     if use_bundle:
-        entries = _bundle.read_bundle(Path(bundle) if bundle else default_bundle(root))
-    return _load(root, entries, progress, None)
+        found = _bundle.read_bundle(Path(bundle) if bundle else default_bundle(root))
+    return _load(root, found, progress, None)
 
 
 def compile_bundle(directory: str | Path, *, out: str | Path | None = None) -> BundleReport:
@@ -562,7 +600,7 @@ def compile_bundle(directory: str | Path, *, out: str | Path | None = None) -> B
 
 def _load(
     root: Path,
-    bundled: Mapping[str, Any] | None,
+    bundle: _bundle.Bundle | None,
     progress: Progress | None,
     record: dict[str, dict[str, Any]] | None,
 ) -> BaselineSet:
@@ -570,15 +608,18 @@ def _load(
     guards: dict[str, GuardSettings] = {}
     seen: dict[tuple[str, str], str] = {}
     paths = sorted(_files(root))
+    entries = bundle.entries if bundle is not None else None
     missed = 0
     for done, path in enumerate(paths, 1):
         name = str(path)
         data = _read(path, name)
-        key = _bundle.content_key(data) if bundled is not None or record is not None else ""
-        entry = bundled.get(key) if bundled is not None else None
-        parsed = _from_entry(entry, name) if entry is not None else None
+        key = _bundle.content_key(data) if entries is not None or record is not None else ""
+        entry = entries.get(key) if entries is not None else None
+        parsed = None
+        if entry is not None and bundle is not None:
+            parsed = _from_entry(entry, name, key, bundle)
         if parsed is None:
-            missed += bundled is not None and (entry is None or "yaml" not in entry)
+            missed += entries is not None and (entry is None or "yaml" not in entry)
             doc = _parse_yaml(data, name)
             parsed = parse_baseline(doc, name)
             if record is not None:
@@ -616,33 +657,103 @@ def _load(
 
 def _record(record: dict[str, dict[str, Any]], key: str, doc: Any, parsed: Any) -> None:
     """Put a freshly validated file into the bundle being compiled, when JSON gives its
-    document back exactly (with its state and labels, when those are plain too)."""
+    document back exactly: its small fields in the index, its ``expected`` block (and its
+    state and labels, when those are plain too) as parts read when first asked for."""
     if not _bundle.is_plain(doc):
         log.warning("%s: read from YAML at every load (holds values JSON cannot)", parsed.file)
         record[key] = {"yaml": True}
         return
-    entry: dict[str, Any] = {"doc": doc}
-    if isinstance(parsed, Baseline):
-        if _bundle.is_plain(parsed.state):
-            entry["state"] = parsed.state
-        if _bundle.is_plain(parsed.labels):
-            entry["labels"] = parsed.labels
-    record[key] = entry
+    if isinstance(parsed, GuardSettings):
+        record[key] = {"doc": doc}
+        return
+    parts: dict[str, Any] = {"expected": doc["expected"]}
+    if _bundle.is_plain(parsed.state):
+        parts["state"] = parsed.state
+    if _bundle.is_plain(parsed.labels):
+        parts["labels"] = parsed.labels
+    head = {k: v for k, v in doc.items() if k != "expected"}
+    record[key] = {"doc": head, "parts": parts}
 
 
-def _from_entry(entry: Mapping[str, Any], name: str) -> Baseline | GuardSettings | None:
-    """The baseline of a bundle entry, or None (the file is then read from its YAML) when
-    the entry says so or is not what :func:`compile_bundle` writes."""
+def _from_entry(
+    entry: Mapping[str, Any], name: str, key: str, bundle: _bundle.Bundle
+) -> Baseline | GuardSettings | None:
+    """The baseline of a bundle entry, its large fields left in the bundle until asked for,
+    or None (the file is then read from its YAML) when the entry says so or is not what
+    :func:`compile_bundle` writes."""
     if "yaml" in entry:
         return None
     doc = entry.get("doc")
     try:
         if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
             raise TypeError("no document")
-        parsed: Baseline | GuardSettings = _build(doc, name, entry)
+        if doc["kind"] == "guard":
+            return _guard(doc, name)
+        kind = get_kind(doc["kind"])
+        spans = entry["parts"]
+        if not isinstance(spans, dict) or "expected" not in spans:
+            raise TypeError("no expected block")
+        fields = _head(kind, doc, name)
     except (BaselineError, KeyError, TypeError, ValueError, AttributeError) as exc:
         log.warning("%s: bundle entry ignored (%s); read from YAML", name, exc)
         return None
+    baseline = object.__new__(Baseline)
+    for field_name, value in fields.items():
+        object.__setattr__(baseline, field_name, value)
+    object.__setattr__(baseline, "_source", _BundledParts(bundle, spans, kind, key, name))
+    return baseline
+
+
+class _BundledParts:
+    """Where a bundled baseline's :data:`_DEFERRED` fields are: read from the bundle when
+    first asked for, or, when the bundle no longer holds them as compiled, from the file's
+    YAML (which must still be the content the bundle was keyed by)."""
+
+    def __init__(
+        self, bundle: _bundle.Bundle, spans: Mapping[str, Any], kind: Kind, key: str, file: str
+    ) -> None:
+        self.bundle = bundle
+        self.spans = spans
+        self.kind = kind
+        self.key = key
+        self.file = file
+
+    def read(self, name: str) -> Any:
+        if name == "expected":
+            value = self.bundle.part(self.spans["expected"])
+            return value if isinstance(value, dict) else self._from_yaml(name)
+        if name in self.spans:
+            value = self.bundle.part(self.spans[name])
+            if value is not None and (name != "labels" or isinstance(value, dict)):
+                return value
+            return self._from_yaml(name)
+        expected = self.read("expected")
+        if name == "labels":
+            return self.kind.labels(expected)
+        try:
+            return self.kind.expected_state(expected, self.kind.scope_key(self._scope()))
+        except FieldError:  # compile accepted it: only another kind's code would refuse it
+            return self._from_yaml(name)
+
+    def _scope(self) -> str:
+        return str(self.bundle.entries[self.key]["doc"]["scope"])
+
+    def _from_yaml(self, name: str) -> Any:
+        data = _read(Path(self.file), self.file)
+        if _bundle.content_key(data) != self.key:
+            raise BaselineError(
+                self.file,
+                name,
+                "changed on disk since the baselines were loaded, and the compiled bundle no "
+                "longer holds what was loaded: load the baselines again",
+            )
+        return getattr(_build_checked(_parse_yaml(data, self.file), self.file), name)
+
+
+def _build_checked(doc: Any, file: str) -> Baseline:
+    parsed = parse_baseline(doc, file)
+    if not isinstance(parsed, Baseline):
+        raise BaselineError(file, "kind", "is no longer a baseline's")
     return parsed
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -190,7 +190,7 @@ class Pipeline:
     own_request: Any = None
     """``(correlation id) -> bool``: whether a change came from one of our own rollback
     writes (:mod:`driftkeeper.rollback._request_ids`); None: only ``self_ids`` say so."""
-    _states: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _states: dict[str, _States] = field(default_factory=dict, init=False, repr=False)
     _views: dict[int, tuple[Snapshot, StateView]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -204,7 +204,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         for baseline in self.baselines.baselines:
-            self._states.setdefault(baseline.kind, {})[baseline.key] = baseline.state
+            self._states.setdefault(baseline.kind, _States()).by_key[baseline.key] = baseline
 
     # --- the whole flow --------------------------------------------------------------------
     def process(self, parsed: Iterable[Parsed]) -> list[SignalResult]:
@@ -283,7 +283,7 @@ class Pipeline:
         """Which watched settings a signal touches (pure)."""
         touches: list[Touch] = []
         for name, kind in all_kinds().items():
-            touches.extend(kind.route(signal, self._states.get(name, {})))
+            touches.extend(kind.route(signal, self._states.get(name) or _States()))
         return touches
 
     def plan(self, touches: Sequence[Touch]) -> list[Read]:
@@ -759,6 +759,23 @@ def _has_incident(record: EventRecord) -> bool:
 def _read_failed(made: Sequence[tuple[Finding, Baseline | None]]) -> bool:
     """Whether judging a setting stopped at a failed read (its error row stands for it)."""
     return any(f.status == "error" and f.rule.startswith("read:") for f, b in made if b is None)
+
+
+class _States(Mapping[str, Any]):
+    """One kind's baseline states by scope key, as :meth:`Kind.route` reads them; a state
+    is read only when asked for (a baseline from the compiled bundle reads it then)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Baseline] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.by_key[key].state
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_key)
+
+    def __len__(self) -> int:
+        return len(self.by_key)
 
 
 def _memo_guards(view: StateView, baselines: BaselineSet, names: list[str]) -> list[Finding]:

@@ -8,12 +8,15 @@ import io
 import json
 import logging
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from driftkeeper import BaselineError
-from driftkeeper._bundle import BUNDLE_NAME, content_key, is_plain
+from driftkeeper._bundle import BUNDLE_NAME, content_key, is_plain, read_bundle, write_bundle
 from driftkeeper.baseline import BaselineSet, compile_bundle, load_baselines
 from driftkeeper.cli import main
 
@@ -50,23 +53,27 @@ def test_the_bundle_is_used_and_not_the_yaml(
 ) -> None:
     # given a bundle whose entries the loader takes (shown by a label only the bundle has)
     bundle = compiled / BUNDLE_NAME
-    _head, body = bundle.read_bytes().split(b"\n", 1)
-    entries = json.loads(body)
+    entries = unpack(bundle)
     nsg_file = next(compiled.glob("nsg/*.yaml"))
-    entries[content_key(nsg_file.read_bytes())]["labels"] = {"from": "bundle"}
-    _rewrite(bundle, entries)
+    entries[content_key(nsg_file.read_bytes())]["parts"]["labels"] = {"from": "bundle"}
+    write_bundle(bundle, entries)
     loaded = load_baselines(compiled)
     [nsg] = [b for b in loaded.baselines if b.file == str(nsg_file)]
     assert nsg.labels == {"from": "bundle"}
     assert "ignored" not in caplog.text
 
 
-def _rewrite(bundle: Path, entries: dict[str, object]) -> None:
-    """Rewrite a bundle's body with a digest that matches (a forger's edit)."""
-    header = json.loads(bundle.read_bytes().split(b"\n", 1)[0])
-    data = json.dumps(entries).encode()
-    header["digest"] = content_key(data)
-    bundle.write_bytes(json.dumps(header).encode() + b"\n" + data)
+def unpack(bundle: Path) -> dict[str, Any]:
+    """A bundle's entries with their parts' values, as :func:`write_bundle` takes them (a
+    forger who rewrites a bundle with digests that match)."""
+    opened = read_bundle(bundle)
+    assert opened is not None
+    entries: dict[str, Any] = {}
+    for key, entry in opened.entries.items():
+        entries[key] = dict(entry)
+        if "parts" in entry:
+            entries[key]["parts"] = {n: opened.part(s) for n, s in entry["parts"].items()}
+    return entries
 
 
 def test_a_changed_file_is_read_from_its_yaml(
@@ -115,13 +122,25 @@ def test_a_hostile_file_added_after_the_compile_is_still_refused(compiled: Path)
 @pytest.mark.parametrize(
     ("tamper", "why"),
     [
-        (lambda data: data.replace(b'"severity":"high"', b'"severity":"low"', 1), "digest"),
-        (lambda data: data[: len(data) // 2], "digest"),
+        (lambda data: data.replace(b'"severity":"high"', b'"severity":"HIGH"', 1), "digest"),
+        (lambda data: data[: len(data) // 2], "truncated"),
+        (lambda data: data[:-1], "truncated"),
+        (lambda data: data + b" ", "appended"),
         (lambda data: b"not json\n" + data, "not a driftkeeper baseline bundle"),
         (lambda data: data.replace(b'"fingerprint":"', b'"fingerprint":"0', 1), "another version"),
+        (lambda data: data.replace(b'"index":', b'"index":-', 1), "header is not what"),
         (lambda data: b"", "not a driftkeeper baseline bundle"),
     ],
-    ids=["edited body", "truncated", "no header", "other version", "empty"],
+    ids=[
+        "edited index",
+        "truncated",
+        "one byte short",
+        "appended to",
+        "no header",
+        "other version",
+        "bad header",
+        "empty",
+    ],
 )
 def test_a_tampered_bundle_is_refused(
     compiled: Path, caplog: pytest.LogCaptureFixture, tamper: object, why: str
@@ -136,18 +155,133 @@ def test_a_tampered_bundle_is_refused(
     assert why in caplog.text
 
 
-def test_a_forged_entry_that_is_not_a_baseline_is_read_from_yaml(
+def test_an_edited_part_is_read_from_the_yaml_when_asked_for(
     compiled: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # given a bundle whose index is intact but whose parts were edited in place (same
+    # length), when the baselines are loaded, then the index is used, and each edited part
+    # is refused when it is read: the value comes from the file's YAML
     bundle = compiled / BUNDLE_NAME
-    entries = json.loads(bundle.read_bytes().split(b"\n", 1)[1])
-    for key in list(entries)[:3]:
-        entries[key] = {"doc": {"kind": "nsg", "scope": "../../etc"}}
-    _rewrite(bundle, entries)
+    data = bundle.read_bytes()
+    header, index, parts = data.split(b"\n", 2)
+    edited = parts.replace(b'"priority":', b'"priority": ', 1)[:-1]
+    assert len(edited) == len(parts)
+    assert edited != parts
+    bundle.write_bytes(header + b"\n" + index + b"\n" + edited)
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+        assert "ignored" not in caplog.text
+        assert loaded == reference(compiled)
+    assert "changed since it was opened" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"doc": {"kind": "nsg", "scope": "../../etc"}, "parts": {}},
+        {"doc": {"kind": "nsg", "scope": NSG}},
+        {"doc": {"kind": "nsg", "scope": NSG}, "parts": []},
+        {"doc": {"kind": "no-such-kind", "scope": NSG}, "parts": {"expected": [0, 1, "x"]}},
+        {"doc": ["kind", "nsg"]},
+    ],
+    ids=["bad scope", "no parts", "parts not a map", "unknown kind", "doc not a map"],
+)
+def test_a_forged_entry_that_is_not_a_baseline_is_read_from_yaml(
+    compiled: Path, caplog: pytest.LogCaptureFixture, forged: dict[str, Any]
+) -> None:
+    bundle = compiled / BUNDLE_NAME
+    header, index, parts = bundle.read_bytes().split(b"\n", 2)
+    entries = json.loads(index)
+    for key in [k for k, e in entries.items() if "parts" in e][:3]:
+        entries[key] = forged
+    # a forger's index, with a header that matches it
+    index = json.dumps(entries).encode()
+    head = json.loads(header) | {"index": len(index), "digest": content_key(index)}
+    bundle.write_bytes(json.dumps(head).encode() + b"\n" + index + b"\n" + parts)
     with caplog.at_level(logging.WARNING):
         loaded = load_baselines(compiled)
     assert loaded == reference(compiled)
     assert "bundle entry ignored" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("part", "value"),
+    [("expected", ["not", "a", "map"]), ("labels", "not a map"), ("expected", None)],
+)
+def test_a_forged_part_of_the_wrong_shape_is_read_from_yaml(
+    compiled: Path, part: str, value: object
+) -> None:
+    bundle = compiled / BUNDLE_NAME
+    entries = unpack(bundle)
+    for entry in entries.values():
+        if "parts" in entry:
+            entry["parts"][part] = value
+    write_bundle(bundle, entries)
+    assert load_baselines(compiled) == reference(compiled)
+
+
+def test_a_part_is_read_only_when_asked_for(
+    compiled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given baselines loaded from the bundle, when the bundle's parts are then overwritten
+    # in place (index intact), then every field asked for afterwards is still right: it is
+    # read then (not at the load), refused by its digest, and taken from the file's YAML
+    with caplog.at_level(logging.WARNING):
+        loaded = load_baselines(compiled)
+    assert not caplog.text
+    bundle = compiled / BUNDLE_NAME
+    header, index, parts = bundle.read_bytes().split(b"\n", 2)
+    with bundle.open("r+b") as out:
+        out.seek(len(header) + len(index) + 2)
+        out.write(b" " * len(parts))
+    with caplog.at_level(logging.WARNING):
+        assert loaded == reference(compiled)
+    assert "changed since it was opened" in caplog.text
+
+
+def test_loaded_baselines_keep_reading_the_bundle_they_were_loaded_from(compiled: Path) -> None:
+    # given baselines loaded from a bundle, when a file changes and the bundle is compiled
+    # again (written beside, renamed over), then the loaded baselines still give what they
+    # were loaded with, and a new load gives the new content
+    loaded = load_baselines(compiled)
+    before = reference(compiled)
+    path = next(compiled.glob("nsg/*.yaml"))
+    path.write_text(path.read_text(encoding="utf-8").replace("priority: 100", "priority: 101"))
+    compile_bundle(compiled)
+    assert loaded == before
+    assert load_baselines(compiled) == reference(compiled) != before
+
+
+def test_a_field_that_can_no_longer_be_read_names_its_file(compiled: Path) -> None:
+    # given baselines loaded from a bundle, when both the bundle's parts and a file change
+    # under them, then asking for that file's state is an error naming the file: never a
+    # value from other content
+    loaded = load_baselines(compiled)
+    path = next(compiled.glob("nsg/*.yaml"))
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n")
+    bundle = compiled / BUNDLE_NAME
+    header, index, parts = bundle.read_bytes().split(b"\n", 2)
+    bundle.write_bytes(header + b"\n" + index + b"\n" + b" " * len(parts))
+    [nsg] = [b for b in loaded.baselines if b.file == str(path)]
+    with pytest.raises(BaselineError, match="changed on disk") as caught:
+        _ = nsg.state
+    assert caught.value.file == str(path)
+
+
+def test_many_threads_read_the_same_bundled_fields(compiled: Path) -> None:
+    # given baselines just loaded from the bundle (nothing read yet), when 8 threads read
+    # every field at once, then each sees what the YAML gives
+    loaded = load_baselines(compiled)
+    want = {b.file: (b.expected, b.state, b.labels) for b in reference(compiled).baselines}
+    barrier = threading.Barrier(8)
+
+    def read_all() -> dict[str, tuple[Any, Any, Any]]:
+        barrier.wait()
+        return {b.file: (b.expected, b.state, b.labels) for b in loaded.baselines}
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: read_all(), range(8)))
+    assert all(s == want for s in seen)
 
 
 def test_compile_refuses_a_bad_file_and_writes_nothing(tmp_path: Path) -> None:
