@@ -35,7 +35,6 @@ renamed over) leaves those readers on the file they opened.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -43,13 +42,14 @@ import math
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._gc import paused_gc
+
 __all__ = ["BUNDLE_NAME", "FORMAT", "Bundle", "content_key", "fingerprint", "is_plain"]
-__all__ += ["paused_gc", "read_bundle", "write_bundle"]
+__all__ += ["read_bundle", "write_bundle"]
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +85,6 @@ def fingerprint() -> str:
 def content_key(data: bytes) -> str:
     """The key of a file's entry: the SHA-256 of its bytes."""
     return hashlib.sha256(data).hexdigest()
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large JSON document is built: JSON makes
-    no reference cycles, and each collection would trace the whole growing document
-    (about a third of the time of a 70 MB ``json.loads``)."""
-    collect = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collect:
-            gc.enable()
 
 
 def is_plain(value: Any) -> bool:

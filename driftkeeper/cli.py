@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, get_args
 
 from ._errors import DriftkeeperError, InputError, TimeFormatError
+from ._gc import paused_gc
 from ._model import Outcome
 from ._progress import NO_PROGRESS, Progress, progress_for
 from ._time import parse_time
@@ -280,7 +281,7 @@ def _run(
         from .engine import scan
         from .report import render_json, render_table
 
-        with progress:
+        with progress, paused_gc():  # one-shot: the few cycles it leaves are freed at exit
             state = _state(args, live, progress)
             progress.stage("loading baselines")
             baselines = load_baselines(
@@ -288,7 +289,7 @@ def _run(
             )
             progress.stage("judging")
             report = scan(state, baselines, guards=args.guards)
-        (render_json if args.format == "json" else render_table)(report, out)
+            (render_json if args.format == "json" else render_table)(report, out)
         return report.exit_code
     if args.command == "replay":
         return _replay(args, out)

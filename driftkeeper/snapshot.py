@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from ._errors import SnapshotError
+from ._gc import paused_gc
 
 if TYPE_CHECKING:
     from .kinds import Section
@@ -174,7 +175,8 @@ class Snapshot:
         except OSError as exc:
             raise SnapshotError(name, "", f"cannot read file ({exc.strerror})") from exc
         try:
-            doc = json.loads(text)
+            with paused_gc():
+                doc = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SnapshotError(name, "", f"not valid JSON ({exc})") from exc
         except RecursionError:
