@@ -178,7 +178,7 @@ from driftkeeper.live import snapshot_reader
 from driftkeeper.runtime import Runtime
 from driftkeeper.store import Ledger
 
-connection, snapshot, nsg_id = sys.argv[1:4]
+connection, snapshot, kind, resource = sys.argv[1:5]
 suffix = uuid.uuid4().hex[:12]
 settings = Settings(
     baselines_dir=os.environ["DRIFTKEEPER_BASELINES_DIR"],
@@ -193,25 +193,29 @@ service = TableServiceClient.from_connection_string(connection, retry_total=0)
 reader = snapshot_reader(Snapshot.from_file(snapshot))
 runtime.install(Runtime(settings, table_service=service, reader=reader))
 functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
-rule = nsg_id + "/securityRules/temp-rdp-debug"
-sub = nsg_id.split("/")[2]
+if kind == "nsg":  # a rule written on the NSG
+    target = resource + "/securityRules/temp-rdp-debug"
+    provider, operation = "Microsoft.Network", "networkSecurityGroups/securityRules/write"
+else:  # an assignment written in the subscription
+    target = resource + "/providers/Microsoft.Authorization/roleAssignments/" + str(uuid.uuid4())
+    provider, operation = "Microsoft.Authorization", "roleAssignments/write"
+sub = resource.split("/")[2]
 event = func.EventGridEvent(
     id=str(uuid.uuid4()),
     data={
-        "authorization": {"scope": rule, "action":
-                          "Microsoft.Network/networkSecurityGroups/securityRules/write"},
+        "authorization": {"scope": target, "action": provider + "/" + operation},
         "claims": {"appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
                    "http://schemas.microsoft.com/identity/claims/objectidentifier":
                    "4b3a2918-0706-4f5e-9d4c-3b2a19081706"},
         "correlationId": str(uuid.uuid4()),
-        "resourceProvider": "Microsoft.Network",
-        "resourceUri": rule,
-        "operationName": "Microsoft.Network/networkSecurityGroups/securityRules/write",
+        "resourceProvider": provider,
+        "resourceUri": target,
+        "operationName": provider + "/" + operation,
         "status": "Succeeded",
         "subscriptionId": sub,
     },
     topic="/subscriptions/" + sub,
-    subject=rule,
+    subject=target,
     event_type="Microsoft.Resources.ResourceWriteSuccess",
     event_time=datetime.now(UTC),
     data_version="2",
@@ -228,15 +232,20 @@ for name in (settings.events_table, settings.incidents_table, settings.cursors_t
 print(json.dumps({"import": imported - began, "first_event": judged - imported,
                   "load_again": loaded - judged,
                   "outcomes": sorted(r.outcome for r in rows),
+                  "rules": sorted(r.rule for r in rows),
                   "baselines": len(runtime.current().baselines().baselines)}))
 """
+
+
+KINDS = ("nsg", "role-assignments")
 
 
 def first_event(
     size: int, runs: int, connection: str | None, reuse: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Median seconds from the end of ``import function_app`` to the first event judged,
-    with the bundle and without it, for the baselines of a tenant of ``size``."""
+    """Median seconds from the end of ``import function_app`` to the first event judged, for
+    an NSG rule write and a role assignment write, with the bundle and without it, for the
+    baselines of a tenant of ``size``."""
     sys.path.insert(0, str(ROOT))
     from bench.scan import prepare
     from tests.fakes.azurite import Azurite
@@ -253,16 +262,8 @@ def first_event(
             drifted = json.loads(snapshot.read_text(encoding="utf-8"))
             (baselines / ".driftkeeper-bundle.json").unlink(missing_ok=True)
         files = sum(1 for _ in baselines.rglob("*.yaml"))
-        groups = drifted["arm"]["networkSecurityGroups"]
-        nsg = next(
-            g
-            for g in groups
-            if any(r["name"] == "temp-rdp-debug" for r in g["properties"]["securityRules"])
-        )
-        small = dict(drifted, arm={"networkSecurityGroups": [nsg]})
-        one = tmp / "one-nsg.json"
-        one.write_text(json.dumps(small), encoding="utf-8")
-        del drifted, groups, small
+        reads = _first_event_reads(drifted, tmp)
+        del drifted
         snapshot.unlink()
         env = {
             **os.environ,
@@ -288,38 +289,85 @@ def first_event(
                     )
                 else:
                     bundle.unlink()
-                samples = []
-                for _ in range(runs if bundled else 1):
-                    out = subprocess.run(
-                        [sys.executable, "-c", FIRST_EVENT_PROBE, conn, str(one), nsg["id"]],
-                        cwd=ROOT,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        check=False,
+                for kind in KINDS:
+                    small, resource, rule = reads[kind]
+                    samples = []
+                    for _ in range(runs if bundled else 1):
+                        sample = _probe_first_event(conn, small, kind, resource, env)
+                        if not {"drift", "compliant"} & set(sample["outcomes"]):
+                            raise SystemExit(f"the first {kind} event was not judged: {sample}")
+                        if not any(rule in judged for judged in sample["rules"]):
+                            raise SystemExit(f"the {kind} baseline {rule} did not judge: {sample}")
+                        samples.append(sample)
+                    results.append(
+                        {
+                            "kind": kind,
+                            "bundle": bundled,
+                            "files": files,
+                            "baselines": samples[0]["baselines"],
+                            "outcomes": samples[0]["outcomes"],
+                            "import": statistics.median(s["import"] for s in samples),
+                            "first_event": statistics.median(s["first_event"] for s in samples),
+                            "worst": max(s["first_event"] for s in samples),
+                            "load_again": statistics.median(s["load_again"] for s in samples),
+                            "runs": len(samples),
+                        }
                     )
-                    if out.returncode != 0:
-                        raise SystemExit(f"first event failed:\n{out.stderr[-3000:]}")
-                    sample = json.loads(out.stdout.strip().splitlines()[-1])
-                    if "drift" not in sample["outcomes"]:
-                        raise SystemExit(f"the first event was not judged drift: {sample}")
-                    samples.append(sample)
-                results.append(
-                    {
-                        "bundle": bundled,
-                        "files": files,
-                        "baselines": samples[0]["baselines"],
-                        "import": statistics.median(s["import"] for s in samples),
-                        "first_event": statistics.median(s["first_event"] for s in samples),
-                        "worst": max(s["first_event"] for s in samples),
-                        "load_again": statistics.median(s["load_again"] for s in samples),
-                        "runs": len(samples),
-                    }
-                )
         finally:
             if server is not None:
                 server.stop()
     return results
+
+
+def _first_event_reads(drifted: dict[str, Any], tmp: Path) -> dict[str, tuple[Path, str, str]]:
+    """Per kind: a small snapshot holding what its first event reads, the resource the
+    event names, and (part of) the name of the baseline that must judge it. The NSG is the
+    one that gained an RDP rule; the subscription is that of the first listed assignment,
+    with every assignment at or above it and the role definitions."""
+    groups = drifted["arm"]["networkSecurityGroups"]
+    nsg = next(
+        g
+        for g in groups
+        if any(r["name"] == "temp-rdp-debug" for r in g["properties"]["securityRules"])
+    )
+    nsg_file = tmp / "one-nsg.json"
+    nsg_file.write_text(json.dumps(dict(drifted, arm={"networkSecurityGroups": [nsg]})))
+    assignments = drifted["arm"]["roleAssignments"]
+    sub = next(
+        ra["properties"]["scope"].split("/")[2]
+        for ra in assignments
+        if ra["properties"]["scope"].startswith("/subscriptions/")
+    )
+    mine = [
+        ra
+        for ra in assignments
+        if not ra["properties"]["scope"].startswith("/subscriptions/")
+        or ra["properties"]["scope"].split("/")[2] == sub
+    ]
+    arm = {"roleAssignments": mine, "roleDefinitions": drifted["arm"].get("roleDefinitions", [])}
+    ra_file = tmp / "one-subscription.json"
+    ra_file.write_text(json.dumps(dict(drifted, arm=arm)))
+    return {
+        "nsg": (nsg_file, nsg["id"], nsg["name"].casefold()),
+        "role-assignments": (ra_file, f"/subscriptions/{sub}", f"subscription-{sub}"),
+    }
+
+
+def _probe_first_event(
+    connection: str, snapshot: Path, kind: str, resource: str, env: dict[str, str]
+) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_EVENT_PROBE, connection, str(snapshot), kind, resource],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"first event failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def ms(seconds: float) -> str:
@@ -339,15 +387,16 @@ def print_first_event(args: argparse.Namespace) -> None:
         "on Azurite:\n"
     )
     print(
-        "| baselines from | import `function_app` | **first event judged after it** "
-        "| worst | `load_baselines` again, same process | runs |"
+        "| event | baselines from | import `function_app` | **first event judged after it** "
+        "| worst | outcomes | `load_baselines` again, same process | runs |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---|---:|---:|")
     for row in rows:
         source = "compiled bundle" if row["bundle"] else "YAML (no bundle)"
         print(
-            f"| {source} | {ms(row['import'])} | **{ms(row['first_event'])}** "
-            f"| {ms(row['worst'])} | {ms(row['load_again'])} | {row['runs']} |"
+            f"| {row['kind']} | {source} | {ms(row['import'])} | **{ms(row['first_event'])}** "
+            f"| {ms(row['worst'])} | {', '.join(row['outcomes'])} | {ms(row['load_again'])} "
+            f"| {row['runs']} |"
         )
 
 
