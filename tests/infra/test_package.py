@@ -25,6 +25,10 @@ SHIPPED = [
     "handlers/resource_events.py",
     "baselines/nsg/example.yaml",
     "baselines/.driftkeeper-bundle.json",
+    "driftkeeper/__pycache__/cli.cpython-311.pyc",
+    "driftkeeper/kinds/__pycache__/nsg.cpython-311.pyc",
+    "handlers/__pycache__/resource_events.cpython-311.pyc",
+    "__pycache__/function_app.cpython-311.pyc",
 ]
 LEFT_OUT = [
     ".venv/lib/python3.11/site-packages/x.py",
@@ -37,7 +41,8 @@ LEFT_OUT = [
     "docs/deployment.md",
     "infra/main.bicep",
     "examples/demo.py",
-    "driftkeeper/__pycache__/cli.cpython-311.pyc",
+    "tests/__pycache__/conftest.cpython-311-pytest-8.3.4.pyc",
+    "bench/__pycache__/scan.cpython-311.pyc",
     ".git/HEAD",
     ".azure/dk/.env",
     "local.settings.json",
