@@ -274,11 +274,10 @@ def first_event(
             "DRIFTKEEPER_BASELINES_DIR": str(baselines),
         }
         # as the prepackage hook does: the app's bytecode ships with the package
+        app = ("driftkeeper", "handlers", "function_app.py")
+        compileall = [sys.executable, "-m", "compileall", "-q"]
         subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash"]
-            + ["driftkeeper", "handlers", "function_app.py"],
-            cwd=ROOT,
-            check=True,
+            [*compileall, "--invalidation-mode", "checked-hash", *app], cwd=ROOT, check=True
         )
         compile_cmd = [sys.executable, "-m", "driftkeeper.cli", "baseline", "compile"]
         server = None if connection else Azurite()
