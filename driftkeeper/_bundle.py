@@ -23,8 +23,8 @@ bundle compiled by another version, whose schema or normalization may differ), w
 index's SHA-256 is not its ``digest`` (edited), when the file's length is not what its
 header says (truncated or appended to) or when it is not what
 :func:`write_bundle` writes. A part is read when first asked for and checked against its
-own SHA-256 then (:meth:`Bundle.part` answers None for one that does not match, and the
-caller reads the file's YAML instead). A bundle is JSON: reading one never runs code.
+own SHA-256 then (:meth:`Bundle.part` refuses one that does not match, and the caller
+reads the file's YAML instead). A bundle is JSON: reading one never runs code.
 Whoever can write the bundle can write the baselines beside it, so the digests are a check
 against corruption and hand edits, not a signature.
 
@@ -147,26 +147,29 @@ def write_bundle(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
 class Bundle:
     """A bundle read by :func:`read_bundle`: its index, and its parts on demand."""
 
-    def __init__(self, path: Path, entries: dict[str, Any], fd: int, base: int) -> None:
+    def __init__(self, path: Path, entries: dict[str, Any], fd: int, base: int, size: int) -> None:
         self.path = path
         self.entries = entries
         """Content key -> entry, as :func:`write_bundle` wrote it (parts as spans)."""
         self._fd = fd
         self._base = base
+        self._size = size
         self._lock = threading.Lock()
         weakref.finalize(self, os.close, fd)
 
     def part(self, span: Any) -> Any:
-        """The value of the part at ``span`` (``[offset, length, sha256]`` from an entry),
-        or None, with a warning, when the bundle no longer holds it there (edited or
-        truncated since it was opened): the caller then reads the file's YAML."""
+        """The value of the part at ``span`` (``[offset, length, sha256]`` from an entry).
+        Raises :class:`LookupError` (with a warning logged) when the bundle does not hold it
+        there (edited or truncated since it was opened, or a span compile never writes): the
+        caller then reads the file's YAML."""
         if not (
             isinstance(span, list)
             and len(span) == 3
             and all(type(n) is int and n >= 0 for n in span[:2])
+            and span[0] + span[1] <= self._size  # never a read past the parts
         ):
             log.warning("baseline bundle %s: a part's place is not what compile writes", self.path)
-            return None
+            raise LookupError(span)
         offset, length, digest = span
         with self._lock:
             os.lseek(self._fd, self._base + offset, os.SEEK_SET)
@@ -177,8 +180,12 @@ class Bundle:
                 "digest); the baseline file is read instead",
                 self.path,
             )
-            return None
-        return json.loads(data)
+            raise LookupError(span)
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):  # only a forger's part: its digest matched
+            log.warning("baseline bundle %s: a part is not JSON", self.path)
+            raise LookupError(span) from None
 
 
 def _read_exactly(fd: int, length: int) -> bytes:
@@ -245,7 +252,7 @@ def _open(path: Path, fd: int) -> Bundle | None:
         return _refuse(path, "its index is not JSON")
     if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
         return _refuse(path, "its index is not a map of entries")
-    return Bundle(path, entries, fd, base)
+    return Bundle(path, entries, fd, base, parts)
 
 
 def _refuse(path: Path, why: str) -> Bundle | None:

@@ -725,12 +725,12 @@ class _BundledParts:
         self.file = file
 
     def read(self, name: str) -> Any:
-        if name == "expected":
-            value = self.bundle.part(self.spans["expected"])
-            return value if isinstance(value, dict) else self._from_yaml(name)
         if name in self.spans:
-            value = self.bundle.part(self.spans[name])
-            if value is not None and (name != "labels" or isinstance(value, dict)):
+            try:
+                value = self.bundle.part(self.spans[name])
+            except LookupError:
+                return self._from_yaml(name)
+            if name == "state" or isinstance(value, dict):  # expected and labels: maps
                 return value
             return self._from_yaml(name)
         expected = self.read("expected")

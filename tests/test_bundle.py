@@ -189,19 +189,73 @@ def test_an_edited_part_is_read_from_the_yaml_when_asked_for(
 def test_a_forged_entry_that_is_not_a_baseline_is_read_from_yaml(
     compiled: Path, caplog: pytest.LogCaptureFixture, forged: dict[str, Any]
 ) -> None:
-    bundle = compiled / BUNDLE_NAME
-    header, index, parts = bundle.read_bytes().split(b"\n", 2)
-    entries = json.loads(index)
-    for key in [k for k, e in entries.items() if "parts" in e][:3]:
-        entries[key] = forged
-    # a forger's index, with a header that matches it
-    index = json.dumps(entries).encode()
-    head = json.loads(header) | {"index": len(index), "digest": content_key(index)}
-    bundle.write_bytes(json.dumps(head).encode() + b"\n" + index + b"\n" + parts)
+    def forge(entries: dict[str, Any], parts: bytes) -> bytes:
+        for key in [k for k, e in entries.items() if "parts" in e][:3]:
+            entries[key] = forged
+        return parts
+
+    reindex(compiled / BUNDLE_NAME, forge)
     with caplog.at_level(logging.WARNING):
         loaded = load_baselines(compiled)
     assert loaded == reference(compiled)
     assert "bundle entry ignored" in caplog.text
+
+
+def reindex(bundle: Path, forge: Any) -> None:
+    """Rewrite a bundle's index (and parts) with ``forge(entries, parts) -> parts``, under a
+    header that matches them: a forger's bundle, every digest right."""
+    header, index, parts = bundle.read_bytes().split(b"\n", 2)
+    entries = json.loads(index)
+    parts = forge(entries, parts)
+    index = json.dumps(entries).encode()
+    fields = {"index": len(index), "parts": len(parts), "digest": content_key(index)}
+    head = json.loads(header) | fields
+    bundle.write_bytes(json.dumps(head).encode() + b"\n" + index + b"\n" + parts)
+
+
+NOT_JSON = b"[" * 100_000
+
+
+@pytest.mark.parametrize(
+    "span",
+    [
+        lambda parts: [0, 10**12, "0" * 64],
+        lambda parts: [len(parts), 1, "0" * 64],
+        lambda parts: [-1, 5, "0" * 64],
+        lambda parts: ["0", 5, "0" * 64],
+        lambda parts: [True, 5, "0" * 64],
+        lambda parts: [0, 5],
+        lambda parts: {"offset": 0},
+        lambda parts: [len(parts), len(NOT_JSON), content_key(NOT_JSON)],
+    ],
+    ids=[
+        "a terabyte",
+        "past the end",
+        "negative",
+        "a string",
+        "a boolean",
+        "no digest",
+        "not a list",
+        "not JSON, digest right",
+    ],
+)
+@pytest.mark.parametrize("part", ["expected", "state", "labels"])
+def test_a_forged_span_is_read_from_yaml(
+    compiled: Path, caplog: pytest.LogCaptureFixture, span: Any, part: str
+) -> None:
+    # given a forger's index whose parts point anywhere (every digest of the file right),
+    # when the baselines are loaded and read, then nothing is read past the bundle, nothing
+    # is allocated for a length it does not have, and each value comes from the YAML
+    def forge(entries: dict[str, Any], parts: bytes) -> bytes:
+        for entry in entries.values():
+            if "parts" in entry:
+                entry["parts"][part] = span(parts)
+        return parts + NOT_JSON
+
+    reindex(compiled / BUNDLE_NAME, forge)
+    with caplog.at_level(logging.WARNING):
+        assert load_baselines(compiled) == reference(compiled)
+    assert "baseline bundle" in caplog.text
 
 
 @pytest.mark.parametrize(
