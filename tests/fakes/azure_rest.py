@@ -30,8 +30,9 @@ What it follows of the REST contracts:
   resource) as ARM does: those at, above and below the scope, judged by
   ``properties.scope``; a management group is above the subscriptions
   :attr:`AzureRestServer.hierarchy` puts below it (without a hierarchy, above every
-  subscription), the root (``/``) above all. ``$filter=atScope()`` keeps those at or above the scope,
-  ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter`` answers 400.
+  subscription), the root (``/``) above all. ``$filter=atScope()`` keeps those at or above
+  the scope, ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter``
+  answers 400.
 - Graph lists take ``$filter`` clauses ``<property> eq '<value>'`` joined by `` and ``
   (compared case-insensitively, the form Graph accepts for ids); any other ``$filter`` answers
   400 ``BadRequest``. Any Graph list item can be read by its id (``.../policies/{id}``).
