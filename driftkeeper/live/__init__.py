@@ -190,7 +190,8 @@ def read_snapshot(
     told = _told(fetcher, len(first) + len(requests), on_read)
     try:
         if first:
-            ancestry = Ancestry.learn(run_requests(first, told, scope="tenant"), subscriptions)
+            expected = () if management_groups else subscriptions  # each needs a row
+            ancestry = Ancestry.learn(run_requests(first, told, scope="tenant"), expected)
             if ancestry.problem:
                 _log.warning(
                     "Resource Graph: %s; a role assignment at a management group outside "

@@ -34,6 +34,28 @@ row fails the section) and :class:`ResourceGraphFetcher` runs it:
   row, so a service that keeps sending fresh tokens with empty pages fails the
   section (``TooManyPages``) instead of looping.
 
+- Above the subscriptions: ARM's listing of a subscription's role assignments has those at
+  the root and at the management groups above it. Resource Graph's subscription-scoped
+  query does not reach them, so one tenant-wide query per such section
+  (``| where isempty(subscriptionId)``) asks for them, and answers every management group's.
+  Before it, :func:`ancestry_requests` reads :data:`ANCESTRY_QUERY` (``resourcecontainers``:
+  each read subscription's ``managementGroupAncestorsChain``, same batches and paging), and
+  :class:`Ancestry` keeps of the tenant-wide rows those at the root (or at no management
+  group) and those at an ancestor of a read subscription, compared case-insensitively; a
+  name from a chain is used only when it matches ``SEGMENTS["managementGroup"]``, and only
+  compared, never put into a query. When a read subscription has no ``resourcecontainers``
+  row, its chain is unreadable, or that read failed, a tenant-wide row at a management
+  group outside the known ancestors fails its section (``ManagementGroupsUnknown``, a read
+  error): keeping it would snapshot an unrelated group's assignments (baselines for them,
+  unbaselined findings against an ARM baseline), dropping it would read an assignment that
+  may apply as removed. An answer with no such row is kept whole.
+- Management groups instead of subscriptions: one query per section with
+  ``managementGroups`` (the subscriptions below the groups, and the authorization rows at
+  and below them), plus the same tenant-wide query, judged by the ancestors of the
+  subscriptions below the groups (:func:`ancestry_requests` with ``managementGroups``), so
+  the read equals the read of those subscriptions; before, it missed the assignments at the
+  root and above the groups.
+
 Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
 use it; the event path's per-resource reads stay on ARM.
 """
