@@ -2,12 +2,14 @@
 
 A generated estate (default: 200 subscriptions x 50 NSGs x 20 custom rules, plus 20,000
 role assignments spread over the subscriptions, their resource groups and resources, and a
-few at a management group) is served by the local ARM stand-in
+few at the management group every subscription is in; two more at a sibling management
+group, above none of them, are in neither snapshot) is served by the local ARM stand-in
 (``tests/fakes/azure_rest.py``, TLS on 127.0.0.1). ``driftkeeper.live.read_snapshot`` reads
 the ARM sections (NSGs, role assignments, role definitions; no Graph) once with
 ``source="arm"`` (every subscription's listings, the stand-in's ARM pages of
 ``--arm-page-size`` items) and once with ``source="graph"`` (one Resource Graph query per
-section, pages of 1,000 rows). For each: HTTP requests, the time to read (best of
+section, pages of 1,000 rows, after one query of the subscriptions' management group
+ancestors). For each: HTTP requests, the time to read (best of
 ``--repeat``), and the waits the throttling headers asked for. Those waits are recorded,
 not slept (Resource Graph's default quota is 15 requests per 5 seconds, which the stand-in
 reports); they are listed apart. Both snapshots are checked to hold the same items. The
@@ -43,6 +45,8 @@ ROLES = (
     ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
 )
 MG_SCOPE = "/providers/Microsoft.Management/managementGroups/mg-platform"
+SIBLING_SCOPE = "/providers/Microsoft.Management/managementGroups/mg-sandbox"
+ROOT_GROUP = "bench-tenant-root"
 
 
 def _guid(*parts: object) -> str:
@@ -109,6 +113,7 @@ def estate(
         for a in range(per_sub if s < subscriptions - 1 else assignments - per_sub * s - 4):
             ra_items.append(_assignment(scopes[a % len(scopes)], _guid("p", s, a), a))
     ra_items += [_assignment(MG_SCOPE, _guid("mg", i), i) for i in range(4)]
+    ra_items += [_assignment(SIBLING_SCOPE, _guid("sandbox", i), i) for i in range(2)]
     definitions = [
         {
             "id": f"/providers/{AUTH}/roleDefinitions/{guid}",
@@ -202,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         with AzureRestServer(
             tls, data=data, page_size=args.arm_page_size, subscriptions=known
         ) as server:
+            server.hierarchy = dict.fromkeys(subs, "mg-platform")
+            server.hierarchy.update({"mg-platform": ROOT_GROUP, "mg-sandbox": ROOT_GROUP})
             results: dict[str, list[dict[str, Any]]] = {"arm": [], "graph": []}
             for _ in range(args.repeat):
                 for source in ("arm", "graph"):
@@ -215,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     arm, graph = (min(results[s], key=lambda r: r["seconds"]) for s in ("arm", "graph"))
     if arm["ids"] != graph["ids"]:
         raise SystemExit("the two snapshots do not hold the same items")
+    if any("mg-sandbox" in i for r in (arm, graph) for i in r["ids"]["arm.roleAssignments"]):
+        raise SystemExit("a sibling management group's assignments were read")
     print(f"\n| source | requests | time (best of {args.repeat}) | throttling waits asked |")
     print("|---|---:|---:|---|")
     for r in (arm, graph):

@@ -7,8 +7,10 @@ both keep the JSON the service sent.
 
 With ``source="graph"`` the ARM sections are read through Azure Resource Graph instead: one
 paged query per section for up to 1,000 subscriptions (or for management groups), rows in
-ARM's shape (:mod:`._resource_graph`; docs/resource-graph.md). :func:`choose_source` picks
-the source for ``auto``.
+ARM's shape (:mod:`._resource_graph`; docs/resource-graph.md). The management groups above
+the read subscriptions are read first (:class:`~._resource_graph.Ancestry`), so the
+tenant-wide query for role assignments keeps only those that apply to them, as ARM's
+listing does. :func:`choose_source` picks the source for ``auto``.
 
 Also: :class:`ResourceReader` reads one setting (the pipeline's read stage),
 :class:`AuditLogReader` lists Entra audit records (the audit poll) and :class:`Writer` sends
@@ -48,7 +50,15 @@ from ..snapshot import Snapshot, declared_sections
 from ._audit import AUDIT_CATEGORIES, AuditLogReader
 from ._fetch import Fetcher, run_requests
 from ._resource import CoalescingReader, LiveClients, ResourceReader, snapshot_reader
-from ._resource_graph import RESOURCE_GRAPH_PATH, PageListener, ResourceGraphFetcher, graph_requests
+from ._resource_graph import (
+    RESOURCE_GRAPH_PATH,
+    Ancestry,
+    PageListener,
+    ResourceGraphFetcher,
+    ancestry_requests,
+    graph_requests,
+    is_above,
+)
 from ._write import WRITE_METHODS, WriteBudget, Writer, WriteResult
 
 if TYPE_CHECKING:
@@ -138,8 +148,11 @@ def read_snapshot(
         _log.warning("no subscriptions given: the ARM sections are not captured")
     sections = declared_sections().values()
     arm_sections: list[ArmSection] = [s for s in sections if s.api == "arm"]
+    first: list[Request] = []  # the ancestry read, when a tenant-wide query needs it
     if read_arm and source == "graph":
         requests = graph_requests(arm_sections, subscriptions, management_groups)
+        if any(is_above(r) for r in requests):
+            first = ancestry_requests(subscriptions, management_groups)
     else:
         requests = [
             request
@@ -174,8 +187,21 @@ def read_snapshot(
             graph.append(ResourceGraphFetcher(clients.arm(), types, **retry))
         return graph[0]
 
+    told = _told(fetcher, len(first) + len(requests), on_read)
     try:
-        reads = run_requests(requests, _told(fetcher, len(requests), on_read), scope="tenant")
+        if first:
+            expected = () if management_groups else subscriptions  # each needs a row
+            ancestry = Ancestry.learn(run_requests(first, told, scope="tenant"), expected)
+            if ancestry.problem:
+                _log.warning(
+                    "Resource Graph: %s; a role assignment at a management group outside "
+                    "the known ones fails its section",
+                    ancestry.problem,
+                    extra={"tenant_id": tenant_id},
+                )
+            if graph:
+                graph[0].ancestry = ancestry
+        reads = run_requests(requests, told, scope="tenant")
     finally:
         clients.close()
     if graph:

@@ -34,6 +34,28 @@ row fails the section) and :class:`ResourceGraphFetcher` runs it:
   row, so a service that keeps sending fresh tokens with empty pages fails the
   section (``TooManyPages``) instead of looping.
 
+- Above the subscriptions: ARM's listing of a subscription's role assignments has those at
+  the root and at the management groups above it. Resource Graph's subscription-scoped
+  query does not reach them, so one tenant-wide query per such section
+  (``| where isempty(subscriptionId)``) asks for them, and answers every management group's.
+  Before it, :func:`ancestry_requests` reads :data:`ANCESTRY_QUERY` (``resourcecontainers``:
+  each read subscription's ``managementGroupAncestorsChain``, same batches and paging), and
+  :class:`Ancestry` keeps of the tenant-wide rows those at the root (or at no management
+  group) and those at an ancestor of a read subscription, compared case-insensitively; a
+  name from a chain is used only when it matches ``SEGMENTS["managementGroup"]``, and only
+  compared, never put into a query. When a read subscription has no ``resourcecontainers``
+  row, its chain is unreadable, or that read failed, a tenant-wide row at a management
+  group outside the known ancestors fails its section (``ManagementGroupsUnknown``, a read
+  error): keeping it would snapshot an unrelated group's assignments (baselines for them,
+  unbaselined findings against an ARM baseline), dropping it would read an assignment that
+  may apply as removed. An answer with no such row is kept whole.
+- Management groups instead of subscriptions: one query per section with
+  ``managementGroups`` (the subscriptions below the groups, and the authorization rows at
+  and below them), plus the same tenant-wide query, judged by the ancestors of the
+  subscriptions below the groups (:func:`ancestry_requests` with ``managementGroups``), so
+  the read equals the read of those subscriptions; before, it missed the assignments at the
+  root and above the groups.
+
 Resource Graph lags ARM by seconds to minutes: the whole-tenant reads (snapshot, reconcile)
 use it; the event path's per-resource reads stay on ARM.
 """
@@ -45,10 +67,12 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import TransientReadError
-from ._failures import Refused, describe_failure, is_transient
+from ..kinds._reads import SEGMENTS
+from ._failures import Refused, SectionReads, describe_failure, is_transient
 from ._reply import retry_after
 
 if TYPE_CHECKING:
@@ -56,6 +80,8 @@ if TYPE_CHECKING:
     from ._arm import ArmClient
 
 __all__ = [
+    "ANCESTRY_QUERY",
+    "ANCESTRY_SECTION",
     "API_VERSION",
     "MAX_PAGES",
     "MAX_SUBSCRIPTIONS",
@@ -63,11 +89,14 @@ __all__ = [
     "MAX_WAIT",
     "RESOURCE_GRAPH_PATH",
     "WAIT_BUDGET",
+    "Ancestry",
     "PageListener",
     "ResourceGraphFetcher",
+    "ancestry_requests",
     "arm_shape",
     "graph_query",
     "graph_requests",
+    "is_above",
     "parse_timespan",
 ]
 
@@ -97,6 +126,19 @@ MAX_PAGES = 10_000
 """The most pages one query reads, by default (10 million rows at 1,000 a page)."""
 _PAGE_SLACK = 2
 """Pages allowed beyond one per row the query says it has (``totalRecords``)."""
+
+ANCESTRY_SECTION = "resourceGraph.subscriptionAncestors"
+"""The pseudo-section the ancestry rows are read into (never a snapshot's section)."""
+_CHAIN = "managementGroupAncestorsChain"
+ANCESTRY_QUERY = (
+    "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' "
+    "| project id, properties | order by id asc"
+)
+"""One row per subscription; ``properties.managementGroupAncestorsChain`` lists
+``{"name", "displayName"}`` from the immediate parent to the tenant root group."""
+_SUBSCRIPTION_ID = re.compile(rf"/subscriptions/({SEGMENTS['subscription']})", re.I | re.A)
+_GROUP_NAME = re.compile(SEGMENTS["managementGroup"], re.A)
+_GROUP_SCOPE = re.compile(r"/providers/Microsoft\.Management/managementGroups/([^/]*)(?:/|$)", re.I)
 
 Scope = Literal["subscriptions", "managementGroups"]
 PageListener = Callable[[str, int, int], None]
@@ -130,13 +172,13 @@ def graph_requests(
     or the root, built-in role definitions. For the sections that have such items (an
     extension type listed at any scope, any ``Microsoft.Authorization`` type) one more query
     asks the tenant for the items outside any subscription, so a management group's
-    assignments are not read as removed.
+    assignments are not read as removed. That query answers every management group's items:
+    :class:`ResourceGraphFetcher` keeps only those :class:`Ancestry` says apply (read first,
+    by :func:`ancestry_requests`; :func:`is_above` names the requests it judges).
     """
     from ..kinds import Request
 
-    scope: Scope = "managementGroups" if management_groups else "subscriptions"
-    ids = list(dict.fromkeys(management_groups or [s.casefold() for s in subscriptions]))
-    batches = [ids[i : i + MAX_SUBSCRIPTIONS] for i in range(0, len(ids), MAX_SUBSCRIPTIONS)]
+    scope, batches = _batches(subscriptions, management_groups)
     requests: list[Request] = []
     for section in sections:
         requests += [
@@ -150,7 +192,7 @@ def graph_requests(
             )
             for batch in batches
         ]
-        if _above_subscriptions(section) and scope == "subscriptions" and batches:
+        if _above_subscriptions(section) and batches:
             query = graph_query(section, outside_subscriptions=True)
             requests.append(
                 Request(
@@ -163,6 +205,167 @@ def graph_requests(
                 )
             )
     return requests
+
+
+def ancestry_requests(
+    subscriptions: Sequence[str] = (), management_groups: Sequence[str] = ()
+) -> list[Request]:
+    """The :data:`ANCESTRY_QUERY` for the read subscriptions, in the batches of
+    :func:`graph_requests` (or for the management groups: the subscriptions below them).
+    Their rows go into the pseudo-section :data:`ANCESTRY_SECTION`, for
+    :meth:`Ancestry.learn`; never into a snapshot."""
+    from ..kinds import Request
+
+    scope, batches = _batches(subscriptions, management_groups)
+    return [
+        Request(
+            ANCESTRY_SECTION,
+            "arm",
+            RESOURCE_GRAPH_PATH,
+            query=(("query", ANCESTRY_QUERY), (scope, ",".join(batch))),
+            api_version=API_VERSION,
+            where=f"Resource Graph ({len(batch)} {scope})",
+        )
+        for batch in batches
+    ]
+
+
+def is_above(request: Request) -> bool:
+    """A query of the whole tenant (no scope): the items above the subscriptions, whose rows
+    :class:`Ancestry` judges."""
+    return request.path == RESOURCE_GRAPH_PATH and not any(
+        key in ("subscriptions", "managementGroups") for key, _ in request.query
+    )
+
+
+def _batches(
+    subscriptions: Sequence[str], management_groups: Sequence[str]
+) -> tuple[Scope, list[list[str]]]:
+    scope: Scope = "managementGroups" if management_groups else "subscriptions"
+    ids = list(dict.fromkeys(management_groups or [s.casefold() for s in subscriptions]))
+    return scope, [ids[i : i + MAX_SUBSCRIPTIONS] for i in range(0, len(ids), MAX_SUBSCRIPTIONS)]
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """The management groups above the read subscriptions, as Resource Graph's
+    ``resourcecontainers`` says (:data:`ANCESTRY_QUERY`), and what the tenant-wide rows
+    (:func:`is_above`) keep: those at the root, or at one of :attr:`groups`; those at any
+    other management group apply to no read subscription, and ARM's listing of the
+    subscriptions does not have them either. A row at no management group (the root, a
+    built-in role definition) is always kept.
+
+    When a read subscription has no row in ``resourcecontainers`` (Resource Graph does not
+    see it: no access to it, or not indexed yet) or its chain is unreadable (not a list, a
+    name that is not a management group name), or the ancestry read itself failed, a
+    tenant-wide row at a management group outside :attr:`groups` may apply to it: its
+    section fails (:meth:`judge` answers :class:`Refused`, ``ManagementGroupsUnknown``, a
+    read error), never kept (a baseline for an unrelated group) nor dropped (an assignment
+    read as removed). A tenant-wide answer with no such row needs nothing more and is kept.
+    """
+
+    groups: frozenset[str] = frozenset()
+    """Casefolded names of the management groups above a read subscription (the tenant
+    root group among them), each one valid (:data:`~driftkeeper.kinds.SEGMENTS`)."""
+    unknown: tuple[str, ...] = ()
+    """The read subscriptions whose ancestors are not known."""
+    problem: str = "the management groups above the subscriptions were not read"
+    """Why some ancestors are not known (empty when every one is)."""
+
+    @classmethod
+    def learn(cls, reads: SectionReads, subscriptions: Sequence[str] = ()) -> Ancestry:
+        """From the answers of :func:`ancestry_requests` (``subscriptions``: the ones read,
+        each of which needs a row; none when management groups were read)."""
+        wanted = list(dict.fromkeys(s.casefold() for s in subscriptions))
+        error = reads.errors.get(ANCESTRY_SECTION)
+        if error is not None or ANCESTRY_SECTION not in reads.sections:
+            why = error or "no answer"
+            return cls(unknown=tuple(wanted), problem=f"{cls.problem} ({why})")
+        groups: set[str] = set()
+        known: set[str] = set()
+        unreadable: list[str] = []
+        for row in reads.sections[ANCESTRY_SECTION]:
+            found = _SUBSCRIPTION_ID.fullmatch(str(row.get("id", "")))
+            if found is None:
+                continue  # not a subscription: says nothing about one
+            subscription = found.group(1).casefold()
+            names = _chain(row.get("properties"))
+            if names is None:
+                unreadable.append(subscription)
+                continue
+            known.add(subscription)
+            groups.update(names)
+        unknown = [s for s in wanted if s not in known] + [
+            s for s in dict.fromkeys(unreadable) if s not in known and s not in wanted
+        ]
+        if not unknown:
+            return cls(frozenset(groups), (), "")
+        missing = [s for s in unknown if s not in unreadable]
+        parts = []
+        if missing:
+            parts.append(f"Resource Graph has no row for {_few(missing)}")
+        if unreadable:
+            parts.append(f"the management group chain of {_few(unreadable)} is unreadable")
+        return cls(frozenset(groups), tuple(unknown), " and ".join(parts))
+
+    def judge(self, rows: list[Any], where: str = "") -> list[Any] | Refused:
+        """The tenant-wide ``rows`` that apply to the read subscriptions (see the class)."""
+        kept: list[Any] = []
+        left_out = 0
+        for row in rows:
+            group = _management_group(row) if isinstance(row, dict) else None
+            if group is None or group.casefold() in self.groups:
+                kept.append(row)
+            elif self.unknown or self.problem:
+                return Refused(
+                    0,
+                    "ManagementGroupsUnknown",
+                    f"{row.get('id')!r:.300} is at management group {group!r:.100}, which may "
+                    f"be above a read subscription: {self.problem}",
+                )
+            else:
+                left_out += 1
+        if left_out:
+            _log.info(
+                "Resource Graph: %s: %d rows at management groups above no read subscription "
+                "left out",
+                where,
+                left_out,
+            )
+        return kept
+
+
+def _chain(properties: Any) -> frozenset[str] | None:
+    """The casefolded names of ``properties.managementGroupAncestorsChain`` (immediate
+    parent to the tenant root group); None unless it is a list of objects whose ``name`` is
+    a management group name."""
+    chain = properties.get(_CHAIN) if isinstance(properties, dict) else None
+    if not isinstance(chain, list):
+        return None
+    names = set()
+    for element in chain:
+        name = element.get("name") if isinstance(element, dict) else None
+        if not isinstance(name, str) or _GROUP_NAME.fullmatch(name) is None:
+            return None
+        names.add(name.casefold())
+    return frozenset(names)
+
+
+def _management_group(row: dict[str, Any]) -> str | None:
+    """The management group a tenant-wide row is at (``properties.scope``, else its id), or
+    None when it is at none (the root)."""
+    properties = row.get("properties")
+    scope = properties.get("scope") if isinstance(properties, dict) else None
+    if not isinstance(scope, str) or not scope:
+        scope = row.get("id")
+    found = _GROUP_SCOPE.match(scope) if isinstance(scope, str) else None
+    return found.group(1) if found else None
+
+
+def _few(subscriptions: list[str]) -> str:
+    shown = ", ".join(subscriptions[:5])
+    more = f" and {len(subscriptions) - 5} more" if len(subscriptions) > 5 else ""
+    return f"subscription{'s' if len(subscriptions) > 1 else ''} {shown}{more}"
 
 
 def _above_subscriptions(section: ArmSection) -> bool:
@@ -225,9 +428,20 @@ class ResourceGraphFetcher:
         """Seconds waited so far, in all (at most ``wait_budget``)."""
         self.requests_sent = 0
         self.pages_read = 0
+        self.ancestry = Ancestry()
+        """What the rows of a tenant-wide query (:func:`is_above`) are judged by: set from
+        the ancestry read (:meth:`Ancestry.learn`) before those queries run; until then
+        nothing is known, and a row at a management group fails its section."""
 
     def fetch(self, request: Request) -> Any:
-        """Every row of the query, in ARM's shape, or :class:`Refused`."""
+        """Every row of the query, in ARM's shape, or :class:`Refused`; for a tenant-wide
+        query only the rows :attr:`ancestry` keeps."""
+        rows = self._rows(request)
+        if is_above(request) and isinstance(rows, list):
+            return self.ancestry.judge(rows, f"{request.section} {request.where}".strip())
+        return rows
+
+    def _rows(self, request: Request) -> list[Any] | Refused:
         options = dict(request.query)
         body: dict[str, Any] = {
             "query": options["query"],

@@ -28,9 +28,11 @@ What it follows of the REST contracts:
 - Scoped (extension) types such as role assignments are listed at any scope
   (``{scope}/providers/<type>``: root, management group, subscription, resource group,
   resource) as ARM does: those at, above and below the scope, judged by
-  ``properties.scope``; a management group
-  counts as above every subscription. ``$filter=atScope()`` keeps those at or above the scope,
-  ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter`` answers 400.
+  ``properties.scope``; a management group is above the subscriptions
+  :attr:`AzureRestServer.hierarchy` puts below it (without a hierarchy, above every
+  subscription), the root (``/``) above all. ``$filter=atScope()`` keeps those at or above
+  the scope, ``$filter=principalId eq '{id}'`` one principal's; any other ``$filter``
+  answers 400.
 - Graph lists take ``$filter`` clauses ``<property> eq '<value>'`` joined by `` and ``
   (compared case-insensitively, the form Graph accepts for ids); any other ``$filter`` answers
   400 ``BadRequest``. Any Graph list item can be read by its id (``.../policies/{id}``).
@@ -54,12 +56,19 @@ What it follows of the REST contracts:
   /providers/Microsoft.ResourceGraph/resources?api-version=...`` with ``{"subscriptions" |
   "managementGroups": [...], "query", "options": {"$top", "$skipToken", "resultFormat"}}``.
   The query is the form driftkeeper sends (``<resources|authorizationresources> | where type
-  =~ '<type>' [| where isempty(subscriptionId)] | project <columns> [| order by id asc]``);
-  another answers 400 ``InvalidQuery``, the wrong table for a type too. Rows are the ARM
-  items of the section whose resource type it is, as Resource Graph shows them: ``type``
-  lower-case, every projected column present (``null`` when the item has none). Scope: with
-  ``subscriptions`` (at most 1,000, else 400) the items under those subscriptions; with
-  ``managementGroups`` or neither (the tenant) every item (no hierarchy is modelled).
+  =~ '<type>' [| where isempty(subscriptionId)] | project <columns> [| order by id asc]``,
+  or ``resourcecontainers | where type =~ 'microsoft.resources/subscriptions' | project
+  <columns> | order by id asc``); another answers 400 ``InvalidQuery``, the wrong table for
+  a type too. Rows are the ARM items of the section whose resource type it is, as Resource
+  Graph shows them: ``type`` lower-case, every projected column present (``null`` when the
+  item has none); ``resourcecontainers`` has a row per known subscription (``id``,
+  ``name``, ``type``, ``subscriptionId``, ``properties.managementGroupAncestorsChain``:
+  ``{"name", "displayName"}`` from its parent to the tenant root group, from
+  :attr:`AzureRestServer.hierarchy`; a subscription the hierarchy does not name has no row,
+  as one Resource Graph does not see). Scope: with ``subscriptions`` (at most 1,000, else
+  400) the rows under those subscriptions; with ``managementGroups`` those under a
+  subscription below one of the groups, or at one of them or a group below it (without a
+  hierarchy: every row); with neither (the tenant) every row.
   Answer: ``{"totalRecords", "count", "data", "facets", "resultTruncated": "false"}`` plus
   an opaque ``$skipToken`` while rows remain; ``$top`` 1-1000 (else 400), pages of at most
   :attr:`AzureRestServer.graph_page_size`. Every answer carries
@@ -683,6 +692,10 @@ class AzureRestServer(_ServicePrincipals):
         self.graph_quota_window = 5
         self.graph_enforce_quota = False
         self._graph_used = 0
+        self.hierarchy: dict[str, str] | None = None
+        """The management group each subscription id and management group name is in (its
+        parent; the tenant root group is in none), or None: every management group is
+        above every subscription (see the module notes)."""
         self.arm_endpoint = ""
         self.graph_endpoint = ""
 
@@ -1395,6 +1408,76 @@ class AzureRestServer(_ServicePrincipals):
                 known.add(parts[2])
         return known
 
+    def _ancestors(self, subscription: str) -> list[str] | None:
+        """The management groups above a subscription, from its parent to the tenant root
+        group, as :attr:`hierarchy` names them; None when the hierarchy does not know it (no
+        ``resourcecontainers`` row). Without a hierarchy: every management group an ARM
+        item is at, in name order (lower-case)."""
+        if self.hierarchy is None:
+            return sorted(
+                {
+                    scope[len(_MANAGEMENT_GROUPS) :].split("/")[0]
+                    for provider, section in SCOPED_LISTINGS.items()
+                    for item in self._items(section)
+                    if (scope := _item_scope(item, provider)).startswith(_MANAGEMENT_GROUPS)
+                }
+            )
+        parents = {k.lower(): v for k, v in self.hierarchy.items()}
+        if subscription.lower() not in parents:
+            return None
+        chain = [parents[subscription.lower()]]
+        while chain[-1].lower() in parents and len(chain) <= len(parents):
+            chain.append(parents[chain[-1].lower()])
+        return chain
+
+    def _subscription_rows(self) -> list[dict[str, Any]]:
+        """``resourcecontainers``' subscription rows: every known subscription the
+        hierarchy knows (see :meth:`_ancestors`), with its ancestor chain."""
+        rows = []
+        for sub in sorted(self._known_subscriptions()):
+            chain = self._ancestors(sub)
+            if chain is None:
+                continue
+            rows.append(
+                {
+                    "id": f"/subscriptions/{sub}",
+                    "name": f"Subscription {sub[:8]}",
+                    "type": "microsoft.resources/subscriptions",
+                    "subscriptionId": sub,
+                    "properties": {
+                        "state": "Enabled",
+                        "managementGroupAncestorsChain": [
+                            {"name": name, "displayName": name.replace("-", " ").title()}
+                            for name in chain
+                        ],
+                    },
+                }
+            )
+        return rows
+
+    def _in_groups(self, item: Mapping[str, Any], sub: str, groups: set[str]) -> bool:
+        """Whether a row is in a query scoped to management groups ``groups`` (lower):
+        under a subscription below one of them, or at one of them or a group below it.
+        Without a hierarchy: every row."""
+        if self.hierarchy is None:
+            return True
+        if sub:
+            chain = self._ancestors(sub) or []
+        else:
+            scope = _item_scope(item, "/providers/microsoft.authorization")
+            if not scope.startswith(_MANAGEMENT_GROUPS):
+                return False
+            group = scope[len(_MANAGEMENT_GROUPS) :].split("/")[0]
+            parents = {k.lower(): v.lower() for k, v in self.hierarchy.items()}
+            chain = [group]
+            while chain[-1] in parents and len(chain) <= len(parents):
+                chain.append(parents[chain[-1]])
+        return any(g.lower() in groups for g in chain)
+
+    def _group_above(self, group: str, subscription: str) -> bool:
+        """Whether management group ``group`` is above ``subscription``."""
+        return group.lower() in {g.lower() for g in self._ancestors(subscription) or []}
+
     def _arm_items(self) -> Iterator[dict[str, Any]]:
         for section in ARM_LIST_PATHS.values():
             yield from _as_list(self.data.get(section))
@@ -1476,7 +1559,7 @@ class AzureRestServer(_ServicePrincipals):
                 return _arm_error(400, "BadRequest", f"The $filter '{text}' is not supported.")
         items = []
         for item in self._items(section):
-            relation = _scope_relation(_item_scope(item, provider), scope)
+            relation = _scope_relation(_item_scope(item, provider), scope, self._group_above)
             if relation is None or (at_or_above and relation == "below"):
                 continue
             props = item.get("properties") or {}
@@ -1648,24 +1731,36 @@ class AzureRestServer(_ServicePrincipals):
             not isinstance(subscriptions, list) or len(subscriptions) > 1000
         ):
             return _arm_error(400, "BadRequest", "At most 1000 subscriptions per request.")
-        match = _GRAPH_QUERY.fullmatch(document["query"].strip())
-        section = _GRAPH_TYPES.get(match.group(2)) if match else None
-        if match is None or section is None or _graph_table(match.group(2)) != match.group(1):
-            return _arm_error(400, "InvalidQuery", "The query is not one this stand-in knows.")
-        columns = [c.strip() for c in match.group(4).split(",")]
+        groups = document.get("managementGroups")
+        if groups is not None and not isinstance(groups, list):
+            return _arm_error(400, "BadRequest", "managementGroups is not a list.")
         wanted = {str(s).lower() for s in subscriptions} if subscriptions is not None else None
+        within = {str(g).lower() for g in groups} if groups is not None else None
+        text = document["query"].strip()
+        match = _GRAPH_QUERY.fullmatch(text)
+        containers = _CONTAINERS_QUERY.fullmatch(text)
+        section = _GRAPH_TYPES.get(match.group(2)) if match else None
+        if containers is not None:
+            items, columns, only_above, ordered = self._subscription_rows(), containers, "", "x"
+        elif match is None or section is None or _graph_table(match.group(2)) != match.group(1):
+            return _arm_error(400, "InvalidQuery", "The query is not one this stand-in knows.")
+        else:
+            items, columns = self._items(section), match
+            only_above, ordered = match.group(3), match.group(5)
         rows = []
-        for item in self._items(section):
+        for item in items:
             item_id = str(item.get("id", ""))
             parts = item_id.lower().split("/")
             sub = parts[2] if len(parts) > 2 and parts[1] == "subscriptions" else ""
-            if (wanted is not None and sub not in wanted) or (match.group(3) and sub):
+            if (wanted is not None and sub not in wanted) or (only_above and sub):
                 continue
-            row = {c: item.get(c) for c in columns}
+            if within is not None and not self._in_groups(item, sub, within):
+                continue
+            row = {c.strip(): item.get(c.strip()) for c in columns.group(4).split(",")}
             if "type" in row and isinstance(row["type"], str):
                 row["type"] = row["type"].lower()
             rows.append(row)
-        if match.group(5):
+        if ordered:
             rows.sort(key=lambda r: str(r.get("id", "")))
         token = options.get("$skipToken")
         try:
@@ -1687,6 +1782,12 @@ class AzureRestServer(_ServicePrincipals):
 
 
 RESOURCE_GRAPH_PATH = "/providers/microsoft.resourcegraph/resources"
+_CONTAINERS_QUERY = re.compile(
+    r"(resourcecontainers) \| where type =~ '(microsoft\.resources/subscriptions)'()"
+    r" \| project ([\w, ]+?) \| order by id asc"
+)
+"""The one ``resourcecontainers`` query the stand-in knows (the groups line up with
+:data:`_GRAPH_QUERY`'s: column list 4)."""
 _GRAPH_QUERY = re.compile(
     r"(resources|authorizationresources) \| where type =~ '([a-z0-9./]+)'"
     r"( \| where isempty\(subscriptionId\))? \| project ([\w, ]+?)( \| order by id asc)?"
@@ -1793,14 +1894,22 @@ def _item_scope(item: Mapping[str, Any], provider: str) -> str:
     return str(scope).lower().rstrip("/") or "/"
 
 
-def _scope_relation(item_scope: str, scope: str) -> Literal["at", "above", "below"] | None:
-    """Where an assignment at ``item_scope`` sits against a listed ``scope`` (both lower)."""
+def _scope_relation(
+    item_scope: str, scope: str, group_above: Callable[[str, str], bool]
+) -> Literal["at", "above", "below"] | None:
+    """Where an assignment at ``item_scope`` sits against a listed ``scope`` (both lower);
+    ``group_above(group, subscription)``: whether a management group is above a subscription."""
     if item_scope == scope:
         return "at"
+    subscription = scope.split("/")[2] if scope.startswith("/subscriptions/") else ""
     if (
         item_scope == "/"
         or scope.startswith(item_scope + "/")
-        or (item_scope.startswith(_MANAGEMENT_GROUPS) and scope.startswith("/subscriptions/"))
+        or (
+            item_scope.startswith(_MANAGEMENT_GROUPS)
+            and subscription
+            and group_above(item_scope[len(_MANAGEMENT_GROUPS) :], subscription)
+        )
     ):
         return "above"
     if scope == "/" or item_scope.startswith(scope + "/"):

@@ -25,9 +25,11 @@ from driftkeeper.live._resource_graph import (
     RESOURCE_GRAPH_PATH,
     WAIT_BUDGET,
     ResourceGraphFetcher,
+    ancestry_requests,
     arm_shape,
     graph_query,
     graph_requests,
+    is_above,
     parse_timespan,
 )
 from tests.fakes.azure_rest import AzureRestServer
@@ -174,9 +176,11 @@ def test_paging_returns_every_row_once(azure_rest_server: AzureRestServer) -> No
     assignments = snapshot.sections[ASSIGNMENTS.name]
     assert len(assignments) == len({a["id"] for a in assignments}) == 4 * 9 + 2
     posts = graph_posts(server)
-    # NSGs: 24 rows in 5 pages; assignments 36 in 8, then the 2 above the subscriptions in 1;
-    # definitions: none in the subscriptions (1 page), the 2 built-in ones above them (1)
-    assert len(posts) == 5 + 8 + 1 + 2
+    # the 4 subscriptions' ancestors in 1 page; NSGs: 24 rows in 5 pages; assignments 36 in
+    # 8, then the 2 above the subscriptions in 1; definitions: none in the subscriptions
+    # (1 page), the 2 built-in ones above them (1)
+    assert len(posts) == 1 + 5 + 8 + 1 + 2
+    assert "resourcecontainers" in posts[0].body["query"]
     nsg_pages = [p for p in posts if "networksecuritygroups" in p.body["query"]]
     tokens = [p.body["options"].get("$skipToken") for p in nsg_pages]
     assert tokens[0] is None
@@ -208,7 +212,12 @@ def test_more_than_1000_subscriptions_are_sent_in_batches() -> None:
 def test_management_groups_are_one_scope() -> None:
     requests = graph_requests([NSGS, ASSIGNMENTS], (), ["mg-platform", "mg-landing"])
 
-    assert [dict(r.query)["managementGroups"] for r in requests] == ["mg-platform,mg-landing"] * 2
+    scoped = [dict(r.query).get("managementGroups") for r in requests]
+    # and, as for subscriptions, the assignments above them (judged by their ancestry)
+    assert scoped == ["mg-platform,mg-landing"] * 2 + [None]
+    assert [is_above(r) for r in requests] == [False, False, True]
+    first = ancestry_requests((), ["mg-platform", "mg-landing"])
+    assert [dict(r.query)["managementGroups"] for r in first] == ["mg-platform,mg-landing"]
 
 
 def test_queries_read_the_declared_type_from_its_table() -> None:
@@ -234,8 +243,9 @@ def test_an_exhausted_quota_waits_until_it_resets(azure_rest_server: AzureRestSe
     snapshot = read(server, subs, source="graph", sleep=sleeper)
 
     posts = graph_posts(server)
-    # NSGs 20 rows: 5 pages; assignments 8: 2 pages, +1 above; definitions: 1 page, +1 above
-    assert len(posts) == 10
+    # ancestors: 1 page; NSGs 20 rows: 5 pages; assignments 8: 2 pages, +1 above;
+    # definitions: 1 page, +1 above
+    assert len(posts) == 11
     # the quota is used up after every third request: the next one waits 7 s
     assert sleeper.waits == [7.0, 7.0, 7.0]
     assert len(snapshot.sections[NSGS.name]) == 20
@@ -294,14 +304,18 @@ def test_throttled_past_the_retries_is_a_transient_failure(
 def test_a_refused_query_fails_only_its_section(azure_rest_server: AzureRestServer) -> None:
     server = azure_rest_server
     subs, server.data = tenant(subscriptions=1, nsgs=2, assignments=2)
-    server.fail(RESOURCE_GRAPH_PATH, 403, times=1, retry_after=None, code="AuthorizationFailed")
+    server.data[ASSIGNMENTS.name] = server.data[ASSIGNMENTS.name][:2]  # none above
+    server.fail(RESOURCE_GRAPH_PATH, 403, times=2, retry_after=None, code="AuthorizationFailed")
 
     snapshot = read(server, subs, source="graph", sleep=Sleeper())
 
-    assert NSGS.name not in snapshot.sections  # the first query is the NSGs'
+    # the first query is the ancestors' (not needed: no assignment at a management group),
+    # the second the NSGs'
+    assert NSGS.name not in snapshot.sections
     assert "403 Forbidden: AuthorizationFailed" in snapshot.read_errors[NSGS.name]
     assert "Resource Graph" in snapshot.read_errors[NSGS.name]
-    assert len(snapshot.sections[ASSIGNMENTS.name]) == 4
+    assert list(snapshot.read_errors) == [NSGS.name]
+    assert len(snapshot.sections[ASSIGNMENTS.name]) == 2
 
 
 # --- the same state as ARM's listings ---------------------------------------------------------
