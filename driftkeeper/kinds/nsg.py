@@ -126,10 +126,10 @@ _PAIR_PORTS = tuple((single, plural, "Port" in single) for single, plural in _PA
 
 def _plain_rule(props: dict[str, Any]) -> dict[str, Any] | None:
     """:func:`normalize_rule` of rule properties made only of exact ``int``, ``str``,
-    ``list`` of ``str`` and ``None``, without application security groups: 20,000 rules
-    are normalized per scan of a large tenant. None for anything else (a subclass, a value
-    the general code refuses, a group): :func:`_general_rule` then answers, errors included.
-    """
+    ``list`` of ``str``, ``None`` and application security groups as ``{"id": str}`` or
+    ids: 20,000 rules are normalized per scan of a large tenant. None for anything else (a
+    subclass, a value the general code refuses): :func:`_general_rule` then answers, errors
+    included."""
     priority = props.get("priority")
     if type(priority) is not int or not 100 <= priority <= 4096:
         return None
