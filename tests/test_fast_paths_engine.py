@@ -237,7 +237,41 @@ def _outcome(call: Any) -> tuple[str, Any]:
         return (type(exc).__name__, str(exc))
 
 
+def _reference_pair(single: Any, plural: Any, *, ports: bool) -> list[str]:
+    """network.canonical_values before it was cached and given its one-value fast paths."""
+    values = net.merged_values(single, plural)
+    if ports:
+        return net.format_ports(net.parse_ports(values))
+    found = {net.canonical_prefix(v) for v in values}
+    return ["*"] if "*" in found else sorted(found)
+
+
 # --- NSG rules: any shape --------------------------------------------------------------------
+_SPELLED = st.text(alphabet=" ,\t*-10./:8aAnyItS", max_size=12)
+
+
+@given(
+    st.one_of(st.none(), _SPELLED),
+    st.one_of(st.none(), st.lists(_SPELLED, max_size=2), st.just(())),
+    st.booleans(),
+)
+def test_canonical_values_of_any_text_are_the_plain_ones(
+    single: Any, plural: Any, ports: bool
+) -> None:
+    old = _outcome(lambda: _reference_pair(single, plural, ports=ports))
+    for _ in range(2):  # the second call is answered from the cache
+        assert _outcome(lambda: net.canonical_values(single, plural, ports=ports)) == old
+
+
+@given(st.lists(_SPELLED, max_size=3))
+def test_canonical_prefixes_are_the_plain_ones(values: list[str]) -> None:
+    def old() -> list[str]:
+        found = {net.canonical_prefix(v) for v in values}
+        return ["*"] if "*" in found else sorted(found)
+
+    assert _outcome(lambda: net.canonical_prefixes(values)) == _outcome(old)
+
+
 _TEXT = st.sampled_from(
     ["*", "Any", "22", "3389", "80-80", "8080-8084", "0-65535", "x", "70000", "", " 22 ",
      "Internet", "internet", "10.0.0.0/8", "10.0.0.1/32", "::/0", "bad tag", "a,b", "22,3389",
