@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from ._diff import diff_states
@@ -80,12 +80,30 @@ def evaluate(kind: Kind, baseline: Baseline, index: Index, snapshot: Snapshot) -
     )
     if not changes:
         return _finding(baseline, "compliant", f"{kind.title} {actual.title} matches its baseline")
-    labels = {**baseline.labels, **actual.labels}
+    labels = _Labels(actual.labels, baseline.labels)
     words = [kind.describe(c, labels) for c in changes[:MAX_WORDS]]
     more = len(changes) - MAX_WORDS
     if more > 0:
         words.append(f"and {more} more change{'s' if more > 1 else ''}")
     return _finding(baseline, "drift", f"{kind.title} {actual.title}: " + "; ".join(words), changes)
+
+
+class _Labels(Mapping[str, str]):
+    """``{**baseline, **live}`` without copying either: a role-assignment index labels every
+    principal of the tenant, and only the few changes a message names are looked up."""
+
+    def __init__(self, live: Mapping[str, str], baseline: Mapping[str, str]) -> None:
+        self._live = live
+        self._baseline = baseline
+
+    def __getitem__(self, key: str) -> str:
+        return self._live[key] if key in self._live else self._baseline[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._baseline, **self._live})
+
+    def __len__(self) -> int:
+        return len({**self._baseline, **self._live})
 
 
 def _finding(

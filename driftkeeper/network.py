@@ -177,6 +177,8 @@ def canonical_prefix(value: str) -> str:
 
 
 def canonical_prefixes(values: Sequence[str]) -> list[str]:
+    if len(values) == 1:  # most rules name one prefix: nothing to merge or sort
+        return [_cached_prefix(values[0])]
     found = {_cached_prefix(v) for v in values}
     return ["*"] if "*" in found else sorted(found)
 
@@ -189,7 +191,11 @@ _cached_prefix = lru_cache(maxsize=65536)(canonical_prefix)
 def _canonical_pair(
     single: str | None, plural: tuple[str, ...] | None, ports: bool
 ) -> tuple[str, ...]:
-    values = merged_values(single, plural)
+    if not plural and type(single) is str and "," not in single:
+        text = single.strip()  # merged_values() of one value, without its general loop
+        values = [text] if text else []
+    else:
+        values = merged_values(single, plural)
     return tuple(canonical_ports(values) if ports else canonical_prefixes(values))
 
 

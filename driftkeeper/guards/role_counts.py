@@ -109,17 +109,18 @@ class SubscriptionOwnerCount(Guard):
             if sub != "/":
                 owners.setdefault(sub, set())
                 spelled.setdefault(sub, setting.scope[: len(sub)])
+            # Owners count at the root and at a subscription itself; below one (most of the
+            # scopes) only an unreadable assignment matters
+            counted = key == "/" or (len(parts) == 3 and key.startswith("/subscriptions/"))
+            found: set[str] = set()
             for item in setting.state.values():
                 if is_unreadable(item):
                     uncounted.setdefault(sub, why_unreadable(item))
-            found = {
-                i["principalId"]
-                for i in setting.state.values()
-                if not is_unreadable(i) and i["roleDefinitionId"] == OWNER_ROLE_ID
-            }
+                elif counted and item["roleDefinitionId"] == OWNER_ROLE_ID:
+                    found.add(item["principalId"])
             if key == "/":
                 root |= found
-            elif len(parts) == 3 and key.startswith("/subscriptions/"):
+            elif counted:
                 owners[key] |= found
         for sub in sorted(owners):
             why = uncounted.get(sub) or uncounted.get("/")

@@ -219,7 +219,12 @@ class RoleAssignments(Kind):
         }
 
     def actual(self, index: Index, key: str) -> Setting | None:
-        below = [s for k, s in index.items() if _covers(key, k)]
+        # _covers inlined: this runs over every scope of the index for each baseline
+        if key == "/":
+            below = list(index.values())
+        else:
+            under = key + "/"
+            below = [s for k, s in index.items() if k == key or k.startswith(under)]
         if not below:  # no assignments left here: an empty state, not a missing resource
             return Setting(key, key, key, {}, _BUILTIN_LABELS)
         state: dict[str, Any] = {}
