@@ -43,6 +43,7 @@ import math
 import os
 import stat
 import sys
+import tempfile
 import threading
 import weakref
 from collections.abc import Mapping
@@ -151,11 +152,14 @@ def write_bundle(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
     head = _dumps(index)
     header = {"format": FORMAT, "fingerprint": fingerprint(), "index": len(head)}
     header |= {"parts": offset, "digest": content_key(head)}
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    # a name of its own, created here (never a file or symlink someone put there first)
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        with tmp.open("wb") as out:
+        with open(fd, "wb") as out:
             out.write(_dumps(header) + b"\n" + head + b"\n")
             out.writelines(chunks)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the app's other readers out
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

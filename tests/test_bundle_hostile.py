@@ -247,3 +247,20 @@ def test_a_forged_entry_with_another_kinds_scope_is_read_from_yaml(
         loaded = load_baselines(compiled)
     assert loaded == reference(compiled)
     assert "bundle entry ignored" in caplog.text
+
+
+def test_compile_never_writes_through_a_symlink_planted_at_its_temporary_name(
+    compiled: Path,
+) -> None:
+    # given a baselines directory others can write to, where one planted a symlink at the
+    # name compile writes the bundle to first (it is predictable: the bundle's, the pid),
+    # when compile runs, then the file the symlink points at is left as it was
+    victim = compiled.parent / "victim.txt"
+    victim.write_text("precious", encoding="utf-8")
+    bundle = compiled / BUNDLE_NAME
+    planted = bundle.with_name(f"{bundle.name}.{os.getpid()}.tmp")
+    planted.symlink_to(victim)
+    compile_bundle(compiled)
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not bundle.is_symlink()
+    assert load_baselines(compiled) == reference(compiled)
