@@ -709,10 +709,8 @@ def _from_entry(
     try:
         if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
             raise TypeError("no document")
-        if doc["kind"] == "guard":  # the whole document: validated as a file's would be
-            problem = _schema_problem(name, doc)
-            if problem is not None:
-                raise problem
+        if doc["kind"] == "guard":
+            _check_head(None, doc)
             return _guard(doc, name)
         kind = get_kind(doc["kind"])
         spans = entry["parts"]
@@ -746,11 +744,14 @@ _HEAD_TYPES: dict[str, type] = {
 (tests/test_bundle_hostile.py checks the two agree)."""
 
 
-def _check_head(kind: Kind, doc: Mapping[str, Any]) -> None:
-    """Raise ValueError unless ``doc`` (a bundle entry's fields but ``expected``) is what the
-    schema accepts of a file of ``kind``: the index is a build artefact nobody reviews, so
-    it never gives a baseline its YAML could not have (say ``approvals: 0``). Checked by
-    hand, not by the schema's validator, whose compiling would cost every cold start."""
+def _check_head(kind: Kind | None, doc: Mapping[str, Any]) -> None:
+    """Raise ValueError unless ``doc`` (a bundle entry's fields but ``expected``; a guard
+    setting's, ``kind`` None) is what the schema accepts of a file: the index is a build
+    artefact nobody reviews, so it never gives a baseline its YAML could not have (say
+    ``approvals: 0``). Checked by hand, not by the schema's validator, whose compiling
+    would cost every cold start (80 ms); so a guard's ``params`` are checked to be a map,
+    not against the guard's own schema. Values the schema accepts are taken as they are:
+    the digests are not a signature (see :mod:`driftkeeper._bundle`)."""
     for name, value in doc.items():
         if type(value) is not _HEAD_TYPES.get(name):
             raise ValueError(f"field {name!r} is not what compile writes")
@@ -761,6 +762,10 @@ def _check_head(kind: Kind, doc: Mapping[str, Any]) -> None:
     for name in ("owners", "expectedActors"):
         if not all(type(v) is str and v for v in doc.get(name, ())):
             raise ValueError(f"its {name} are not what compile writes")
+    if kind is None:
+        if doc.get("guard") not in all_guards():
+            raise ValueError("its guard is not one driftkeeper has")
+        return
     scope, schema = doc.get("scope"), kind.scope_schema
     if scope is None or ("const" in schema and scope != schema["const"]):
         raise ValueError("its scope is not what compile writes")

@@ -179,7 +179,7 @@ def test_a_forged_entry_with_fields_the_schema_refuses_is_read_from_yaml(
 
 @pytest.mark.parametrize(
     "forge",
-    [{"params": {"ports": "all"}}, {"guard": "no-such-guard"}, {"enabled": "yes"}],
+    [{"params": ["ports"]}, {"guard": "no-such-guard"}, {"enabled": "yes"}, {"approvals": 3}],
     ids=repr,
 )
 def test_a_forged_guard_entry_the_schema_refuses_is_read_from_yaml(
