@@ -90,9 +90,11 @@ def fingerprint() -> str:
 
 def _runtime() -> str:
     """The Python a bundle's states were computed with: its minor version (``ipaddress``
-    spells some addresses differently from one to the next, 3.13 IPv4-mapped IPv6 ones) and
-    the Unicode database ``str.casefold`` follows. ``prepackage`` runs on the deployer's
-    Python, the app on the Function App's: a bundle of another Python is refused there."""
+    has changed how it spells addresses, IPv4-mapped IPv6 ones in gh-87799) and the Unicode
+    database ``str.casefold`` follows. ``prepackage`` runs on the deployer's Python, the app
+    on the Function App's: a bundle of another minor version is refused there. Not the patch
+    level: the platform updates it unannounced, and a bundle refused at every cold start
+    would be no bundle; a change of normalization in a patch release is not caught."""
     import unicodedata
 
     implementation = sys.implementation.name

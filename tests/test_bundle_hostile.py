@@ -85,9 +85,9 @@ def test_a_bundle_compiled_by_another_python_is_refused(
 ) -> None:
     # given a bundle compiled by another Python minor version (prepackage runs on the
     # developer's Python, the app on the Function App's): its normalized states were
-    # computed with that Python's str.casefold (its Unicode database) and ipaddress (3.13
-    # spells IPv4-mapped IPv6 addresses differently), so they need not be what this one
-    # computes from the YAML; when it is loaded here, it is refused
+    # computed with that Python's str.casefold (its Unicode database) and ipaddress (whose
+    # spelling of IPv4-mapped IPv6 addresses changed, gh-87799), so they need not be what
+    # this one computes from the YAML; when it is loaded here, it is refused
     monkeypatch.setattr(_bundle, "_fingerprint", None)
     monkeypatch.setattr(_bundle, "_runtime", lambda: "CPython 3.99 unicode 99.0.0")
     compile_bundle(compiled)
