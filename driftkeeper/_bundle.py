@@ -18,9 +18,10 @@ A bundle is never stale by construction: an entry is found only by the exact con
 file, so a changed, added or renamed file is simply not found (and is read from its YAML),
 a removed file is simply not asked for, and names (``file``, the default ``name``) come
 from the path at load time, never from the bundle. The whole bundle is refused (the files
-are read instead) when its ``fingerprint`` is not that of this driftkeeper's code (a
-bundle compiled by another version, whose schema or normalization may differ), when the
-index's SHA-256 is not its ``digest`` (edited), when the file's length is not what its
+are read instead) when its ``fingerprint`` is not that of this driftkeeper's code and Python (a
+bundle compiled by another version, or by another Python minor version, whose schema or
+normalization may differ), when it is not a regular file (a FIFO is never waited on), when
+the index's SHA-256 is not its ``digest`` (edited), when the file's length is not what its
 header says (truncated or appended to) or when it is not what
 :func:`write_bundle` writes. A part is read when first asked for and checked against its
 own SHA-256 then (:meth:`Bundle.part` refuses one that does not match, and the caller
@@ -40,6 +41,9 @@ import json
 import logging
 import math
 import os
+import stat
+import sys
+import tempfile
 import threading
 import weakref
 from collections.abc import Mapping
@@ -59,27 +63,43 @@ FORMAT = "driftkeeper-baseline-bundle/2"
 MAX_HEADER = 4096
 """A first line longer than this is not a bundle's header."""
 
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 _PACKAGE = Path(__file__).resolve().parent
 _fingerprint: str | None = None
 
 
 def fingerprint() -> str:
     """SHA-256 over the bundle format, the YAML parser (PyYAML's version and whether its
-    libyaml loader is used: the two accept slightly different documents) and every source
-    file of the driftkeeper package: any change of code (a kind's schema or normalization)
-    or of parser makes older bundles unusable."""
+    libyaml loader is used: the two accept slightly different documents), the Python
+    (:func:`_runtime`) and every source file of the driftkeeper package: any change of code
+    (a kind's schema or normalization), of parser or of Python minor version makes older
+    bundles unusable."""
     global _fingerprint
     if _fingerprint is None:
         import yaml
 
         digest = hashlib.sha256(FORMAT.encode())
         loader = "libyaml" if getattr(yaml, "__with_libyaml__", False) else "python"
-        digest.update(f"\0PyYAML {yaml.__version__} {loader}\0".encode())
+        digest.update(f"\0PyYAML {yaml.__version__} {loader}\0{_runtime()}\0".encode())
         for path in sorted(_PACKAGE.rglob("*.py")):
             digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         _fingerprint = digest.hexdigest()
     return _fingerprint
+
+
+def _runtime() -> str:
+    """The Python a bundle's states were computed with: its minor version (``ipaddress``
+    has changed how it spells addresses, IPv4-mapped IPv6 ones in gh-87799) and the Unicode
+    database ``str.casefold`` follows. ``prepackage`` runs on the deployer's Python, the app
+    on the Function App's: a bundle of another minor version is refused there. Not the patch
+    level: the platform updates it unannounced, and a bundle refused at every cold start
+    would be no bundle; a change of normalization in a patch release is not caught."""
+    import unicodedata
+
+    implementation = sys.implementation.name
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return f"{implementation} {version} unicode {unicodedata.unidata_version}"
 
 
 def content_key(data: bytes) -> str:
@@ -134,11 +154,14 @@ def write_bundle(path: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
     head = _dumps(index)
     header = {"format": FORMAT, "fingerprint": fingerprint(), "index": len(head)}
     header |= {"parts": offset, "digest": content_key(head)}
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    # a name of its own, created here (never a file or symlink someone put there first)
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        with tmp.open("wb") as out:
+        with open(fd, "wb") as out:
             out.write(_dumps(header) + b"\n" + head + b"\n")
             out.writelines(chunks)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the app's other readers out
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -204,7 +227,8 @@ def read_bundle(path: Path) -> Bundle | None:
     when there is none or it is refused (with a warning saying why: the files are then
     read from their YAML)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        # never blocks: a FIFO (or a symlink to one) opens at once, and is refused below
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK)
     except FileNotFoundError:
         log.info(
             "no compiled baseline bundle at %s: every file is read from its YAML "
@@ -224,6 +248,10 @@ def read_bundle(path: Path) -> Bundle | None:
 
 
 def _open(path: Path, fd: int) -> Bundle | None:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device, a directory
+        return _refuse(path, "not a regular file")
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
     first = os.read(fd, MAX_HEADER)
     line, newline, _ = first.partition(b"\n")
     try:

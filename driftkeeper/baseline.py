@@ -35,8 +35,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ MAX_QUOTED = 120
 SCOPE_SEGMENT = re.compile(r"[\w.()~@:+-]+")
 """One segment of a scope: the characters ARM and Graph paths use (``\\w`` is Unicode, as
 resource group names may be). ``.`` and ``..`` alone are refused separately."""
+_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 _PLAIN_SCOPE = re.compile(r"(?:/[\w.()~@:+-]+)+")
 
 try:  # the C loader is ~10x faster on large role-assignment baselines
@@ -114,6 +116,11 @@ class Baseline:
     """Display names the file carries (role and principal names), for messages."""
     approvals: int = 1
     """How many distinct approvers a rollback of this baseline needs (1 or 2)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy or a pickle holds: every field's value (a bundled baseline's read
+        first), never the open bundle it came from."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 _DEFERRED = ("expected", "state", "labels")
@@ -434,12 +441,19 @@ def load_yaml(path: Path, name: str) -> Any:
 
 def _read(path: Path, name: str) -> bytes:
     try:
-        with open(path, "rb", buffering=0) as stream:
+        # never blocks on opening: a FIFO (a symlink, which git carries, to one) is refused
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK)
+        with open(fd, "rb", buffering=0) as stream:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                raise BaselineError(name, "", "not a regular file")
+            if _NONBLOCK:
+                os.set_blocking(fd, True)
             # read as much as the file holds, not a MAX_FILE_BYTES buffer for every file
             # (allocating 4 MiB per file made reading 1,000 files three times slower)
-            size = os.fstat(stream.fileno()).st_size
+            size = status.st_size
             data = stream.read(min(size, MAX_FILE_BYTES) + 1) or b""
-            while len(data) <= MAX_FILE_BYTES:  # more than its size said: growing, or a pipe
+            while len(data) <= MAX_FILE_BYTES:  # more than its size said: growing
                 more = stream.read(MAX_FILE_BYTES + 1 - len(data))
                 if not more:
                     break
@@ -696,11 +710,13 @@ def _from_entry(
         if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
             raise TypeError("no document")
         if doc["kind"] == "guard":
+            _check_head(None, doc)
             return _guard(doc, name)
         kind = get_kind(doc["kind"])
         spans = entry["parts"]
         if not isinstance(spans, dict) or "expected" not in spans:
             raise TypeError("no expected block")
+        _check_head(kind, doc)
         fields = _head(kind, doc, name)
     except (BaselineError, KeyError, TypeError, ValueError, AttributeError) as exc:
         log.warning("%s: bundle entry ignored (%s); read from YAML", name, exc)
@@ -708,6 +724,53 @@ def _from_entry(
     baseline = object.__new__(Baseline)  # frozen: its fields go straight into its __dict__
     baseline.__dict__.update(fields, _source=_BundledParts(bundle, spans, kind, key, name))
     return baseline
+
+
+_HEAD_TYPES: dict[str, type] = {
+    "kind": str,
+    "name": str,
+    "description": str,
+    "scope": str,
+    "response": str,
+    "severity": str,
+    "approvals": int,
+    "owners": list,
+    "expectedActors": list,
+    "guard": str,
+    "enabled": bool,
+    "params": dict,
+}
+"""The type of every field of a baseline document but ``expected``, as the schema says
+(tests/test_bundle_hostile.py checks the two agree)."""
+
+
+def _check_head(kind: Kind | None, doc: Mapping[str, Any]) -> None:
+    """Raise ValueError unless ``doc`` (a bundle entry's fields but ``expected``; a guard
+    setting's, ``kind`` None) is what the schema accepts of a file: the index is a build
+    artefact nobody reviews, so it never gives a baseline its YAML could not have (say
+    ``approvals: 0``). Checked by hand, not by the schema's validator, whose compiling
+    would cost every cold start (80 ms); so a guard's ``params`` are checked to be a map,
+    not against the guard's own schema. Values the schema accepts are taken as they are:
+    the digests are not a signature (see :mod:`driftkeeper._bundle`)."""
+    for name, value in doc.items():
+        if type(value) is not _HEAD_TYPES.get(name):
+            raise ValueError(f"field {name!r} is not what compile writes")
+    if doc.get("name") == "" or doc.get("response", "alert") not in RESPONSES:
+        raise ValueError("its name or response is not what compile writes")
+    if doc.get("severity", "high") not in SEVERITIES or doc.get("approvals", 1) not in (1, 2):
+        raise ValueError("its severity or approvals are not what compile writes")
+    for name in ("owners", "expectedActors"):
+        if not all(type(v) is str and v for v in doc.get(name, ())):
+            raise ValueError(f"its {name} are not what compile writes")
+    if kind is None:
+        if doc.get("guard") not in all_guards():
+            raise ValueError("its guard is not one driftkeeper has")
+        return
+    scope, schema = doc.get("scope"), kind.scope_schema
+    if scope is None or ("const" in schema and scope != schema["const"]):
+        raise ValueError("its scope is not what compile writes")
+    if not scope or ("pattern" in schema and not re.search(schema["pattern"], scope)):
+        raise ValueError("its scope is not what compile writes")
 
 
 class _BundledParts:
