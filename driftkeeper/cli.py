@@ -281,15 +281,16 @@ def _run(
         from .engine import scan
         from .report import render_json, render_table
 
-        with progress, paused_gc():  # one-shot: the few cycles it leaves are freed at exit
-            state = _state(args, live, progress)
-            progress.stage("loading baselines")
-            baselines = load_baselines(
-                args.baselines or _settings().baselines_dir, progress=progress.files
-            )
-            progress.stage("judging")
-            report = scan(state, baselines, guards=args.guards)
-            (render_json if args.format == "json" else render_table)(report, out)
+        with progress:
+            state = _state(args, live, progress)  # a live read makes cycles: collected
+            with paused_gc():  # loading and judging make none worth tracing
+                progress.stage("loading baselines")
+                baselines = load_baselines(
+                    args.baselines or _settings().baselines_dir, progress=progress.files
+                )
+                progress.stage("judging")
+                report = scan(state, baselines, guards=args.guards)
+                (render_json if args.format == "json" else render_table)(report, out)
         return report.exit_code
     if args.command == "replay":
         return _replay(args, out)

@@ -771,6 +771,9 @@ class _States(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self.by_key[key].state
 
+    def __contains__(self, key: object) -> bool:  # without reading the state
+        return key in self.by_key
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.by_key)
 

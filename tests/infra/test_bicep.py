@@ -79,5 +79,5 @@ def test_azure_yaml_hooks_exist_and_run_in_one_azd_up() -> None:
     assert "azd provision" in postdeploy
     prepackage = (ROOT / hooks["prepackage"]["run"]).read_text(encoding="utf-8")
     assert "baseline compile" in prepackage
-    assert "compileall -q --invalidation-mode checked-hash driftkeeper handlers" in prepackage
+    assert "compileall -q -f --invalidation-mode checked-hash driftkeeper handlers" in prepackage
     assert project["services"]["driftkeeper"]["host"] == "function"

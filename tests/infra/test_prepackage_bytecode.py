@@ -45,10 +45,6 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prepackage.sh runs compileall without -f: an up-to-date timestamp .pyc is kept",
-)
 def test_every_pyc_shipped_is_hash_checked(packaged: Path) -> None:
     pycs = sorted(packaged.rglob(f"*.{TAG}.pyc"))
     assert len(pycs) > 20
@@ -56,7 +52,6 @@ def test_every_pyc_shipped_is_hash_checked(packaged: Path) -> None:
     assert timestamped == []
 
 
-@pytest.mark.xfail(strict=True, reason="prepackage.sh does not clear __pycache__ before compileall")
 def test_no_pyc_ships_without_its_source(packaged: Path) -> None:
     orphans = [
         p.relative_to(packaged).as_posix()
