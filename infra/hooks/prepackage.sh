@@ -9,6 +9,12 @@
 # Function App's (infra/modules/function-app.bicep, pythonVersion); otherwise it is ignored.
 set -eu
 . infra/hooks/_python.sh
+want=$(sed -n "s/^param pythonVersion string = '\(.*\)'/\1/p" infra/modules/function-app.bicep 2>/dev/null || true)
+have=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ -n "$want" ] && [ "$want" != "$have" ]; then
+  echo "warning: packaging with Python $have, the Function App runs $want: its cold starts will" \
+    "ignore the bundle (compiled for $have) and the bytecode; use a $want venv" >&2
+fi
 "$PY" -m driftkeeper.cli baseline compile --baselines "${DRIFTKEEPER_BASELINES_DIR:-baselines}"
 # a fresh __pycache__: no .pyc of a deleted module ships, and none a developer's run left
 # (timestamp-checked: a zip keeps times to 2 s without a time zone, so those fail their check)
