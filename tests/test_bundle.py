@@ -405,17 +405,30 @@ def test_without_a_bundle_the_load_says_so_and_reads_the_yaml(
     assert "no compiled baseline bundle at" in caplog.text
 
 
-def test_a_bundle_compiled_with_another_yaml_parser_is_refused(
-    compiled: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("yaml.__version__", "0.0-elsewhere"),
+        ("driftkeeper._bundle._runtime", lambda: "CPython 3.99 unicode 99.0.0"),
+    ],
+    ids=["another PyYAML", "another Python"],
+)
+def test_a_bundle_compiled_elsewhere_is_refused(
+    compiled: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    value: object,
 ) -> None:
     # given a bundle compiled where PyYAML was another version (libyaml and the pure-Python
-    # loader do not accept quite the same documents), when it is loaded here, it is refused
-    import yaml
-
+    # loader do not accept quite the same documents), or by another Python minor version
+    # (prepackage runs on the developer's Python, the app on the Function App's: str.casefold
+    # follows its Unicode database, and ipaddress's spelling of IPv4-mapped IPv6 addresses
+    # changed, gh-87799), when it is loaded here, it is refused
     from driftkeeper import _bundle
 
     monkeypatch.setattr(_bundle, "_fingerprint", None)
-    monkeypatch.setattr(yaml, "__version__", "0.0-elsewhere")
+    monkeypatch.setattr(where, value)
     compile_bundle(compiled)
     monkeypatch.undo()
     monkeypatch.setattr(_bundle, "_fingerprint", None)
