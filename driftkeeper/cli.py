@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, get_args
@@ -211,6 +212,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scan(args: argparse.Namespace, live: LiveReader, out: IO[str], progress: Progress) -> int:
+    """``scan``, with the cyclic collector paused from the snapshot on: parsing a snapshot
+    file, loading and judging make no cycles worth tracing (a live read, whose SDK objects
+    do, runs with it on). What the scan built is released before the collector is back,
+    so it does not trace all of it once more on the way out."""
+    from .baseline import load_baselines
+    from .engine import scan
+    from .report import render_json, render_table
+
+    with progress, ExitStack() as paused:
+        if args.state:
+            paused.enter_context(paused_gc())
+        state = _state(args, live, progress)
+        paused.enter_context(paused_gc())
+        progress.stage("loading baselines")
+        baselines = load_baselines(
+            args.baselines or _settings().baselines_dir, progress=progress.files
+        )
+        progress.stage("judging")
+        report = scan(state, baselines, guards=args.guards)
+        (render_json if args.format == "json" else render_table)(report, out)
+        code = report.exit_code
+        del state, baselines, report
+    return code
+
+
 def _state(
     args: argparse.Namespace, live: LiveReader, progress: Progress = NO_PROGRESS
 ) -> Snapshot:
@@ -277,21 +304,7 @@ def _run(
         print(f"wrote {len(result.written)} baselines under {args.out}", file=out)
         return 0
     if args.command == "scan":
-        from .baseline import load_baselines
-        from .engine import scan
-        from .report import render_json, render_table
-
-        with progress:
-            state = _state(args, live, progress)  # a live read makes cycles: collected
-            with paused_gc():  # loading and judging make none worth tracing
-                progress.stage("loading baselines")
-                baselines = load_baselines(
-                    args.baselines or _settings().baselines_dir, progress=progress.files
-                )
-                progress.stage("judging")
-                report = scan(state, baselines, guards=args.guards)
-                (render_json if args.format == "json" else render_table)(report, out)
-        return report.exit_code
+        return _scan(args, live, out, progress)
     if args.command == "replay":
         return _replay(args, out)
     if args.command == "rollback":
