@@ -363,7 +363,10 @@ def _management_group(row: dict[str, Any]) -> str | None:
     scope = properties.get("scope") if isinstance(properties, dict) else None
     if not isinstance(scope, str) or not scope:
         scope = row.get("id")
-    found = _GROUP_SCOPE.match(scope) if isinstance(scope, str) else None
+    if not isinstance(scope, str):
+        return None
+    # blanks, or a leading slash doubled or missing, never make a group's row the root's
+    found = _GROUP_SCOPE.match("/" + scope.strip().lstrip("/"))
     return found.group(1) if found else None
 
 

@@ -175,3 +175,19 @@ def test_no_subscriptions_reads_no_ancestry(azure_rest_server: AzureRestServer) 
 
     assert not [p for p in graph_posts(server) if p.body["query"] == ANCESTRY_QUERY]
     assert graph.read_errors == {}
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "/" + GROUPS + "mg-sibling",
+        " " + GROUPS + "mg-sibling",
+        "///" + GROUPS.lstrip("/") + "mg-sibling",
+        GROUPS.lstrip("/") + "mg-sibling",
+        "\t" + GROUPS + "mg-sibling\n",
+    ],
+)
+def test_a_sibling_group_spelled_oddly_is_not_read_as_the_root(scope: str) -> None:
+    """A scope with a doubled or missing leading slash, or blanks, is still at its group:
+    judged by it, never kept as a row at no management group."""
+    assert KNOWN.judge([at_scope(scope)]) == []
