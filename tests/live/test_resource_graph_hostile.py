@@ -191,3 +191,29 @@ def test_a_sibling_group_spelled_oddly_is_not_read_as_the_root(scope: str) -> No
     """A scope with a doubled or missing leading slash, or blanks, is still at its group:
     judged by it, never kept as a row at no management group."""
     assert KNOWN.judge([at_scope(scope)]) == []
+
+
+def test_a_management_group_without_subscriptions_keeps_its_own_assignments(
+    azure_rest_server: AzureRestServer,
+) -> None:
+    """No subscription below the read group: the ancestry read has no row, and the
+    tenant-wide rows at the group itself must still come through its own scoped query."""
+    server = azure_rest_server
+    _, scopes = hierarchy_tenant(server)
+
+    graph = read(server, [], source="graph", management_groups=["mg-empty"], sleep=Sleeper())
+
+    assert graph.read_errors == {}
+    assert scopes["mg-empty"] in above(graph)
+    assert scopes["mg-sandbox"] not in above(graph)
+
+
+def test_a_management_group_read_in_other_case(azure_rest_server: AzureRestServer) -> None:
+    server = azure_rest_server
+    subs, _ = hierarchy_tenant(server)
+
+    arm = read(server, subs[2:], source="arm")
+    graph = read(server, [], source="graph", management_groups=["MG-LANDING"], sleep=Sleeper())
+
+    assert graph.read_errors == {}
+    assert above(graph) == above(arm)
