@@ -31,6 +31,7 @@ __all__ = [
     "canonical_protocol",
     "canonical_values",
     "merged_values",
+    "plain_canonical_values",
 ]
 
 MAX_PORT = 65535
@@ -221,3 +222,11 @@ def canonical_values(single: str | None, plural: Sequence[str] | None, *, ports:
     # a str subclass is never a key of the cache: it equals the plain string, and could
     # leave its own reading (its str(), its strip()) as the plain string's answer
     return list(_canonical_pair.__wrapped__(single, many, ports))
+
+
+def plain_canonical_values(
+    single: str | None, plural: list[str] | None, *, ports: bool
+) -> list[str]:
+    """:func:`canonical_values` of values the caller has checked are ``None`` or exact
+    ``str`` (a list of them): the cache without the type checks."""
+    return list(_canonical_pair(single, None if plural is None else tuple(plural), ports))
