@@ -31,6 +31,7 @@ __all__ = [
     "canonical_protocol",
     "canonical_values",
     "merged_values",
+    "plain_canonical_values",
 ]
 
 MAX_PORT = 65535
@@ -111,8 +112,8 @@ def parse_ports(values: Sequence[str]) -> PortSet:
             return ALL_PORTS
         lo_text, sep, hi_text = text.partition("-")
         try:
-            lo = int(lo_text)
-            hi = int(hi_text) if sep else lo
+            lo = _port(lo_text)
+            hi = _port(hi_text) if sep else lo
         except ValueError:
             raise ValueError(f"expected a port, a range lo-hi or '*', got {value!r}") from None
         if not (0 <= lo <= hi <= MAX_PORT):
@@ -127,6 +128,15 @@ def parse_ports(values: Sequence[str]) -> PortSet:
         else:
             merged.append((lo, hi))
     return tuple(merged)
+
+
+def _port(text: str) -> int:
+    """A port of ASCII digits (``int()`` alone also takes ``+22``, ``2_2`` and other
+    scripts' digits, which ARM refuses)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(text)
+    return int(digits)
 
 
 def format_ports(ports: PortSet) -> list[str]:
@@ -204,4 +214,19 @@ def canonical_values(single: str | None, plural: Sequence[str] | None, *, ports:
     prefixes: ``canonical_ports`` / ``canonical_prefixes`` of :func:`merged_values`, each
     distinct pair computed once (a tenant repeats the same few). Raises :class:`ValueError`
     as they do."""
+    many = None if plural is None else tuple(plural)
+    if (single is None or type(single) is str) and (
+        many is None or all(type(v) is str for v in many)
+    ):
+        return list(_canonical_pair(single, many, ports))
+    # a str subclass is never a key of the cache: it equals the plain string, and could
+    # leave its own reading (its str(), its strip()) as the plain string's answer
+    return list(_canonical_pair.__wrapped__(single, many, ports))
+
+
+def plain_canonical_values(
+    single: str | None, plural: list[str] | None, *, ports: bool
+) -> list[str]:
+    """:func:`canonical_values` of values the caller has checked are ``None`` or exact
+    ``str`` (a list of them): the cache without the type checks."""
     return list(_canonical_pair(single, None if plural is None else tuple(plural), ports))

@@ -355,7 +355,10 @@ def _depth_parts(doc: dict[str, Any]) -> list[tuple[str, Any, int]]:
     parts: list[tuple[str, Any, int]] = []
     for key, value in doc.items():
         if key in GROUPS and isinstance(value, dict):
-            parts += [(f"{key}.{name}", section, 2) for name, section in value.items()]
+            # loops, not comprehensions: each would be a frame more (Python 3.11), and the
+            # fallback below must run wherever the level walk of before ran
+            for name, section in value.items():
+                parts.append((f"{key}.{name}", section, 2))
         else:
             parts.append((str(key), value, 1))
     return parts
@@ -384,8 +387,9 @@ def _too_deep_by_level(value: dict[str, Any] | list[Any], depth: int) -> bool:
             return True
         below: list[Any] = []
         for node in level:
-            children = node.values() if isinstance(node, dict) else node
-            below += [c for c in children if isinstance(c, _CONTAINERS)]
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, _CONTAINERS):  # no comprehension: no frame more
+                    below.append(child)
         level = below
         depth += 1
     return False

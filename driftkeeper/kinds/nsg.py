@@ -150,7 +150,7 @@ def _plain_rule(props: dict[str, Any]) -> dict[str, Any] | None:
                 for value in many:
                     if type(value) is not str:
                         return None
-            out[plural] = net.canonical_values(one, many, ports=ports)
+            out[plural] = net.plain_canonical_values(one, many, ports=ports)
     except ValueError:
         return None
     for asg in _ASGS:

@@ -277,6 +277,7 @@ class Ancestry:
         """From the answers of :func:`ancestry_requests` (``subscriptions``: the ones read,
         each of which needs a row; none when management groups were read)."""
         wanted = list(dict.fromkeys(s.casefold() for s in subscriptions))
+        asked = set(wanted)
         error = reads.errors.get(ANCESTRY_SECTION)
         if error is not None or ANCESTRY_SECTION not in reads.sections:
             why = error or "no answer"
@@ -289,6 +290,8 @@ class Ancestry:
             if found is None:
                 continue  # not a subscription: says nothing about one
             subscription = found.group(1).casefold()
+            if asked and subscription not in asked:
+                continue  # not read: its ancestors are above no read subscription
             names = _chain(row.get("properties"))
             if names is None:
                 unreadable.append(subscription)
@@ -314,7 +317,9 @@ class Ancestry:
         left_out = 0
         for row in rows:
             group = _management_group(row) if isinstance(row, dict) else None
-            if group is None or group.casefold() in self.groups:
+            # a name is ASCII (SEGMENTS): one that merely casefolds to an ancestor's (a
+            # KELVIN SIGN for K) is another group, whose scope would take the ancestor's key
+            if group is None or (group.isascii() and group.casefold() in self.groups):
                 kept.append(row)
             elif self.unknown or self.problem:
                 return Refused(
@@ -358,7 +363,10 @@ def _management_group(row: dict[str, Any]) -> str | None:
     scope = properties.get("scope") if isinstance(properties, dict) else None
     if not isinstance(scope, str) or not scope:
         scope = row.get("id")
-    found = _GROUP_SCOPE.match(scope) if isinstance(scope, str) else None
+    if not isinstance(scope, str):
+        return None
+    # blanks, or a leading slash doubled or missing, never make a group's row the root's
+    found = _GROUP_SCOPE.match("/" + scope.strip().lstrip("/"))
     return found.group(1) if found else None
 
 
