@@ -18,15 +18,16 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..store._conditional import TableRows
 from ..store._keys import join_text, split_columns
 
 if TYPE_CHECKING:
-    from azure.data.tables import TableClient
+    pass
 
 __all__ = ["OUTBOX_TABLE_SUFFIX", "Marker", "Outbox", "outbox_table_name"]
 
@@ -72,17 +73,8 @@ def _decode(entity: dict[str, Any]) -> tuple[EventKey, ...]:
     return tuple(keys)
 
 
-class Outbox:
+class Outbox(TableRows):
     """Markers of event rows still owed to Log Analytics, over an injected TableClient."""
-
-    def __init__(
-        self,
-        table_client: TableClient,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._table = table_client
-        self._clock = clock
 
     def add(self, keys: Sequence[EventKey]) -> list[Marker]:
         """Write markers for ``keys`` (one per :data:`_KEYS_PER_MARKER`) before they are sent."""
@@ -103,17 +95,10 @@ class Outbox:
         """After an attempt: remove the marker when nothing is ``missing``, else keep only the
         missing keys (one more attempt, the last error kept, 300 characters). Conditional on
         the marker's ETag: a marker another worker settled meanwhile is left as it is."""
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-        from azure.data.tables import UpdateMode
-
-        extra: dict[str, Any] = {}
-        if marker.etag:
-            extra = {"etag": marker.etag, "match_condition": MatchConditions.IfNotModified}
-        try:
-            if not missing:
-                self._table.delete_entity(_PENDING, marker.id, **extra)
-                return
+        etag = marker.etag or "*"  # no ETag known: the marker as it is now
+        if not missing:
+            settled = self._delete(_PENDING, marker.id, etag)
+        else:
             entity: dict[str, Any] = {
                 "PartitionKey": _PENDING,
                 "RowKey": marker.id,
@@ -121,8 +106,8 @@ class Outbox:
                 "LastError": error[:300],
             }
             entity.update(_encode(missing))
-            self._table.update_entity(entity, mode=UpdateMode.REPLACE, **extra)
-        except (ResourceModifiedError, ResourceNotFoundError):
+            settled = self._replace(entity, etag) is not None
+        if not settled:
             log.info("outbox marker %s was settled by another worker", marker.id)
 
     def pending(self, *, older_than: datetime | None = None, limit: int = 50) -> list[Marker]:

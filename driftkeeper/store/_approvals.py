@@ -23,7 +23,7 @@ import builtins
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -46,7 +46,7 @@ from ._incidents import incident_keys
 from ._keys import join_text, split_columns
 
 if TYPE_CHECKING:
-    from azure.data.tables import TableClient
+    pass
 
 __all__ = ["APPROVAL_TABLE", "Approvals", "request_keys"]
 
@@ -70,15 +70,6 @@ def request_keys(resource: str, rule: str, generation: int) -> tuple[str, str]:
 
 class Approvals(TableRows):
     """The approvals table. ``clock`` gives the time expiry is judged against."""
-
-    def __init__(
-        self,
-        table_client: TableClient,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._table = table_client
-        self._clock = clock
 
     # -- issuing --------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..rollback._brakes import Breaker, Flapping, note_rollback, spend
@@ -31,7 +31,7 @@ from ._conditional import TableRows
 from ._keys import encode_key, short_hash
 
 if TYPE_CHECKING:
-    from azure.data.tables import TableClient
+    pass
 
 __all__ = ["BRAKES_TABLE", "RUN_LEASE", "Brakes"]
 
@@ -44,15 +44,6 @@ _T = TypeVar("_T")
 
 class Brakes(TableRows):
     """The ``brakes`` table, over an injected ``azure.data.tables.TableClient``."""
-
-    def __init__(
-        self,
-        table_client: TableClient,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._table = table_client
-        self._clock = clock
 
     # --- the budget and its breaker ----------------------------------------------------------
     def breaker(self) -> Breaker:

@@ -23,9 +23,8 @@ from __future__ import annotations
 import builtins
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,7 @@ from ._conditional import TableRows
 from ._keys import encode_key
 
 if TYPE_CHECKING:
-    from azure.data.tables import TableClient
+    pass
 
 __all__ = ["INCIDENT_TABLE", "Incidents", "incident_keys", "row_from_entity", "to_entity"]
 
@@ -69,15 +68,6 @@ class Incidents(TableRows):
 
     ``clock`` gives the wall-clock time of alert claims and deliveries.
     """
-
-    def __init__(
-        self,
-        table_client: TableClient,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._table = table_client
-        self._clock = clock
 
     def get(self, resource: str, rule: str, *, read_error: bool = False) -> Incident:
         """The incident of ``resource`` and ``rule`` (its read-error incident with
