@@ -307,3 +307,16 @@ def test_a_row_written_just_after_its_marker_is_sent_by_the_resend(setup: Setup)
     done = setup.sink.resend()
     assert (done.rows, done.gone) == (1, 0)
     assert len(pending) == 1
+
+
+@pytest.mark.parametrize("missing", [(), (("p", "r2"),)], ids=["all sent", "one still owed"])
+def test_a_marker_another_worker_settled_first_is_left_as_that_worker_left_it(
+    setup: Setup, missing: tuple[tuple[str, str], ...]
+) -> None:
+    # given a marker two workers both read (the same ETag), when the first keeps one key
+    # owed and the second then settles from its stale copy, then the first's marker stands
+    [marker] = setup.outbox.add([("p", "r1"), ("p", "r2")])
+    setup.outbox.settle(marker, [("p", "r2")], "first")
+    setup.outbox.settle(marker, missing, "second")
+    [left] = setup.outbox.pending()
+    assert (left.keys, left.attempts) == ((("p", "r2"),), 1)
