@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from azure.data.tables import TableServiceClient  # noqa: E402
 
+from bench import azurite  # noqa: E402
 from driftkeeper._model import Change, EventRecord  # noqa: E402
 from driftkeeper.loganalytics import LogsSink, Outbox, calls, log_row, logs_client  # noqa: E402
 from driftkeeper.store import Ledger, record_entities  # noqa: E402
 from tests.fakes.azure_rest import make_tls_files  # noqa: E402
-from tests.fakes.azurite import Azurite  # noqa: E402
 from tests.fakes.credentials import StaticTokenCredential  # noqa: E402
 from tests.fakes.logs_ingestion import LogsIngestionReceiver  # noqa: E402
 
@@ -69,15 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     records = make_records(args.records)
-    server = Azurite()
-    server.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            tls = make_tls_files(Path(tmp))
-            with LogsIngestionReceiver(tls, streams=(STREAM,)) as receiver:
-                run(args, records, server.connection_string, receiver, str(tls.ca_file))
-    finally:
-        server.stop()
+    with azurite(None) as connection, tempfile.TemporaryDirectory() as tmp:
+        tls = make_tls_files(Path(tmp))
+        with LogsIngestionReceiver(tls, streams=(STREAM,)) as receiver:
+            run(args, records, connection, receiver, str(tls.ca_file))
     return 0
 
 
