@@ -41,7 +41,6 @@ import json
 import logging
 import math
 import os
-import stat
 import sys
 import tempfile
 import threading
@@ -50,6 +49,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._files import NotRegularFile, open_regular, read_upto
 from ._gc import paused_gc
 
 __all__ = ["BUNDLE_NAME", "FORMAT", "Bundle", "content_key", "fingerprint", "is_plain"]
@@ -63,7 +63,6 @@ FORMAT = "driftkeeper-baseline-bundle/2"
 MAX_HEADER = 4096
 """A first line longer than this is not a bundle's header."""
 
-_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 _PACKAGE = Path(__file__).resolve().parent
 _fingerprint: str | None = None
 
@@ -196,7 +195,7 @@ class Bundle:
         offset, length, digest = span
         with self._lock:
             os.lseek(self._fd, self._base + offset, os.SEEK_SET)
-            data = _read_exactly(self._fd, length)
+            data = read_upto(self._fd, length, length)
         if content_key(data) != digest:
             log.warning(
                 "baseline bundle %s changed since it was opened (a part does not match its "
@@ -211,24 +210,12 @@ class Bundle:
             raise LookupError(span) from None
 
 
-def _read_exactly(fd: int, length: int) -> bytes:
-    chunks = []
-    while length > 0:
-        chunk = os.read(fd, length)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        length -= len(chunk)
-    return b"".join(chunks)
-
-
 def read_bundle(path: Path) -> Bundle | None:
     """The bundle at ``path`` (its index read and checked; its parts left on disk), or None
     when there is none or it is refused (with a warning saying why: the files are then
     read from their YAML)."""
     try:
-        # never blocks: a FIFO (or a symlink to one) opens at once, and is refused below
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK)
+        fd, size = open_regular(path)
     except FileNotFoundError:
         log.info(
             "no compiled baseline bundle at %s: every file is read from its YAML "
@@ -236,10 +223,12 @@ def read_bundle(path: Path) -> Bundle | None:
             path,
         )
         return None
+    except NotRegularFile:
+        return _refuse(path, "not a regular file")
     except OSError as exc:
         return _refuse(path, f"cannot read it ({exc})")
     try:
-        bundle = _open(path, fd)
+        bundle = _open(path, fd, size)
     except OSError as exc:
         bundle = _refuse(path, f"cannot read it ({exc})")
     if bundle is None:
@@ -247,11 +236,7 @@ def read_bundle(path: Path) -> Bundle | None:
     return bundle
 
 
-def _open(path: Path, fd: int) -> Bundle | None:
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device, a directory
-        return _refuse(path, "not a regular file")
-    if _NONBLOCK:
-        os.set_blocking(fd, True)
+def _open(path: Path, fd: int, length: int) -> Bundle | None:
     first = os.read(fd, MAX_HEADER)
     line, newline, _ = first.partition(b"\n")
     try:
@@ -266,10 +251,10 @@ def _open(path: Path, fd: int) -> Bundle | None:
     if type(size) is not int or type(parts) is not int or min(size, parts) < 0:
         return _refuse(path, "its header is not what compile writes")
     base = len(line) + 1 + size + 1
-    if os.fstat(fd).st_size != base + parts:
+    if length != base + parts:
         return _refuse(path, "it is not as long as its header says (truncated or appended to)")
     os.lseek(fd, len(line) + 1, os.SEEK_SET)
-    data = _read_exactly(fd, size + 1)
+    data = read_upto(fd, size + 1, size + 1)
     index, end = data[:size], data[size:]
     if end != b"\n" or header.get("digest") != content_key(index):
         return _refuse(path, "its index does not match its digest (edited)")
