@@ -713,7 +713,8 @@ def _from_entry(
         log.warning("%s: bundle entry ignored (%s); read from YAML", name, exc)
         return None
     baseline = object.__new__(Baseline)  # frozen: its fields go straight into its __dict__
-    baseline.__dict__.update(fields, _source=_BundledParts(bundle, spans, kind, key, name))
+    parts = _BundledParts(bundle, spans, kind, fields["key"], key, name)
+    baseline.__dict__.update(fields, _source=parts)
     return baseline
 
 
@@ -770,12 +771,19 @@ class _BundledParts:
     YAML (which must still be the content the bundle was keyed by)."""
 
     def __init__(
-        self, bundle: _bundle.Bundle, spans: Mapping[str, Any], kind: Kind, key: str, file: str
+        self,
+        bundle: _bundle.Bundle,
+        spans: Mapping[str, Any],
+        kind: Kind,
+        scope_key: str,
+        content_key: str,
+        file: str,
     ) -> None:
         self.bundle = bundle
         self.spans = spans
         self.kind = kind
-        self.key = key
+        self.scope_key = scope_key
+        self.content_key = content_key
         self.file = file
 
     def read(self, name: str) -> Any:
@@ -791,16 +799,13 @@ class _BundledParts:
         if name == "labels":
             return self.kind.labels(expected)
         try:
-            return self.kind.expected_state(expected, self.kind.scope_key(self._scope()))
+            return self.kind.expected_state(expected, self.scope_key)
         except FieldError:  # compile accepted it: only another kind's code would refuse it
             return self._from_yaml(name)
 
-    def _scope(self) -> str:
-        return str(self.bundle.entries[self.key]["doc"]["scope"])
-
     def _from_yaml(self, name: str) -> Any:
         data = _read(Path(self.file), self.file)
-        if _bundle.content_key(data) != self.key:
+        if _bundle.content_key(data) != self.content_key:
             raise BaselineError(
                 self.file,
                 name,

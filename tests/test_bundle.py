@@ -436,3 +436,20 @@ def test_a_bundle_compiled_elsewhere_is_refused(
         loaded = load_baselines(compiled)
     assert loaded == reference(compiled)
     assert "compiled by another version" in caplog.text
+
+
+@pytest.mark.parametrize("part", ["state", "labels"])
+def test_a_part_the_bundle_does_not_hold_is_derived_from_the_expected_block(
+    compiled: Path, part: str
+) -> None:
+    # given entries without a state (or labels) part, as compile writes when a kind's value
+    # is not plain JSON, when they are read, then each is derived from the bundled
+    # expected block by the kind, as from the YAML
+    entries = unpack(compiled / BUNDLE_NAME)
+    for entry in entries.values():
+        entry.get("parts", {}).pop(part, None)
+    write_bundle(compiled / BUNDLE_NAME, entries)
+    loaded = load_baselines(compiled)
+    assert [getattr(b, part) for b in loaded.baselines] == [
+        getattr(b, part) for b in reference(compiled).baselines
+    ]
