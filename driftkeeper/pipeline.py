@@ -283,7 +283,7 @@ class Pipeline:
         """Which watched settings a signal touches (pure)."""
         touches: list[Touch] = []
         for name, kind in all_kinds().items():
-            touches.extend(kind.route(signal, self._states.get(name) or _States()))
+            touches.extend(kind.route(signal, self._states.get(name, _NO_STATES)))
         return touches
 
     def plan(self, touches: Sequence[Touch]) -> list[Read]:
@@ -779,6 +779,10 @@ class _States(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.by_key)
+
+
+_NO_STATES = _States()
+"""The states of a kind without baselines (never filled)."""
 
 
 def _memo_guards(view: StateView, baselines: BaselineSet, names: list[str]) -> list[Finding]:
