@@ -49,7 +49,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._files import NotRegularFile, open_regular, read_upto
+from ._files import open_regular, read_upto
 from ._gc import paused_gc
 
 __all__ = ["BUNDLE_NAME", "FORMAT", "Bundle", "content_key", "fingerprint", "is_plain"]
@@ -215,7 +215,7 @@ def read_bundle(path: Path) -> Bundle | None:
     when there is none or it is refused (with a warning saying why: the files are then
     read from their YAML)."""
     try:
-        fd, size = open_regular(path)
+        opened = open_regular(path)
     except FileNotFoundError:
         log.info(
             "no compiled baseline bundle at %s: every file is read from its YAML "
@@ -223,10 +223,11 @@ def read_bundle(path: Path) -> Bundle | None:
             path,
         )
         return None
-    except NotRegularFile:
-        return _refuse(path, "not a regular file")
     except OSError as exc:
         return _refuse(path, f"cannot read it ({exc})")
+    if opened is None:
+        return _refuse(path, "not a regular file")
+    fd, size = opened
     try:
         bundle = _open(path, fd, size)
     except OSError as exc:

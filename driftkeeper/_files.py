@@ -12,23 +12,20 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["NotRegularFile", "open_regular", "read_upto"]
+__all__ = ["open_regular", "read_upto"]
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-class NotRegularFile(OSError):
-    """The path is a FIFO, a device or a directory, not a file to read."""
-
-
-def open_regular(path: str | Path) -> tuple[int, int]:
-    """A blocking read-only descriptor of the regular file at ``path`` and its size. Raises
-    :class:`NotRegularFile` for anything else, and OSError as ``os.open`` does."""
+def open_regular(path: str | Path) -> tuple[int, int] | None:
+    """A blocking read-only descriptor of the regular file at ``path`` and its size; None
+    when it is a FIFO, a device or a directory. Raises OSError as ``os.open`` does."""
     fd = os.open(path, _FLAGS)  # non-blocking: a FIFO opens at once, and is refused below
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
-            raise NotRegularFile(f"{path}: not a regular file")
+            os.close(fd)
+            return None
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)

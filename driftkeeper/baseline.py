@@ -44,7 +44,7 @@ import yaml
 
 from . import _bundle
 from ._errors import BaselineError
-from ._files import NotRegularFile, open_regular, read_upto
+from ._files import open_regular, read_upto
 from ._model import RESPONSES, SEVERITIES, Response, Severity
 from .guards import all_guards
 from .kinds import FieldError, Kind, all_kinds, get_kind
@@ -440,11 +440,12 @@ def load_yaml(path: Path, name: str) -> Any:
 
 def _read(path: Path, name: str) -> bytes:
     try:
-        fd, size = open_regular(path)
-    except NotRegularFile:
-        raise BaselineError(name, "", "not a regular file") from None
+        opened = open_regular(path)
     except OSError as exc:
         raise BaselineError(name, "", f"cannot read file ({exc})") from exc
+    if opened is None:
+        raise BaselineError(name, "", "not a regular file")
+    fd, size = opened
     try:
         data = read_upto(fd, MAX_FILE_BYTES + 1, size)
     except OSError as exc:
